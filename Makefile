@@ -1,0 +1,112 @@
+# socks4wrap: one plain, non-recursive Makefile.
+#
+#   make                 the library, the bundled server and the test programs
+#   make check           unit tests, then the bats integration tests
+#   make check SANITIZE=address,undefined
+#   make demo            a proxied fetch and an active-mode FTP download
+#   make install PREFIX=/usr DESTDIR=/tmp/pkg
+#   make V=1             show the commands
+#
+# Local settings go in config.mak (not tracked).
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib/socks4wrap
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+LDFLAGS  ?=
+SANITIZE ?=
+
+-include config.mak
+
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASEFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) \
+            -DSOCKS4WRAP_VERSION='"$(VERSION)"' -DSOCKS4WRAP_SYSCONFDIR='"$(SYSCONFDIR)"'
+ifneq ($(SANITIZE),)
+SANFLAGS  = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ALL_CFLAGS = $(BASEFLAGS) $(SANFLAGS) $(CFLAGS)
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+B = build
+
+# The library: everything in shim/, only the hooks exported.
+SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
+            shim/real.c shim/fdstate.c shim/handshake.c shim/primary.c \
+            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
+SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
+LIB       = $(B)/libsocks4wrap.so
+
+# The bundled server shares the codec with the shim.
+SERVER_SRCS = tests/server/socks4d.c shim/socks4.c
+SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
+SERVER      = $(B)/socks4d
+
+# Unit tests: one program per pure module.
+UNIT_NAMES = test_socks4 test_route test_config
+UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
+
+# Small C programs the integration tests run under the shim.
+TOOL_NAMES = s4probe
+TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
+
+all: $(LIB) $(SERVER) $(UNIT_BINS) $(TOOL_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
+
+$(LIB): $(SHIM_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-z,defs -Wl,--as-needed -o $@ $(SHIM_OBJS) $(LDFLAGS) -ldl -lpthread
+
+$(SERVER): $(SERVER_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS)
+
+# Unit tests link the pure modules directly, not the preloadable library.
+UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
+$(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(B)/%: $(B)/tests/tools/%.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+
+check: all
+	$(Q)SANITIZE='$(SANITIZE)' sh tests/run-tests $(UNIT_BINS)
+
+demo: all
+	$(Q)sh scripts/demo
+
+bench: all
+	$(Q)sh scripts/bench
+
+install: $(LIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
+	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' scripts/socks4wrap > $(DESTDIR)$(BINDIR)/socks4wrap
+	chmod 0755 $(DESTDIR)$(BINDIR)/socks4wrap
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/socks4wrap $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
+	-rmdir $(DESTDIR)$(LIBDIR)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check demo bench install uninstall clean
+
+-include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d)

@@ -1,0 +1,102 @@
+# tests/helpers/common.bash - what every bats file loads.
+#
+# Background processes: s4_start NAME CMD... runs CMD with fd 3 closed,
+# output in $BATS_FILE_TMPDIR/NAME.log, pid in NAME.pid. s4_stop NAME ends
+# it by that pid only; s4_stop_all ends every process this file started.
+# Servers are started on port 0 and report their port through a file.
+
+S4_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+S4_BUILD=$S4_ROOT/build
+SOCKS4WRAP=$S4_ROOT/scripts/socks4wrap
+SOCKS4D=$S4_BUILD/socks4d
+S4_PY=/usr/bin/python3 # Debian's python3: it has the python3-* test modules
+export S4_ROOT S4_BUILD SOCKS4WRAP SOCKS4D S4_PY
+
+# The shim's settings must come from each test, never from the caller.
+unset SOCKS4_SERVER SOCKS4_USER SOCKS4_TIMEOUT SOCKS4_BIND_TIMEOUT \
+	SOCKS4_DIRECT SOCKS4_DEBUG SOCKS4_BIND SOCKS4_CONF SOCKS4_LOG \
+	SOCKS4_QUIET SOCKS4_IPV6 LD_PRELOAD
+
+s4_log() { echo "# $*" >&3; }
+
+s4_fail() {
+	echo "$*" >&2
+	return 1
+}
+
+# s4_start NAME CMD [ARGS...]
+s4_start() {
+	local name=$1
+	shift
+	"$@" >"$BATS_FILE_TMPDIR/$name.log" 2>&1 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/$name.pid"
+	echo "$name" >>"$BATS_FILE_TMPDIR/started"
+}
+
+s4_pid() { cat "$BATS_FILE_TMPDIR/$1.pid"; }
+
+# s4_wait_file FILE [SECONDS]: wait until FILE exists and is not empty.
+s4_wait_file() {
+	local file=$1 tries=$((${2:-10} * 20))
+	while [ ! -s "$file" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || s4_fail "timed out waiting for $file" || return 1
+		sleep 0.05
+	done
+}
+
+# s4_wait_log NAME PATTERN [SECONDS]: wait for an extended regex in NAME.log.
+s4_wait_log() {
+	local log=$BATS_FILE_TMPDIR/$1.log tries=$((${3:-10} * 20))
+	until grep -Eq -- "$2" "$log" 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || s4_fail "timed out waiting for '$2' in $log" || return 1
+		sleep 0.05
+	done
+}
+
+s4_stop() {
+	local pidfile=$BATS_FILE_TMPDIR/$1.pid pid i
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	rm -f "$pidfile"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+s4_stop_all() {
+	local name
+	[ -f "$BATS_FILE_TMPDIR/started" ] || return 0
+	while read -r name; do
+		s4_stop "$name"
+	done <"$BATS_FILE_TMPDIR/started"
+	rm -f "$BATS_FILE_TMPDIR/started"
+}
+
+# start_socks4d NAME [socks4d options...]: sets NAME_PORT (e.g. SOCKS4D_PORT
+# for NAME=socks4d) to the port it listens on, 127.0.0.1 unless -l says.
+start_socks4d() {
+	local name=$1 var
+	shift
+	s4_start "$name" "$SOCKS4D" -l 127.0.0.1:0 -p "$BATS_FILE_TMPDIR/$name.port" -v "$@"
+	s4_wait_file "$BATS_FILE_TMPDIR/$name.port" || return 1
+	var=$(echo "$name" | tr '[:lower:]-' '[:upper:]_')_PORT
+	printf -v "$var" '%s' "$(cat "$BATS_FILE_TMPDIR/$name.port")"
+	export "${var?}"
+}
+
+# require_cmd CMD [PACKAGE]: skip, naming the missing tool, outside CI;
+# in CI (where .ci/run installed everything) a missing tool is a failure.
+require_cmd() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ -n "${CI:-}" ]; then
+		s4_fail "$1 is missing (Debian package ${2:-$1}) and CI must have it"
+		return 1
+	fi
+	skip "$1 is not installed (apt-get install ${2:-$1})"
+}
