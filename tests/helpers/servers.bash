@@ -178,7 +178,7 @@ start_sockd() {
 		printf '\tlog: connect disconnect error\n}\n'
 	} >"$conf"
 
-	if ! "$danted" -V -f "$conf" >"$dir/$name.check" 2>&1; then
+	if ! s4_in_ns "$ns" "$danted" -V -f "$conf" >"$dir/$name.check" 2>&1; then
 		cat "$dir/$name.check" >&2
 		s4_fail "start_sockd: danted rejected $conf"
 		return 1
