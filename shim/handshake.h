@@ -1,0 +1,63 @@
+/*
+ * handshake.h - the I/O of one SOCKS4 exchange on a socket.
+ *
+ * Connect the socket to the SOCKS server, send the request in one piece,
+ * read exactly the 8 bytes of a reply (never more: what follows belongs
+ * to the program). Every wait is bounded by a deadline on
+ * CLOCK_MONOTONIC; a signal never cuts a wait short. Functions return 0
+ * or a negative errno and leave errno alone.
+ */
+#ifndef HANDSHAKE_H
+#define HANDSHAKE_H
+
+#include "addr.h"
+#include "fdstate.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Where an exchange failed, for the log line. */
+enum hs_stage {
+	HS_STAGE_SERVER,  /* reaching the SOCKS server */
+	HS_STAGE_REQUEST, /* sending the request */
+	HS_STAGE_REPLY,   /* reading a reply */
+};
+
+/* A reply that ended early: reported to the program as ECONNRESET. */
+#define HS_EOF (-ENODATA)
+
+/*
+ * Connects fd (of the given family) to server and sends a request for
+ * cmd and dst. The socket must be non-blocking. Sets *stage on failure.
+ */
+int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
+	       struct v4 dst, const char *userid, int64_t deadline,
+	       enum hs_stage *stage);
+
+/*
+ * Reads the rest of a reply into s->reply / s->got. deadline 0 reads
+ * only what has arrived: -EAGAIN when that is not yet all of it. Returns
+ * 0 once all 8 bytes are in, HS_EOF when the server closed first,
+ * -ETIMEDOUT, -EINTR (only when interruptible), or the socket's error.
+ */
+int hs_read_reply(int fd, struct fdslot *s, int64_t deadline, bool interruptible);
+
+/*
+ * Waits until fd is ready for events or the deadline passes. -ETIMEDOUT,
+ * -EINTR when interruptible and a signal arrived, else 0.
+ */
+int hs_wait(int fd, short events, int64_t deadline, bool interruptible);
+
+struct socks4_reply;
+
+/*
+ * Judges a finished exchange: a transport failure (err < 0, at stage), a
+ * malformed reply, or the reply's code. Logs what went wrong as
+ * "WHAT via SERVER: ..." and returns the errno for the program (positive),
+ * or 0 with *r filled for a granted request. A refusal is ECONNREFUSED.
+ */
+int hs_outcome(const char *what, struct v4 server, const struct fdslot *s,
+	       int err, enum hs_stage stage, unsigned timeout_ms,
+	       struct socks4_reply *r);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * hooks_connect.c - connect() and getsockopt(SO_ERROR): outgoing
+ * connections through a SOCKS4 CONNECT.
+ *
+ * The program's own socket is connected to the SOCKS server and carries
+ * the exchange; after a granted reply it simply is the connection to the
+ * destination and nothing passes through us again.
+ *
+ * A blocking connect() does the whole exchange before it returns. A
+ * non-blocking one connects to the server and sends the request, then
+ * returns EINPROGRESS; the reply is read when the program asks for the
+ * outcome, the way every event loop and "connect with timeout" does:
+ * getsockopt(SO_ERROR) or connect() again. The destination's connect time
+ * at the proxy thus overlaps with whatever else the program is doing.
+ */
+#include "handshake.h"
+#include "log.h"
+#include "primary.h"
+#include "shim.h"
+#include "socks4.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* connect_again() result meaning "not handled: go on as for a new fd" */
+#define CONNECT_PROCEED 1
+
+static const char *server_str(char *buf)
+{
+	return addr_fmt(shim_cfg.server, buf);
+}
+
+/* Turns the outcome of an exchange into the errno the program sees
+ * (positive, or 0 for a granted request). */
+static int finish_connect(int fd, struct fdslot *s, int err, enum hs_stage stage)
+{
+	char what[16 + ADDR_STRLEN], p[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct v4 local = {0, 0};
+	struct socks4_reply r;
+
+	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(s->dst, p));
+	err = hs_outcome(what, shim_cfg.server, s, err, stage,
+			 shim_cfg.connect_timeout_ms, &r);
+	if (err) {
+		s->phase = PH_FAILED;
+		return err;
+	}
+	s->phase = PH_CONNECTED;
+	/* The draft calls these fields ignorable, but servers such as Dante
+	 * fill them with their outward address: the best answer to
+	 * getsockname() a program can get (see README). */
+	s->name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
+	primary_note_proxy_ip(r.addr);
+	if (real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_to_v4((struct sockaddr *)&ss, len, &local);
+	primary_add_connect(s->dst, s->name, local);
+	log_msg(LOG_INFO, "%s via %s: granted", what, server_str(p));
+	return 0;
+}
+
+/* Options a program may have set that must survive a socket swap. */
+static const struct {
+	int level, name;
+} carried[] = {
+	{SOL_SOCKET, SO_REUSEADDR},   {SOL_SOCKET, SO_REUSEPORT},
+	{SOL_SOCKET, SO_KEEPALIVE},   {SOL_SOCKET, SO_LINGER},
+	{SOL_SOCKET, SO_RCVTIMEO},    {SOL_SOCKET, SO_SNDTIMEO},
+	{SOL_SOCKET, SO_OOBINLINE},   {SOL_SOCKET, SO_PRIORITY},
+	{IPPROTO_TCP, TCP_NODELAY},   {IPPROTO_TCP, TCP_KEEPIDLE},
+	{IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+	{IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_IP, IP_TOS},
+};
+
+/*
+ * Puts a fresh, unconnected socket of the same kind behind fd, keeping
+ * its options and flags: for a socket whose proxy connection is spent
+ * (a failed CONNECT, or a BIND the program turned into a connect) and
+ * that the program connects again.
+ */
+static int renew_socket(int fd, const struct fdslot *s)
+{
+	int proto = 0, fdflags, flflags, nfd;
+	socklen_t len = sizeof(proto);
+	char buf[32];
+
+	if (real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 ||
+	    (fdflags = fcntl(fd, F_GETFD)) < 0 || (flflags = fcntl(fd, F_GETFL)) < 0)
+		return errno;
+	nfd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (nfd < 0)
+		return errno;
+	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
+		len = sizeof(buf);
+		if (real.getsockopt(fd, carried[i].level, carried[i].name, buf, &len) == 0)
+			setsockopt(nfd, carried[i].level, carried[i].name, buf, len);
+	}
+	if (s->family == AF_INET6) {
+		len = sizeof(buf);
+		if (real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, buf, &len) == 0)
+			setsockopt(nfd, IPPROTO_IPV6, IPV6_V6ONLY, buf, len);
+	}
+	fcntl(nfd, F_SETFL, flflags);
+	if (real.dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+		int err = errno;
+		real.close(nfd);
+		return err;
+	}
+	real.close(nfd);
+	/* A program that bound to a local address keeps its source address;
+	 * the port it bound was 0, so any new one will do. */
+	if (s->kind == FD_BIND && s->bound.ip && !primary_is_proxy_ip(s->bound.ip)) {
+		struct sockaddr_storage ss;
+		socklen_t sl = addr_from_v4(s->family, (struct v4){s->bound.ip, 0}, &ss);
+		real.bind(fd, (struct sockaddr *)&ss, sl);
+	}
+	return 0;
+}
+
+/* Finishes a pending CONNECT. Returns 0, -EAGAIN, or a positive errno. */
+static int complete_reply(int fd, struct fdslot *s, bool wait)
+{
+	int err = hs_read_reply(fd, s, wait ? s->deadline : 0, false);
+
+	if (err == -EAGAIN)
+		return -EAGAIN;
+	return finish_connect(fd, s, err, HS_STAGE_REPLY);
+}
+
+/* connect() on a descriptor we already track. */
+static int connect_again(int fd, struct fdslot *s)
+{
+	int err;
+
+	switch (s->kind) {
+	case FD_CONNECT:
+		if (s->phase == PH_CONNECTED)
+			return shim_fail(EISCONN);
+		if (s->phase == PH_WAIT_REPLY) {
+			bool wait = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
+			err = complete_reply(fd, s, wait);
+			if (err == -EAGAIN)
+				return shim_fail(EALREADY);
+			return err ? shim_fail(err) : 0;
+		}
+		break; /* failed before: retry on a fresh socket */
+	case FD_ACCEPTED:
+		return shim_fail(EISCONN);
+	case FD_BIND:
+		if (s->listening)
+			return shim_fail(EISCONN); /* as for any listening socket */
+		if (s->phase == PH_BOUND) { /* nothing sent yet: a plain socket */
+			fdstate_drop(fd);
+			return CONNECT_PROCEED;
+		}
+		/* pattern 1 turned connect: close the BIND, connect normally */
+		log_msg(LOG_INFO, "fd %d: used for connect() after its BIND started; BIND closed", fd);
+		break;
+	}
+	err = renew_socket(fd, s);
+	fdstate_drop(fd);
+	return err ? shim_fail(err) : CONNECT_PROCEED;
+}
+
+static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
+			 struct v4 dst)
+{
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
+	int type = 0, domain = 0, flags, err;
+	socklen_t ol = sizeof(int);
+	enum hs_stage stage;
+	struct fdslot *s;
+
+	/* Only TCP travels over SOCKS4; the kernel judges anything odd
+	 * (not a socket, family mismatch) exactly as without us. */
+	if (real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+	    type != SOCK_STREAM ||
+	    real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &(socklen_t){sizeof(int)}) < 0 ||
+	    domain != addr->sa_family)
+		return real.connect(fd, addr, len);
+	if (shim_cfg.error[0]) {
+		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
+			addr_fmt(dst, d), shim_cfg.error);
+		return shim_fail(ECONNREFUSED);
+	}
+	if ((flags = fcntl(fd, F_GETFL)) < 0)
+		return -1;
+	if (!(s = fdstate_new(fd, FD_CONNECT, domain)))
+		return -1;
+	s->dst = s->peer = dst;
+	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
+	if (!(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	err = hs_request(fd, domain, shim_cfg.server, SOCKS4_CMD_CONNECT, dst,
+			 shim_cfg.userid, s->deadline, &stage);
+	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
+		/* the socket was not ours to use: say what the kernel said */
+		fcntl(fd, F_SETFL, flags);
+		fdstate_drop(fd);
+		return shim_fail(-err);
+	}
+	if (!err && (flags & O_NONBLOCK)) {
+		s->phase = PH_WAIT_REPLY;
+		log_msg(LOG_DEBUG, "CONNECT %s via %s: request sent, reply pending",
+			addr_fmt(dst, d), server_str(p));
+		return shim_fail(EINPROGRESS);
+	}
+	if (!err) {
+		stage = HS_STAGE_REPLY;
+		err = hs_read_reply(fd, s, s->deadline, false);
+	}
+	if (!(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags);
+	err = finish_connect(fd, s, err, stage);
+	return err ? shim_fail(err) : 0;
+}
+
+/* Native IPv6 cannot travel over SOCKS4. */
+static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct v4 lo = {htonl(INADDR_LOOPBACK), 0};
+
+	/* ::1 is this host, as 127.0.0.1 is: it goes where 127.0.0.1 goes. */
+	if (shim_cfg.ipv6 == ROUTE_DIRECT ||
+	    (addr_is_v6_loopback(addr, len) &&
+	     route_lookup(&shim_cfg.routes, lo.ip, lo.port, NULL) == ROUTE_DIRECT))
+		return real.connect(fd, addr, len);
+	log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries IPv4 only "
+		"(ENETUNREACH; set SOCKS4_IPV6=direct to let IPv6 go direct)");
+	return shim_fail(ENETUNREACH);
+}
+
+HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	const struct route_rule *rule;
+	struct fdslot *s;
+	struct v4 dst;
+	char d[ADDR_STRLEN];
+	int r;
+
+	shim_real();
+	if (!real.connect)
+		return shim_fail(ENOSYS);
+	if (!addr || len < sizeof(sa_family_t) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
+	    !shim_ready())
+		return real.connect(fd, addr, len);
+	if ((s = fdstate_get(fd)) && (r = connect_again(fd, s)) != CONNECT_PROCEED)
+		return r;
+	if (!addr_to_v4(addr, len, &dst)) {
+		if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+			return connect_ipv6(fd, addr, len);
+		return real.connect(fd, addr, len); /* the kernel's EINVAL */
+	}
+	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
+	case ROUTE_DIRECT:
+		if (log_enabled(LOG_DEBUG))
+			log_msg(LOG_DEBUG, "CONNECT %s: direct", addr_fmt(dst, d));
+		return real.connect(fd, addr, len);
+	case ROUTE_DENY:
+		log_msg(LOG_INFO, "CONNECT %s: denied by a rule", addr_fmt(dst, d));
+		return shim_fail(EACCES);
+	case ROUTE_PROXY:
+		break;
+	}
+	return proxy_connect(fd, addr, len, dst);
+}
+
+HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct fdslot *s;
+	int err = 0;
+
+	shim_real();
+	if (!real.getsockopt)
+		return shim_fail(ENOSYS);
+	if (level != SOL_SOCKET || (name != SO_ERROR && name != SO_ACCEPTCONN) ||
+	    !(s = fdstate_get(fd)))
+		return real.getsockopt(fd, level, name, val, len);
+
+	if (name == SO_ACCEPTCONN) {
+		if (real.getsockopt(fd, level, name, val, len) < 0)
+			return -1;
+		if (s->kind == FD_BIND && s->listening && *len >= sizeof(int))
+			*(int *)val = 1;
+		return 0;
+	}
+	/* SO_ERROR after a non-blocking connect(): the moment the program
+	 * asks for the outcome, which is the reply. */
+	if (s->kind == FD_CONNECT && s->phase == PH_WAIT_REPLY)
+		err = complete_reply(fd, s, true);
+	if (real.getsockopt(fd, level, name, val, len) < 0)
+		return -1;
+	if (err > 0 && *len >= sizeof(int))
+		*(int *)val = err;
+	return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * log.h - the shim's voice: one write(2) per line, "socks4wrap: [pid] ",
+ * errno preserved, nothing when the level says so.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+enum log_level {
+	LOG_ERROR = 0, /* always, unless quiet: a call failed because of us */
+	LOG_INFO = 1,  /* SOCKS4_DEBUG=1: one line per decision */
+	LOG_DEBUG = 2, /* SOCKS4_DEBUG=2: each protocol step */
+};
+
+/* Where lines go and which are kept; before this, only errors, to fd 2. */
+void log_setup(int level, int quiet, const char *path);
+
+int log_enabled(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

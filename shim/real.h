@@ -1,0 +1,33 @@
+/*
+ * real.h - the C library's own versions of the calls the shim takes over.
+ *
+ * Looked up once with dlsym(RTLD_NEXT); a missing one stays NULL and the
+ * hook that needs it fails with ENOSYS (see REAL_CALL).
+ */
+#ifndef REAL_H
+#define REAL_H
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+struct real_fns {
+	int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
+	int (*bind)(int fd, const struct sockaddr *addr, socklen_t len);
+	int (*listen)(int fd, int backlog);
+	int (*accept)(int fd, struct sockaddr *addr, socklen_t *len);
+	int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+	int (*getsockname)(int fd, struct sockaddr *addr, socklen_t *len);
+	int (*getpeername)(int fd, struct sockaddr *addr, socklen_t *len);
+	int (*getsockopt)(int fd, int level, int name, void *val, socklen_t *len);
+	int (*close)(int fd);
+	int (*dup)(int fd);
+	int (*dup2)(int fd, int fd2);
+	int (*dup3)(int fd, int fd2, int flags);
+};
+
+extern struct real_fns real;
+
+/* Fills `real` (once; thread-safe). */
+void real_init(void);
+
+#endif

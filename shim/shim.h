@@ -1,0 +1,53 @@
+/*
+ * shim.h - what the hook files share: start-up, the settings, and the
+ * few operations more than one hook needs. Nothing here is exported
+ * from the library; only the hooks themselves are.
+ */
+#ifndef SHIM_H
+#define SHIM_H
+
+#include "config.h"
+#include "fdstate.h"
+#include "real.h"
+
+#include <errno.h>
+#include <stdbool.h>
+
+#define HOOK __attribute__((visibility("default")))
+
+extern struct config shim_cfg;
+
+/*
+ * Makes `real` usable and the settings known, once. False while the
+ * settings are still being built on this thread (resolving the server's
+ * name may call back into our hooks): such calls pass straight through.
+ */
+bool shim_ready(void);
+
+/* The real functions alone, for hooks that never need the settings. */
+void shim_real(void);
+
+/* errno = err, return -1: the one way hooks report failure. */
+static inline int shim_fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/*
+ * Starts the BIND exchange for a socket in PH_BOUND: request out, first
+ * reply in, proxy-side address recorded. Returns 0 or a positive errno
+ * (the slot is then PH_SPENT with the reason logged).
+ */
+int bind_start(int fd, struct fdslot *s);
+
+/*
+ * Reports v through addr/len as getsockname(2)-style calls do, after
+ * letting the real call check the caller's buffer (EFAULT, EINVAL) and
+ * the descriptor, exactly as the kernel would.
+ */
+int shim_report_addr(int fd, const struct fdslot *s, struct v4 v,
+		     int (*realfn)(int, struct sockaddr *, socklen_t *),
+		     struct sockaddr *addr, socklen_t *len);
+
+#endif
