@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# connect.bats - unmodified programs' connect() made through a SOCKS4 server.
+#
+# Everything runs on loopback, so every run sets SOCKS4_DIRECT= (empty:
+# nothing goes direct) unless the test is about SOCKS4_DIRECT itself.
+# Each request uses its own path (?t=NAME) so the HTTP server's log tells
+# which test's request arrived, and how (the proxy's side or directly).
+
+load helpers/common
+load helpers/servers
+
+PAGE="socks4wrap connect test page
+second line, with no trailing surprises"
+
+setup_file() {
+	mkdir -p "$BATS_FILE_TMPDIR/www"
+	printf '%s\n' "$PAGE" >"$BATS_FILE_TMPDIR/www/hello.txt"
+	start_http http "$BATS_FILE_TMPDIR/www"
+	start_echo echo
+	start_socks4d socks4d
+	# Allows only 10.255.255.0/24, so every request from 127.0.0.1 is rejected.
+	start_socks4d strict -a 10.255.255.0/24
+	start_sockd sockd
+}
+
+teardown_file() {
+	s4_stop_all
+}
+
+setup() {
+	[ -e "$S4_BUILD/libsocks4wrap.so" ] ||
+		s4_fail "build/libsocks4wrap.so is missing: run make" || return 1
+	# curl must not find a proxy of its own in the environment.
+	unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY \
+		no_proxy NO_PROXY
+}
+
+# via PROXY-PORT CMD...: CMD under the wrapper, SOCKS server 127.0.0.1:PORT,
+# nothing direct, bounded in time.
+via() {
+	local port=$1
+	shift
+	SOCKS4_DIRECT='' timeout 30 "$SOCKS4WRAP" -s "127.0.0.1:$port" "$@"
+}
+
+url() { echo "http://127.0.0.1:$HTTP_PORT/hello.txt?t=$1"; }
+
+# log_lines NAME: how many lines NAME.log has now.
+log_lines() { wc -l <"$BATS_FILE_TMPDIR/$1.log"; }
+
+# echo_client: a python3 socket client for the echo server; prints what
+# came back. Extra code (e.g. s.settimeout(5)) comes in $1.
+ECHO_CLIENT='
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+exec(sys.argv[1])
+s.connect(("127.0.0.1", int(sys.argv[2])))
+s.sendall(b"round trip through socks4d\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+sys.stdout.write(data.decode())
+'
+
+@test "curl fetches a page through socks4d, which logs the CONNECT" {
+	run via "$SOCKS4D_PORT" curl -sS "$(url socks4d)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$PAGE" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$HTTP_PORT from 127\.0\.0\.1:[0-9]+.*: granted" 5
+}
+
+@test "curl fetches a page through Dante, which logs the connection" {
+	run via "$SOCKD_PORT" curl -sS "$(url dante)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$PAGE" ]
+	# danted: "pass(N): tcp/connect [: CLIENT PROXY -> PROXY-OUT 127.0.0.1.PORT"
+	s4_wait_log sockd "tcp/connect \[: .* 127\.0\.0\.1\.$HTTP_PORT\$" 5
+	grep -q "GET /hello.txt?t=dante from 127.0.0.1:" "$BATS_FILE_TMPDIR/http.log"
+}
+
+@test "netcat's echo round trip goes through socks4d" {
+	run via "$SOCKS4D_PORT" nc -N 127.0.0.1 "$ECHO_PORT" <<<"netcat was here"
+	[ "$status" -eq 0 ]
+	[ "$output" = "netcat was here" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" 5
+}
+
+@test "a python3 socket client's echo round trip goes through socks4d" {
+	run via "$SOCKS4D_PORT" "$S4_PY" -c "$ECHO_CLIENT" "pass" "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "round trip through socks4d" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" 5
+}
+
+@test "python3 with a socket timeout (a non-blocking connect inside) goes through socks4d" {
+	local before
+	before=$(grep -c "CONNECT 127.0.0.1:$ECHO_PORT from" "$BATS_FILE_TMPDIR/socks4d.log" || true)
+	run via "$SOCKS4D_PORT" "$S4_PY" -c "$ECHO_CLIENT" "s.settimeout(5)" "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "round trip through socks4d" ]
+	run grep -c "CONNECT 127.0.0.1:$ECHO_PORT from" "$BATS_FILE_TMPDIR/socks4d.log"
+	[ "$output" -gt "$before" ]
+}
+
+@test "SOCKS4_DEBUG=1 prints the decision line with the destination and the server" {
+	SOCKS4_DEBUG=1 run via "$SOCKS4D_PORT" curl -sS "$(url debug)"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CONNECT 127.0.0.1:$HTTP_PORT via 127.0.0.1:$SOCKS4D_PORT: granted"* ]]
+	[[ "$output" == *"$PAGE"* ]]
+}
+
+@test "with the SOCKS server down curl fails, the shim says so, and nothing goes direct" {
+	local closed
+	closed=$(s4_free_port)
+	run via "$closed" curl -sS "$(url down)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"via 127.0.0.1:$closed: SOCKS server unreachable"* ]]
+	run grep -F "GET /hello.txt?t=down" "$BATS_FILE_TMPDIR/http.log"
+	[ "$status" -ne 0 ]
+}
+
+@test "a request the SOCKS server rejects fails, and the shim reports code 91" {
+	run via "$STRICT_PORT" curl -sS "$(url rejected)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"CONNECT 127.0.0.1:$HTTP_PORT via 127.0.0.1:$STRICT_PORT: rejected (91"* ]]
+	run grep -F "GET /hello.txt?t=rejected" "$BATS_FILE_TMPDIR/http.log"
+	[ "$status" -ne 0 ]
+}
+
+@test "a destination in SOCKS4_DIRECT goes direct, past the SOCKS server" {
+	local before
+	before=$(log_lines socks4d)
+	SOCKS4_DIRECT=127.0.0.0/8 run timeout 30 "$SOCKS4WRAP" \
+		-s "127.0.0.1:$SOCKS4D_PORT" curl -sS "$(url direct)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$PAGE" ]
+	grep -q "GET /hello.txt?t=direct from 127.0.0.1:" "$BATS_FILE_TMPDIR/http.log"
+	run tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"CONNECT"* ]]
+}
+
+@test "getpeername on a proxied socket reports the destination, not the proxy" {
+	run via "$SOCKS4D_PORT" "$S4_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+print("%s:%d" % s.getpeername())' "$HTTP_PORT"
+	[ "$status" -eq 0 ]
+	[ "$output" = "127.0.0.1:$HTTP_PORT" ]
+}
+
+@test "an IPv6 destination is refused with ENETUNREACH and a log line" {
+	SOCKS4_DEBUG=1 run via "$SOCKS4D_PORT" "$S4_PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+try:
+    s.connect(("::1", int(sys.argv[1])))
+    print("connected")
+except OSError as e:
+    print("errno", e.errno)' "$HTTP_PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"errno 101"* ]]
+	[[ "$output" == *"IPv6"* ]]
+}
