@@ -108,5 +108,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check demo bench install uninstall clean
+.SECONDARY:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d)
