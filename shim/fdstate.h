@@ -39,6 +39,8 @@ enum fd_phase {
 	PH_ESTABLISHED,
 };
 
+#define FD_EPOLL_MAX 4
+
 struct fdslot {
 	uint8_t kind;  /* enum fd_kind */
 	uint8_t phase; /* enum fd_phase */
@@ -54,6 +56,13 @@ struct fdslot {
 	struct v4 peer;   /* what getpeername() reports */
 	struct v4 bound;  /* BIND: the address the program bound to */
 	int64_t deadline; /* ms on CLOCK_MONOTONIC; 0: not started */
+	/* BIND: the program's epoll registrations of this listener, moved to
+	 * the quiet socket that replaces it after accept() (hooks_bind.c) */
+	struct fd_epoll {
+		int epfd;
+		uint32_t events;
+		uint64_t data;
+	} epolls[FD_EPOLL_MAX];
 };
 
 /* The slot for fd, or NULL when there is none or its socket is gone. */

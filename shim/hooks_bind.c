@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 static int sock_int(int fd, int name)
@@ -196,9 +197,19 @@ static void retire_listener(int fd, struct fdslot *s)
 		real.listen(q, 1);
 	if (fl >= 0)
 		fcntl(q, F_SETFL, fl);
+	for (int i = 0; i < FD_EPOLL_MAX; i++)
+		if (s->epolls[i].epfd)
+			real.epoll_ctl(s->epolls[i].epfd - 1, EPOLL_CTL_DEL, fd, NULL);
 	if (real.dup3(q, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) == fd)
 		fdstate_rebind(fd, s);
 	real.close(q);
+	for (int i = 0; i < FD_EPOLL_MAX; i++) {
+		struct fd_epoll *e = &s->epolls[i];
+		struct epoll_event ev = {.events = e->events, .data.u64 = e->data};
+		if (e->epfd)
+			real.epoll_ctl(e->epfd - 1, EPOLL_CTL_ADD, fd, &ev);
+		e->epfd = 0;
+	}
 }
 
 static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
@@ -285,4 +296,44 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
 	if (!(s = fdstate_get(fd)) || s->kind != FD_BIND)
 		return real.accept(fd, addr, len);
 	return bind_accept(fd, s, addr, len, 0);
+}
+
+/*
+ * epoll registrations are tied to the open socket, not to the number: the
+ * one the program made for its listener would follow the connection that
+ * accept() hands over. Remember them, and move them in retire_listener().
+ */
+static void note_epoll(struct fdslot *s, int epfd, int op, const struct epoll_event *ev)
+{
+	struct fd_epoll *free_one = NULL;
+
+	for (int i = 0; i < FD_EPOLL_MAX; i++) {
+		struct fd_epoll *e = &s->epolls[i];
+		if (e->epfd == epfd + 1) { /* stored +1 so that 0 means unused */
+			if (op == EPOLL_CTL_DEL)
+				e->epfd = 0;
+			else
+				*e = (struct fd_epoll){epfd + 1, ev->events, ev->data.u64};
+			return;
+		}
+		if (!e->epfd && !free_one)
+			free_one = e;
+	}
+	if (op == EPOLL_CTL_ADD && free_one)
+		*free_one = (struct fd_epoll){epfd + 1, ev->events, ev->data.u64};
+}
+
+HOOK int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fdslot *s;
+	int r;
+
+	shim_real();
+	if (!real.epoll_ctl)
+		return shim_fail(ENOSYS);
+	r = real.epoll_ctl(epfd, op, fd, ev);
+	if (r == 0 && (s = fdstate_get(fd)) && s->kind == FD_BIND && s->phase != PH_SPENT &&
+	    (op == EPOLL_CTL_DEL || ev))
+		note_epoll(s, epfd, op, ev);
+	return r;
 }

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 struct real_fns real;
@@ -40,4 +41,5 @@ void real_init(void)
 	FIND(dup);
 	FIND(dup2);
 	FIND(dup3);
+	FIND(epoll_ctl);
 }

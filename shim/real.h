@@ -23,6 +23,7 @@ struct real_fns {
 	int (*dup)(int fd);
 	int (*dup2)(int fd, int fd2);
 	int (*dup3)(int fd, int fd2, int flags);
+	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
 };
 
 extern struct real_fns real;

@@ -208,6 +208,7 @@ static int cmd_connect(int argc, char **argv)
 
 struct ftp {
 	int ctl;
+	int ep; /* epoll patterns: the set the listener stays in */
 	FILE *in;
 	const char *pattern;
 	bool eprt, use_accept4;
@@ -306,7 +307,7 @@ static int do_accept(struct ftp *f, int lfd)
 		if (wait_readable(lfd) == 0)
 			die("accept: error no connection within %d ms", timeout_ms);
 	} else if (!strncmp(p, "epoll", 5)) {
-		int ep = epoll_create1(EPOLL_CLOEXEC);
+		int ep = f->ep = epoll_create1(EPOLL_CLOEXEC);
 		struct epoll_event ev = {.events = EPOLLIN | (strcmp(p, "epoll-et") ? 0 : EPOLLET)};
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
 			die("epoll_ctl: error %s", strerrorname_np(errno));
@@ -329,7 +330,6 @@ static int do_accept(struct ftp *f, int lfd)
 				fd = c;
 			}
 		}
-		close(ep);
 		if (fd < 0)
 			die("accept: error no connection");
 		goto got;
@@ -374,6 +374,15 @@ static void transfer(struct ftp *f, const char *verb, const char *path, int file
 	expect_code(code, 2, f->eprt ? "EPRT" : "PORT");
 	expect_code(ftp_cmd(f, "%s %s", verb, path), 1, verb);
 	dfd = do_accept(f, lfd);
+	if (f->ep >= 0) {
+		/* The listener stays registered, as in event loops that keep it:
+		 * it must not wake for the accepted connection's bytes. */
+		struct epoll_event got;
+		if (epoll_wait(f->ep, &got, 1, 100) > 0)
+			die("epoll: error listener readable after its one connection was accepted");
+		close(f->ep);
+		f->ep = -1;
+	}
 	close(lfd);
 	for (;;) {
 		ssize_t n = read(upload ? file : dfd, buf, sizeof(buf));
@@ -393,7 +402,7 @@ static void transfer(struct ftp *f, const char *verb, const char *path, int file
 
 static int cmd_ftp(int argc, char **argv)
 {
-	struct ftp f = {.pattern = "textbook"};
+	struct ftp f = {.pattern = "textbook", .ep = -1};
 	const char *out = NULL, *up = NULL;
 	struct sockaddr_in to;
 	int c, before, after, file;
