@@ -48,6 +48,11 @@ url() { echo "http://127.0.0.1:$HTTP_PORT/hello.txt?t=$1"; }
 # log_lines NAME: how many lines NAME.log has now.
 log_lines() { wc -l <"$BATS_FILE_TMPDIR/$1.log"; }
 
+# proxied_count PORT: how many CONNECTs to 127.0.0.1:PORT socks4d granted.
+proxied_count() {
+	grep -c "CONNECT 127\.0\.0\.1:$1 from .*: granted" "$BATS_FILE_TMPDIR/socks4d.log"
+}
+
 # echo_client: a python3 socket client for the echo server; prints what
 # came back. Extra code (e.g. s.settimeout(5)) comes in $1.
 ECHO_CLIENT='
@@ -98,12 +103,11 @@ sys.stdout.write(data.decode())
 
 @test "python3 with a socket timeout (a non-blocking connect inside) goes through socks4d" {
 	local before
-	before=$(grep -c "CONNECT 127.0.0.1:$ECHO_PORT from" "$BATS_FILE_TMPDIR/socks4d.log" || true)
+	before=$(proxied_count "$ECHO_PORT")
 	run via "$SOCKS4D_PORT" "$S4_PY" -c "$ECHO_CLIENT" "s.settimeout(5)" "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	[ "$output" = "round trip through socks4d" ]
-	run grep -c "CONNECT 127.0.0.1:$ECHO_PORT from" "$BATS_FILE_TMPDIR/socks4d.log"
-	[ "$output" -gt "$before" ]
+	[ "$(proxied_count "$ECHO_PORT")" -gt "$before" ]
 }
 
 @test "SOCKS4_DEBUG=1 prints the decision line with the destination and the server" {
@@ -134,10 +138,11 @@ sys.stdout.write(data.decode())
 @test "a destination in SOCKS4_DIRECT goes direct, past the SOCKS server" {
 	local before
 	before=$(log_lines socks4d)
-	SOCKS4_DIRECT=127.0.0.0/8 run timeout 30 "$SOCKS4WRAP" \
-		-s "127.0.0.1:$SOCKS4D_PORT" curl -sS "$(url direct)"
+	SOCKS4_DIRECT=127.0.0.0/8 SOCKS4_DEBUG=2 run timeout 30 "$SOCKS4WRAP" \
+		-s "127.0.0.1:$SOCKS4D_PORT" curl -sS -o "$BATS_TEST_TMPDIR/page" "$(url direct)"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$PAGE" ]
+	[[ "$output" == *"CONNECT 127.0.0.1:$HTTP_PORT: direct"* ]]
+	[ "$(cat "$BATS_TEST_TMPDIR/page")" = "$PAGE" ]
 	grep -q "GET /hello.txt?t=direct from 127.0.0.1:" "$BATS_FILE_TMPDIR/http.log"
 	run tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log"
 	[ "$status" -eq 0 ]
@@ -145,6 +150,8 @@ sys.stdout.write(data.decode())
 }
 
 @test "getpeername on a proxied socket reports the destination, not the proxy" {
+	local before
+	before=$(proxied_count "$HTTP_PORT")
 	run via "$SOCKS4D_PORT" "$S4_PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -152,6 +159,7 @@ s.connect(("127.0.0.1", int(sys.argv[1])))
 print("%s:%d" % s.getpeername())' "$HTTP_PORT"
 	[ "$status" -eq 0 ]
 	[ "$output" = "127.0.0.1:$HTTP_PORT" ]
+	[ "$(proxied_count "$HTTP_PORT")" -gt "$before" ]
 }
 
 @test "an IPv6 destination is refused with ENETUNREACH and a log line" {
