@@ -27,7 +27,8 @@
 #   in_client CMD...  in_proxy CMD...  in_server CMD...   ip netns exec
 #   netns_start_socks4d NAME [socks4d options]
 #                     build/socks4d in the proxy namespace on 192.0.2.1 at
-#                     port 0, connecting out from 198.51.100.1; sets NAME_PORT
+#                     port 0, its BIND ports on 198.51.100.1 (-e, the server
+#                     side); sets NAME_PORT
 #
 #   NETNS_CLIENT NETNS_PROXY NETNS_SERVER      namespace names (unique per run)
 #   NETNS_CLIENT_ADDR=192.0.2.2   NETNS_PROXY_IN=192.0.2.1
