@@ -4,6 +4,7 @@
 #include "socks4.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 static void put16(uint8_t *p, uint16_t v_be)
@@ -64,6 +65,11 @@ int socks4_parse_request(const uint8_t *buf, size_t len, size_t userid_max,
 {
 	const uint8_t *nul;
 	size_t avail;
+
+	/* A caller's "no limit" (SIZE_MAX) must neither wrap userid_max + 1
+	 * to 0 nor allow a length the int result cannot carry. */
+	if (userid_max > (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1)
+		userid_max = (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1;
 
 	/* Judge each field as soon as it is here: a wrong version is
 	 * malformed after one byte, not after eight. */

@@ -69,7 +69,8 @@ int socks4_build_request(uint8_t *buf, size_t cap, uint8_t command,
  * request's), SOCKS4_NEED_MORE, SOCKS4_MALFORMED (wrong version or
  * command), or SOCKS4_USERID_TOO_LONG once more than userid_max bytes of
  * USERID have arrived without a NUL. On success req->userid points into
- * buf.
+ * buf. A userid_max above INT_MAX - 9 (SIZE_MAX for "no limit") counts as
+ * INT_MAX - 9, so the length always fits the result.
  */
 int socks4_parse_request(const uint8_t *buf, size_t len, size_t userid_max,
 			 struct socks4_request *req);
