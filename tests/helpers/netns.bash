@@ -27,8 +27,8 @@
 #   in_client CMD...  in_proxy CMD...  in_server CMD...   ip netns exec
 #   netns_start_socks4d NAME [socks4d options]
 #                     build/socks4d in the proxy namespace on 192.0.2.1 at
-#                     port 0, its BIND ports on 198.51.100.1 (-e, the server
-#                     side); sets NAME_PORT
+#                     port 0, clients from 192.0.2.0/24, its BIND ports on
+#                     198.51.100.1 (-e: the server's side); sets NAME_PORT
 #
 #   NETNS_CLIENT NETNS_PROXY NETNS_SERVER      namespace names (unique per run)
 #   NETNS_CLIENT_ADDR=192.0.2.2   NETNS_PROXY_IN=192.0.2.1
@@ -166,7 +166,7 @@ netns_start_socks4d() {
 	local name=$1 var
 	shift
 	s4_start "$name" ip netns exec "$NETNS_PROXY" "$SOCKS4D" \
-		-l "$NETNS_PROXY_IN:0" -e "$NETNS_PROXY_OUT" \
+		-l "$NETNS_PROXY_IN:0" -e "$NETNS_PROXY_OUT" -a 192.0.2.0/24 \
 		-p "$BATS_FILE_TMPDIR/$name.port" -v "$@"
 	s4_wait_file "$BATS_FILE_TMPDIR/$name.port" || return 1
 	var=$(echo "$name" | tr '[:lower:]-' '[:upper:]_')_PORT
