@@ -27,8 +27,9 @@ enum fd_kind {
 };
 
 enum fd_phase {
-	/* FD_CONNECT */
-	PH_WAIT_REPLY, /* request sent, reply not yet read (non-blocking) */
+	/* FD_CONNECT (non-blocking ones pass through the first two) */
+	PH_CONNECTING, /* TCP connect to the SOCKS server under way */
+	PH_WAIT_REPLY, /* request sent, reply not yet read */
 	PH_CONNECTED,
 	PH_FAILED, /* err holds the reason until SO_ERROR reports it */
 	/* FD_BIND */

@@ -30,20 +30,26 @@ int hs_wait(int fd, short events, int64_t deadline, bool interruptible)
 	}
 }
 
-static int open_server(int fd, int family, struct v4 server, int64_t deadline)
+int hs_connect_server(int fd, int family, struct v4 server)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = addr_from_v4(family, server, &ss);
-	socklen_t elen;
+
+	return real.connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
+}
+
+int hs_server_connected(int fd, int64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t elen = sizeof(int);
 	int err;
 
-	if (real.connect(fd, (struct sockaddr *)&ss, len) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -errno;
-	if ((err = hs_wait(fd, POLLOUT, deadline, false)) < 0)
+	if (!deadline) {
+		if (poll(&p, 1, 0) == 0)
+			return -EINPROGRESS;
+	} else if ((err = hs_wait(fd, POLLOUT, deadline, false)) < 0) {
 		return err;
-	elen = sizeof(err);
+	}
 	if (real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		return -errno;
 	return -err;
@@ -68,21 +74,29 @@ static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
+int hs_send_request(int fd, uint8_t cmd, struct v4 dst, const char *userid,
+		    int64_t deadline)
+{
+	uint8_t req[SOCKS4_REQUEST_MAX];
+	int len = socks4_build_request(req, sizeof(req), cmd, dst.ip, dst.port, userid);
+
+	return len < 0 ? len : send_all(fd, req, (size_t)len, deadline);
+}
+
 int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
 	       struct v4 dst, const char *userid, int64_t deadline,
 	       enum hs_stage *stage)
 {
-	uint8_t req[SOCKS4_REQUEST_MAX];
-	int len, err;
+	int err;
 
 	*stage = HS_STAGE_SERVER;
-	if ((err = open_server(fd, family, server, deadline)) < 0)
+	err = hs_connect_server(fd, family, server);
+	if (err == -EINPROGRESS)
+		err = hs_server_connected(fd, deadline);
+	if (err < 0)
 		return err;
 	*stage = HS_STAGE_REQUEST;
-	len = socks4_build_request(req, sizeof(req), cmd, dst.ip, dst.port, userid);
-	if (len < 0)
-		return len;
-	return send_all(fd, req, (size_t)len, deadline);
+	return hs_send_request(fd, cmd, dst, userid, deadline);
 }
 
 int hs_read_reply(int fd, struct fdslot *s, int64_t deadline, bool interruptible)

@@ -26,9 +26,21 @@ enum hs_stage {
 /* A reply that ended early: reported to the program as ECONNRESET. */
 #define HS_EOF (-ENODATA)
 
+/* Starts connecting the non-blocking socket fd to server: 0 when done at
+ * once, -EINPROGRESS, or the error. */
+int hs_connect_server(int fd, int family, struct v4 server);
+
+/* After -EINPROGRESS: 0 once connected, the connect's error, or with
+ * deadline 0 -EINPROGRESS while it is still under way. */
+int hs_server_connected(int fd, int64_t deadline);
+
+/* Sends the request for cmd, dst and userid in one piece. */
+int hs_send_request(int fd, uint8_t cmd, struct v4 dst, const char *userid,
+		    int64_t deadline);
+
 /*
- * Connects fd (of the given family) to server and sends a request for
- * cmd and dst. The socket must be non-blocking. Sets *stage on failure.
+ * The three steps above in a row, waiting up to deadline. The socket must
+ * be non-blocking. Sets *stage to the step that failed.
  */
 int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
 	       struct v4 dst, const char *userid, int64_t deadline,

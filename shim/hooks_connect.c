@@ -122,11 +122,33 @@ static int renew_socket(int fd, const struct fdslot *s)
 	return 0;
 }
 
-/* Finishes a pending CONNECT. Returns 0, -EAGAIN, or a positive errno. */
-static int complete_reply(int fd, struct fdslot *s, bool wait)
+/*
+ * Moves a non-blocking CONNECT on: from reaching the server to sending the
+ * request, and from the request to the reply. With wait false nothing
+ * blocks (-EAGAIN: not there yet); with wait true only reaching the
+ * server may still answer -EAGAIN, when server_wait is false too, since
+ * the kernel's SO_ERROR is 0 while a connect is under way. Returns 0 once
+ * connected, -EAGAIN, or a positive errno.
+ */
+static int advance(int fd, struct fdslot *s, bool wait, bool server_wait)
 {
-	int err = hs_read_reply(fd, s, wait ? s->deadline : 0, false);
+	enum hs_stage stage = HS_STAGE_SERVER;
+	int err = 0;
 
+	if (s->phase == PH_CONNECTING) {
+		err = hs_server_connected(fd, wait && server_wait ? s->deadline : 0);
+		if (err == -EINPROGRESS)
+			return -EAGAIN;
+		if (!err) {
+			stage = HS_STAGE_REQUEST;
+			err = hs_send_request(fd, SOCKS4_CMD_CONNECT, s->dst,
+					      shim_cfg.userid, s->deadline);
+		}
+		if (err)
+			return finish_connect(fd, s, err, stage);
+		s->phase = PH_WAIT_REPLY;
+	}
+	err = hs_read_reply(fd, s, wait ? s->deadline : 0, false);
 	if (err == -EAGAIN)
 		return -EAGAIN;
 	return finish_connect(fd, s, err, HS_STAGE_REPLY);
@@ -141,9 +163,9 @@ static int connect_again(int fd, struct fdslot *s)
 	case FD_CONNECT:
 		if (s->phase == PH_CONNECTED)
 			return shim_fail(EISCONN);
-		if (s->phase == PH_WAIT_REPLY) {
+		if (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY) {
 			bool wait = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-			err = complete_reply(fd, s, wait);
+			err = advance(fd, s, wait, true);
 			if (err == -EAGAIN)
 				return shim_fail(EALREADY);
 			return err ? shim_fail(err) : 0;
@@ -167,10 +189,34 @@ static int connect_again(int fd, struct fdslot *s)
 	return err ? shim_fail(err) : CONNECT_PROCEED;
 }
 
+/*
+ * A non-blocking connect() answers EINPROGRESS as soon as the connection
+ * to the SOCKS server is under way, so the program's own poll timeout
+ * governs reaching the proxy and its event loop never stalls on it.
+ */
+static int connect_nonblocking(int fd, struct fdslot *s)
+{
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
+	int err = hs_connect_server(fd, s->family, shim_cfg.server);
+
+	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
+		fdstate_drop(fd);
+		return shim_fail(-err);
+	}
+	if (err && err != -EINPROGRESS)
+		return shim_fail(finish_connect(fd, s, err, HS_STAGE_SERVER));
+	s->phase = PH_CONNECTING;
+	if (!err && (err = advance(fd, s, false, false)) > 0)
+		return shim_fail(err);
+	log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(s->dst, d), server_str(p),
+		s->phase == PH_CONNECTING ? "reaching the server" : "request sent, reply pending");
+	return shim_fail(EINPROGRESS);
+}
+
 static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 			 struct v4 dst)
 {
-	char d[ADDR_STRLEN], p[ADDR_STRLEN];
+	char d[ADDR_STRLEN];
 	int type = 0, domain = 0, flags, err;
 	socklen_t ol = sizeof(int);
 	enum hs_stage stage;
@@ -194,28 +240,20 @@ static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 		return -1;
 	s->dst = s->peer = dst;
 	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
-	if (!(flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	if (flags & O_NONBLOCK)
+		return connect_nonblocking(fd, s);
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	err = hs_request(fd, domain, shim_cfg.server, SOCKS4_CMD_CONNECT, dst,
 			 shim_cfg.userid, s->deadline, &stage);
-	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
-		/* the socket was not ours to use: say what the kernel said */
-		fcntl(fd, F_SETFL, flags);
-		fdstate_drop(fd);
-		return shim_fail(-err);
-	}
-	if (!err && (flags & O_NONBLOCK)) {
-		s->phase = PH_WAIT_REPLY;
-		log_msg(LOG_DEBUG, "CONNECT %s via %s: request sent, reply pending",
-			addr_fmt(dst, d), server_str(p));
-		return shim_fail(EINPROGRESS);
-	}
 	if (!err) {
 		stage = HS_STAGE_REPLY;
 		err = hs_read_reply(fd, s, s->deadline, false);
 	}
-	if (!(flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, flags);
+	fcntl(fd, F_SETFL, flags);
+	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
+		fdstate_drop(fd); /* not ours to use: say what the kernel said */
+		return shim_fail(-err);
+	}
 	err = finish_connect(fd, s, err, stage);
 	return err ? shim_fail(err) : 0;
 }
@@ -291,9 +329,11 @@ HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		return 0;
 	}
 	/* SO_ERROR after a non-blocking connect(): the moment the program
-	 * asks for the outcome, which is the reply. */
-	if (s->kind == FD_CONNECT && s->phase == PH_WAIT_REPLY)
-		err = complete_reply(fd, s, true);
+	 * asks for the outcome, which is the reply. While the connection to
+	 * the server is still under way SO_ERROR is 0, as for any connect. */
+	if (s->kind == FD_CONNECT &&
+	    (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY))
+		err = advance(fd, s, true, false);
 	if (real.getsockopt(fd, level, name, val, len) < 0)
 		return -1;
 	if (err > 0 && *len >= sizeof(int))
