@@ -1,0 +1,450 @@
+#!/usr/bin/env bats
+# socks4d.bats - the bundled SOCKS4 server, spoken to by a raw client
+# (tests/helpers/s4client.py): CONNECT, BIND, limits, timeouts, -M.
+
+load helpers/common
+
+export PYTHONDONTWRITEBYTECODE=1
+S4C=$BATS_TEST_DIRNAME/helpers/s4client.py
+
+s4c() { "$S4_PY" "$S4C" "$@"; }
+
+setup_file() {
+	s4_start echo "$S4_PY" "$S4C" echo "$BATS_FILE_TMPDIR/echo.port"
+	s4_wait_file "$BATS_FILE_TMPDIR/echo.port"
+	ECHO_PORT=$(cat "$BATS_FILE_TMPDIR/echo.port")
+	export ECHO_PORT
+	start_socks4d socks4d -t 5
+}
+
+teardown_file() {
+	s4_stop_all
+}
+
+teardown() {
+	local name
+	for name in "${PER_TEST[@]}"; do
+		s4_stop "$name"
+	done
+}
+
+# per_test [socks4d options]: a server for this test only, named $SRV
+# (its log is $SRV.log), listening on $PORT.
+per_test() {
+	local var
+	SRV=t$BATS_TEST_NUMBER
+	PER_TEST+=("$SRV")
+	start_socks4d "$SRV" "$@"
+	var=${SRV^^}_PORT
+	PORT=${!var}
+}
+
+# has_line REGEX: some line of $output matches REGEX whole.
+has_line() {
+	local l
+	for l in "${lines[@]}"; do
+		[[ $l =~ ^$1$ ]] && return 0
+	done
+	s4_fail "no line matches '$1' in:"$'\n'"$output"
+}
+
+lacks_line() {
+	local l
+	for l in "${lines[@]}"; do
+		[[ $l =~ ^$1$ ]] && s4_fail "line '$l' matches '$1'" && return 1
+	done
+	return 0
+}
+
+# A port nothing listens on: bound for a moment, then released.
+closed_port() {
+	"$S4_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+ECHO_DST() { echo "127.0.0.1:$ECHO_PORT"; }
+
+# --- CONNECT ---------------------------------------------------------------
+
+@test "CONNECT is granted and an echo round trip goes through" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --send 'hello' --want 5
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[ "${lines[1]}" = "data hello" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from 127\.0\.0\.1:[0-9]+ user=bob: granted" 5
+}
+
+@test "the CONNECT reply carries the outward socket's local address" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --send 'x' --want 1
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 90\ (127\.0\.0\.1:[0-9]+)$ ]]
+	local outward=${BASH_REMATCH[1]}
+	# the echo server logs each connection's peer: that is socks4d's socket
+	s4_wait_log echo "^peer ${outward//./\\.}$" 5
+}
+
+@test "-Z puts 0.0.0.0:0 in the CONNECT reply and still relays" {
+	per_test -Z
+	run s4c connect "$PORT" "$(ECHO_DST)" --send 'zero' --want 4
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 90 0.0.0.0:0" ]
+	[ "${lines[1]}" = "data zero" ]
+}
+
+@test "CONNECT to a closed port gets 91 and the connection closes" {
+	local port
+	port=$(closed_port)
+	run s4c connect "$SOCKS4D_PORT" "127.0.0.1:$port"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$port from .* user=bob: rejected \(Connection refused\)" 5
+}
+
+@test "a client outside the -a list gets 91 and is closed" {
+	per_test -a 10.0.0.0/8 -a 192.0.2.1
+	run s4c connect "$PORT" "$(ECHO_DST)"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+	s4_wait_log "$SRV" "CONNECT .* user=bob: rejected \(client not allowed\)" 5
+}
+
+@test "a USERID of 1024 bytes is accepted" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user-len 1024 --send 'ok' --want 2
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 .*'
+	has_line 'data ok'
+}
+
+@test "a USERID of 1025 bytes gets 91 and is closed" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user-len 1025
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+	s4_wait_log socks4d "rejected \(user id longer than 1024 bytes\)" 5
+}
+
+@test "a request with version 5 gets 91 and is closed" {
+	run s4c connect "$SOCKS4D_PORT" x:0 --raw 050100507f000001626f6200
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+	s4_wait_log socks4d "rejected \(malformed request\)" 5
+}
+
+@test "a request with an unknown command gets 91 and is closed" {
+	run s4c connect "$SOCKS4D_PORT" x:0 --raw 040300507f000001626f6200
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+}
+
+@test "a request split over many one-byte writes works" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --split --send 'split' --want 5
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	has_line 'data split'
+}
+
+@test "bytes sent in the same write as the request are relayed first" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --with 'early,' --send 'late' --want 10
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 .*'
+	has_line 'data early,late'
+}
+
+@test "after the client's half-close the destination's remaining reply still arrives" {
+	# the echo server answers EOF with "bye\n" and closes
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --send 'half' --shut
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 .*'
+	[ "${lines[1]}" = 'data halfbye\n' ]
+	[ "${lines[2]}" = "eof" ]
+	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: closed \(4 bytes up, 8 bytes down\)" 5
+}
+
+@test "an incomplete request is dropped after -r 1" {
+	per_test -r 1
+	SECONDS=0
+	run s4c connect "$PORT" x:0 --raw 0401 --timeout 4
+	[ "$status" -eq 0 ]
+	[ "$output" = "eof" ]
+	[ "$SECONDS" -lt 4 ]
+	s4_wait_log "$SRV" "client 127\.0\.0\.1:[0-9]+: dropped \(no complete request within 1000 ms\)" 5
+}
+
+@test "a client that resets mid-request leaves the server serving others" {
+	run "$S4_PY" -c '
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x04\x01\x00")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$SOCKS4D_PORT"
+	[ "$status" -eq 0 ]
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --send 'after' --want 5
+	[ "$status" -eq 0 ]
+	has_line 'data after'
+}
+
+# --- BIND ------------------------------------------------------------------
+
+@test "BIND sends both replies and relays both ways" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --to-inbound 'ping' --to-client 'pong'
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 90\ 127\.0\.0\.1:([0-9]+)$ ]]
+	local bport=${BASH_REMATCH[1]}
+	[ "$bport" -ne 0 ]
+	[[ ${lines[1]} =~ ^inbound-local\ (127\.0\.0\.1:[0-9]+)$ ]]
+	# the second reply names the host that connected
+	[ "${lines[2]}" = "reply 0 90 ${BASH_REMATCH[1]}" ]
+	[ "${lines[3]}" = "inbound-data ping" ]
+	[ "${lines[4]}" = "data pong" ]
+	[ "${lines[5]}" = "eof" ]
+	[ "${lines[6]}" = "inbound-eof" ]
+	s4_wait_log socks4d "BIND 127\.0\.0\.1:21 from 127\.0\.0\.1:[0-9]+ user=bob: listening on 127\.0\.0\.1:$bport" 5
+	s4_wait_log socks4d "BIND 127\.0\.0\.1:21 from 127\.0\.0\.1:[0-9]+: inbound from 127\.0\.0\.1:[0-9]+: granted" 5
+}
+
+@test "BIND relays bytes sent with the request once the inbound host arrives" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --with 'early,' --to-inbound 'ping'
+	[ "$status" -eq 0 ]
+	has_line 'inbound-data early,ping'
+}
+
+@test "-z puts 0.0.0.0 in the first BIND reply, with the real port" {
+	per_test -z
+	run s4c bind "$PORT" 127.0.0.1:21 --to-client 'pong'
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 90\ 0\.0\.0\.0:([0-9]+)$ ]]
+	local bport=${BASH_REMATCH[1]}
+	[ "$bport" -ne 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	has_line 'data pong'
+	s4_wait_log "$SRV" "listening on 127\.0\.0\.1:$bport" 5
+}
+
+@test "-e sets the address BIND listens on" {
+	per_test -e 127.0.0.2
+	run s4c bind "$PORT" 127.0.0.1:21 --leave
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 90\ 127\.0\.0\.2:[1-9][0-9]*$ ]]
+}
+
+@test "BIND from a mismatched source gets 91 and both sides are closed" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --from 127.0.0.2
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	has_line 'inbound-local 127\.0\.0\.2:[0-9]+'
+	[ "${lines[2]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[3]}" = "eof" ]
+	[[ ${lines[4]} =~ ^inbound-(eof|reset)$ ]]
+	s4_wait_log socks4d "inbound from 127\.0\.0\.2:[0-9]+: rejected \(source mismatch\)" 5
+}
+
+@test "BIND with no inbound connection gets 91 after -b 1" {
+	per_test -b 1
+	SECONDS=0
+	run s4c bind "$PORT" 127.0.0.1:21 --no-inbound --timeout 4
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[ "${lines[1]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[2]}" = "eof" ]
+	[ "$SECONDS" -lt 4 ]
+	s4_wait_log "$SRV" "BIND 127\.0\.0\.1:21 from 127\.0\.0\.1:[0-9]+: rejected \(timeout\)" 5
+}
+
+@test "a client leaving during the BIND wait frees the listening port" {
+	per_test
+	run s4c bind "$PORT" 127.0.0.1:21 --leave
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 90\ (127\.0\.0\.1:[0-9]+)$ ]]
+	local where=${BASH_REMATCH[1]}
+	s4_wait_log "$SRV" "closed \(client left while waiting\)" 5
+	run s4c probe "$where"
+	[ "$output" = "refused" ]
+}
+
+# --- limits and life cycle ---------------------------------------------------
+
+@test "-m 2 refuses a third client while the first two keep working" {
+	per_test -m 2
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" "$(ECHO_DST)" <<'EOF'
+import sys
+from s4client import *
+proxy, dst = sys.argv[1], sys.argv[2]
+held = []
+for i in range(2):
+    s = open_proxy(proxy)
+    s.sendall(build_request(CMD_CONNECT, dst))
+    rep, _, end = read_exact(s, 8)
+    print(fmt_reply(rep) if not end else end)
+    held.append(s)
+t = open_proxy(proxy)
+t.sendall(build_request(CMD_CONNECT, dst))
+rep, _, end = read_exact(t, 8)
+print("third", rep.hex() or "-", end)
+for i, s in enumerate(held):
+    s.sendall(b"still %d" % i)
+    data, end = read_to_end(s, 7)
+    print("client", i, esc(data))
+EOF
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "reply 0 90 "* ]]
+	[[ ${lines[1]} == "reply 0 90 "* ]]
+	[[ ${lines[2]} =~ ^third\ -\ (eof|reset)$ ]]
+	[ "${lines[3]}" = "client 0 still 0" ]
+	[ "${lines[4]}" = "client 1 still 1" ]
+	s4_wait_log "$SRV" "client 127\.0\.0\.1:[0-9]+: refused \(too many clients: 2\)" 5
+}
+
+@test "SIGTERM makes socks4d exit 0" {
+	per_test
+	local pid
+	pid=$(s4_pid "$SRV")
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+}
+
+@test "SIGINT makes socks4d exit 0" {
+	per_test
+	local pid
+	pid=$(s4_pid "$SRV")
+	kill -INT "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+}
+
+@test "bad options exit 2 with the usage text" {
+	local args
+	for args in "-x" "-l" "-l 127.0.0.1" "-l 300.0.0.1:80" "-l 127.0.0.1:65536" \
+		"-a 10.0.0.0/33" "-a nonsense" "-t 0" "-b -1" "-r soon" "-e ::1" \
+		"-m 0" "-M nonsense" "-M reply=256" "-M delay=x" "-M extra=" \
+		"-M extra=\\xZZ" "stray"; do
+		# shellcheck disable=SC2086 # one word per option
+		run "$SOCKS4D" $args
+		[ "$status" -eq 2 ] || s4_fail "'$args' exited $status" || return 1
+		[[ $output == *"usage: socks4d"* ]] || s4_fail "'$args': no usage" || return 1
+	done
+}
+
+@test "-h prints the usage text, -M switches included, and exits 0" {
+	run "$SOCKS4D" -h
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "usage: socks4d"* ]]
+	local m
+	for m in reply= version= bytewise delay= stall short reset extra= \
+		close-before-first close-after-first second=; do
+		[[ $output == *"$m"* ]] || s4_fail "-M $m is not documented" || return 1
+	done
+}
+
+# --- -M misbehaviour ---------------------------------------------------------
+
+@test "-M reply=92 sends 92 instead of 90 and closes" {
+	per_test -M reply=92
+	run s4c connect "$PORT" "$(ECHO_DST)"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 92\  ]]
+	[ "${lines[1]}" = "eof" ]
+}
+
+@test "-M reply=92 applies to the first BIND reply too" {
+	per_test -M reply=92
+	run s4c bind "$PORT" 127.0.0.1:21
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 0\ 92\  ]]
+	[ "${lines[1]}" = "eof" ]
+}
+
+@test "-M version=4 puts VN 4 in the reply" {
+	per_test -M version=4
+	run s4c connect "$PORT" "$(ECHO_DST)" --send 'v' --want 1
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^reply\ 4\ 90\ 127\.0\.0\.1:[0-9]+$ ]]
+}
+
+@test "-M bytewise writes the reply one byte at a time, 20 ms apart" {
+	per_test -M bytewise
+	run s4c connect "$PORT" "$(ECHO_DST)" --timing --send 'b' --want 1
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[[ ${lines[1]} =~ ^reply-ms\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 120 ]
+	[[ ${lines[2]} =~ ^reply-chunks\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 4 ]
+	has_line 'data b'
+}
+
+@test "-M delay=400 holds the first reply for 400 ms" {
+	per_test -M delay=400
+	run s4c connect "$PORT" "$(ECHO_DST)" --timing --send 'd' --want 1
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[[ ${lines[1]} =~ ^reply-ms\ ([0-9]+)$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 390 ]
+	has_line 'data d'
+}
+
+@test "-M stall reads the request, never replies, and holds the connection" {
+	per_test -M stall
+	run s4c connect "$PORT" "$(ECHO_DST)" --timeout 0.7
+	[ "$status" -eq 0 ]
+	[ "$output" = "timeout" ]
+	s4_wait_log "$SRV" "user=bob: misbehaving \(stall\)" 5
+	s4_wait_log "$SRV" "closed \(client left\)" 5
+}
+
+@test "-M short sends only 4 reply bytes and closes" {
+	per_test -M short
+	run s4c connect "$PORT" "$(ECHO_DST)"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^short\ 005a[0-9a-f]{4}$ ]]
+	[ "${lines[1]}" = "eof" ]
+}
+
+@test "-M reset closes with a TCP reset after the request" {
+	per_test -M reset
+	run s4c connect "$PORT" "$(ECHO_DST)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "reset" ]
+	s4_wait_log "$SRV" "misbehaving \(reset\)" 5
+}
+
+@test "-M extra=TEXT reaches the client right after the reply, before relayed bytes" {
+	per_test -M 'extra=220 hi\r\n'
+	run s4c connect "$PORT" "$(ECHO_DST)" --send 'echo' --shut
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[ "${lines[1]}" = 'data 220 hi\r\nechobye\n' ]
+	[ "${lines[2]}" = "eof" ]
+}
+
+@test "-M close-before-first closes a BIND without any reply" {
+	per_test -M close-before-first
+	run s4c bind "$PORT" 127.0.0.1:21
+	[ "$status" -eq 0 ]
+	[ "$output" = "eof" ]
+}
+
+@test "-M close-after-first closes a BIND right after the first reply" {
+	per_test -M close-after-first
+	run s4c bind "$PORT" 127.0.0.1:21
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[ "${lines[-1]}" = "eof" ]
+	[ "$(grep -c '^reply ' <<<"$output")" -eq 1 ]
+}
+
+@test "-M second=93 sends 93 as the second BIND reply and closes both sides" {
+	per_test -M second=93
+	run s4c bind "$PORT" 127.0.0.1:21
+	[ "$status" -eq 0 ]
+	has_line 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	[[ ${lines[1]} =~ ^inbound-local\ (127\.0\.0\.1:[0-9]+)$ ]]
+	[ "${lines[2]}" = "reply 0 93 ${BASH_REMATCH[1]}" ]
+	[ "${lines[3]}" = "eof" ]
+	[[ ${lines[4]} =~ ^inbound-(eof|reset)$ ]]
+}
