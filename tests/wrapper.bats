@@ -1,0 +1,559 @@
+#!/usr/bin/env bats
+# wrapper.bats - scripts/socks4wrap: options into the environment, the
+# library into LD_PRELOAD, and every refusal with its exit status.
+#
+# Most tests run `env` as the command and read its output: under the real
+# shim env makes no connection, so no server is needed. Addresses are
+# literal IPv4 so nothing waits for DNS. stderr is kept apart where the
+# shim or ld.so may write to it.
+
+load helpers/common
+
+bats_require_minimum_version 1.5.0
+
+# What make check builds; the wrapper finds it next to itself.
+LIB=$S4_ROOT/scripts/../build/libsocks4wrap.so
+SERVER=127.0.0.1:1080
+
+setup() {
+	# The lookup under test is the wrapper's own, not the caller's.
+	unset SOCKS4WRAP_LIB
+	HOME=$BATS_TEST_TMPDIR/home
+	mkdir -p "$HOME"
+	export HOME
+}
+
+# has_line LINE: the captured stdout has exactly this line.
+has_line() {
+	local l
+	for l in "${lines[@]}"; do
+		[ "$l" = "$1" ] && return 0
+	done
+	s4_fail "expected the line '$1' in:"$'\n'"$output"
+}
+
+# lacks_var NAME: the captured env output does not set NAME.
+lacks_var() {
+	local l
+	for l in "${lines[@]}"; do
+		case $l in "$1="*) s4_fail "$1 should be unset, got '$l'" || return 1 ;; esac
+	done
+}
+
+# preload LIST: the LD_PRELOAD to expect; a sanitizer run (tests/run-tests
+# with SANITIZE) puts its runtimes first.
+preload() { echo "LD_PRELOAD=${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}$1"; }
+
+# wrap_env [OPTIONS...]: the wrapper with a server, running env.
+wrap_env() {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" "$@" env
+}
+
+# --- help and version --------------------------------------------------------
+
+@test "-h prints the usage on stdout and exits 0" {
+	run --separate-stderr "$SOCKS4WRAP" -h
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "Usage: socks4wrap [OPTION]... [--] COMMAND [ARG]..." ]
+	[[ $output == *"-s, --server=HOST:PORT"* ]]
+	[ -z "$stderr" ]
+}
+
+@test "--help prints the same usage as -h" {
+	run "$SOCKS4WRAP" -h
+	local short=$output
+	run "$SOCKS4WRAP" --help
+	[ "$status" -eq 0 ]
+	[ "$output" = "$short" ]
+}
+
+@test "-h is honoured even before a command" {
+	run "$SOCKS4WRAP" -h env
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == Usage:* ]]
+}
+
+@test "--version in the source tree prints the Makefile's version" {
+	local version
+	version=$(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")
+	run "$SOCKS4WRAP" --version
+	[ "$status" -eq 0 ]
+	[ "$output" = "socks4wrap $version" ]
+}
+
+# --- usage errors: 2 ---------------------------------------------------------
+
+@test "no command is a usage error (2) with a usage hint" {
+	run "$SOCKS4WRAP" -s "$SERVER"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == "socks4wrap: no command given; usage: socks4wrap "*"COMMAND"* ]]
+}
+
+@test "options ending in -- with nothing after are still no command (2)" {
+	run "$SOCKS4WRAP" -s "$SERVER" --
+	[ "$status" -eq 2 ]
+	[[ $output == "socks4wrap: no command given"* ]]
+}
+
+@test "an unknown short option is a usage error (2)" {
+	run "$SOCKS4WRAP" -x -s "$SERVER" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: unknown option '-x' (see socks4wrap --help)" ]
+}
+
+@test "an unknown long option is a usage error (2)" {
+	run "$SOCKS4WRAP" --proxy="$SERVER" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: unknown option '--proxy=$SERVER' (see socks4wrap --help)" ]
+}
+
+@test "an option missing its argument is a usage error (2)" {
+	run "$SOCKS4WRAP" -s
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: option -s needs an argument (see socks4wrap --help)" ]
+}
+
+@test "--log with an empty file name is a usage error (2)" {
+	run "$SOCKS4WRAP" -s "$SERVER" --log= env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: option --log needs a file name (see socks4wrap --help)" ]
+}
+
+# malformed VALUE REASON: -s VALUE is refused with exit 2 and REASON.
+malformed() {
+	run "$SOCKS4WRAP" -s "$1" env
+	[ "$status" -eq 2 ] || s4_fail "status $status for -s '$1': $output" || return 1
+	[ "$output" = "socks4wrap: -s '$1' is not HOST:PORT: $2" ] ||
+		s4_fail "for -s '$1': $output"
+}
+
+@test "a server with an empty host is refused (2)" {
+	malformed :1080 'empty host'
+}
+
+@test "a server without a port is refused (2)" {
+	malformed 127.0.0.1 'no :PORT'
+}
+
+@test "a server with nothing after the colon is refused (2)" {
+	malformed 127.0.0.1: 'no port after the colon'
+}
+
+@test "a server port outside 1-65535 is refused (2)" {
+	malformed 127.0.0.1:0 'port is not a decimal number 1-65535'
+	malformed 127.0.0.1:65536 'port is not a decimal number 1-65535'
+}
+
+@test "a server port of more than five digits is refused (2), as the shim does" {
+	malformed 127.0.0.1:001080 'port is not a decimal number 1-65535'
+}
+
+@test "a server port that is not decimal is refused (2)" {
+	malformed 127.0.0.1:0x438 'port is not a decimal number 1-65535'
+	malformed 127.0.0.1:-1 'port is not a decimal number 1-65535'
+}
+
+@test "a server with whitespace is refused (2)" {
+	malformed '127.0.0.1 :1080' 'contains whitespace'
+	malformed "$(printf '127.0.0.1:1080\t')" 'contains whitespace'
+}
+
+@test "a server host with a colon is refused (2), as the shim would" {
+	malformed '[::1]:1080' "host contains ':'"
+}
+
+@test "a server port with leading zeros is accepted, as the shim does" {
+	run --separate-stderr "$SOCKS4WRAP" -s 127.0.0.1:01080 env
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_SERVER=127.0.0.1:01080
+}
+
+@test "a malformed SOCKS4_SERVER from the environment is refused (2)" {
+	SOCKS4_SERVER=127.0.0.1 run "$SOCKS4WRAP" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: SOCKS4_SERVER '127.0.0.1' is not HOST:PORT: no :PORT" ]
+}
+
+@test "a user id longer than 1024 bytes is refused (2)" {
+	local user
+	user=$(printf 'u%.0s' {1..1025})
+	run "$SOCKS4WRAP" -s "$SERVER" -u "$user" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: -u: user id is longer than 1024 bytes" ]
+}
+
+@test "a user id is measured in bytes, not characters" {
+	local user
+	user=$(printf '\303\251%.0s' {1..513}) # 513 two-byte characters
+	run "$SOCKS4WRAP" -s "$SERVER" -u "$user" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: -u: user id is longer than 1024 bytes" ]
+}
+
+@test "a user id of exactly 1024 bytes is accepted" {
+	local user
+	user=$(printf 'u%.0s' {1..1024})
+	wrap_env -u "$user"
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_USER=$user"
+}
+
+# --- setup errors: 1 ---------------------------------------------------------
+
+@test "no server configured is refused (1) saying how to set one" {
+	run "$SOCKS4WRAP" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: no SOCKS4 server configured: use -s HOST:PORT, set SOCKS4_SERVER, or write ~/.socks4rc (see socks4rc(5))" ]
+}
+
+@test "a readable ~/.socks4rc counts as a configured server" {
+	echo "server $SERVER" >"$HOME/.socks4rc"
+	run --separate-stderr "$SOCKS4WRAP" env
+	[ "$status" -eq 0 ]
+	lacks_var SOCKS4_SERVER
+}
+
+@test "a readable -f file counts as a configured server" {
+	echo "server $SERVER" >"$BATS_TEST_TMPDIR/rc"
+	run --separate-stderr "$SOCKS4WRAP" -f "$BATS_TEST_TMPDIR/rc" env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_CONF=$BATS_TEST_TMPDIR/rc"
+}
+
+@test "-f naming a missing file is refused (1)" {
+	run "$SOCKS4WRAP" -s "$SERVER" -f "$BATS_TEST_TMPDIR/nope" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: -f '$BATS_TEST_TMPDIR/nope': no such file" ]
+}
+
+@test "-f naming a directory is refused (1)" {
+	run "$SOCKS4WRAP" -s "$SERVER" -f "$BATS_TEST_TMPDIR" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: -f '$BATS_TEST_TMPDIR': is a directory" ]
+}
+
+@test "-f naming an unreadable file is refused (1)" {
+	# Root reads every file, so as root the wrapper runs as nobody.
+	local dir as=()
+	if [ "$(id -u)" -eq 0 ]; then
+		require_cmd setpriv util-linux
+		as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	fi
+	dir=$(mktemp -d /tmp/s4-wrapper.XXXXXX)
+	chmod 755 "$dir"
+	cp "$SOCKS4WRAP" "$dir/socks4wrap"
+	echo "server $SERVER" >"$dir/rc"
+	chmod 000 "$dir/rc"
+	run "${as[@]}" "$dir/socks4wrap" -s "$SERVER" -f "$dir/rc" env
+	rm -rf "$dir"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: -f '$dir/rc': not readable" ]
+}
+
+@test "a SOCKS4_CONF naming a missing file is refused (1)" {
+	SOCKS4_CONF=$BATS_TEST_TMPDIR/nope run "$SOCKS4WRAP" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: SOCKS4_CONF '$BATS_TEST_TMPDIR/nope': no such file" ]
+}
+
+@test "a missing SOCKS4WRAP_LIB is refused (1) naming it" {
+	SOCKS4WRAP_LIB=$BATS_TEST_TMPDIR/nope.so run "$SOCKS4WRAP" -s "$SERVER" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: SOCKS4WRAP_LIB '$BATS_TEST_TMPDIR/nope.so': no such readable file" ]
+}
+
+@test "a wrapper with no build tree beside it is refused (1) naming where it looked" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp "$SOCKS4WRAP" "$BATS_TEST_TMPDIR/bin/socks4wrap"
+	run "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: library not found: no $BATS_TEST_TMPDIR/bin/../build/libsocks4wrap.so (run make, or set SOCKS4WRAP_LIB)" ]
+}
+
+@test "a setuid command is refused (1) with the reason" {
+	cp /bin/true "$BATS_TEST_TMPDIR/suid-true"
+	chmod u+s "$BATS_TEST_TMPDIR/suid-true"
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/suid-true"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/suid-true: it is set-user-ID, so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+@test "a setgid command found on PATH is refused (1) with the reason" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp /bin/true "$BATS_TEST_TMPDIR/bin/sgid-true"
+	chmod g+s "$BATS_TEST_TMPDIR/bin/sgid-true"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH run "$SOCKS4WRAP" -s "$SERVER" sgid-true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/bin/sgid-true: it is set-group-ID, so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+# --- the command: 127 and 126 ------------------------------------------------
+
+@test "a command not on PATH is refused (127)" {
+	run -127 "$SOCKS4WRAP" -s "$SERVER" s4-no-such-command
+	[ "$status" -eq 127 ]
+	[ "$output" = "socks4wrap: s4-no-such-command: command not found" ]
+}
+
+@test "a command path that does not exist is refused (127)" {
+	run -127 "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/nope"
+	[ "$status" -eq 127 ]
+	[ "$output" = "socks4wrap: $BATS_TEST_TMPDIR/nope: no such file" ]
+}
+
+@test "a command on PATH that is not executable is refused (126)" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	echo 'echo hi' >"$BATS_TEST_TMPDIR/bin/s4-plain"
+	chmod 644 "$BATS_TEST_TMPDIR/bin/s4-plain"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH run "$SOCKS4WRAP" -s "$SERVER" s4-plain
+	[ "$status" -eq 126 ]
+	[ "$output" = "socks4wrap: s4-plain: found $BATS_TEST_TMPDIR/bin/s4-plain but it is not an executable file" ]
+}
+
+@test "a command path that is not executable is refused (126)" {
+	echo 'echo hi' >"$BATS_TEST_TMPDIR/s4-plain"
+	chmod 644 "$BATS_TEST_TMPDIR/s4-plain"
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/s4-plain"
+	[ "$status" -eq 126 ]
+	[ "$output" = "socks4wrap: $BATS_TEST_TMPDIR/s4-plain: permission denied (not executable)" ]
+}
+
+@test "a directory as the command is refused (126)" {
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 126 ]
+	[ "$output" = "socks4wrap: $BATS_TEST_TMPDIR: is a directory" ]
+}
+
+@test "a non-executable file earlier on PATH does not hide an executable one" {
+	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	echo 'echo a' >"$BATS_TEST_TMPDIR/a/s4-cmd"
+	printf '#!/bin/sh\necho b\n' >"$BATS_TEST_TMPDIR/b/s4-cmd"
+	chmod 755 "$BATS_TEST_TMPDIR/b/s4-cmd"
+	PATH=$BATS_TEST_TMPDIR/a:$BATS_TEST_TMPDIR/b:$PATH \
+		run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" s4-cmd
+	[ "$status" -eq 0 ]
+	[ "$output" = b ]
+}
+
+@test "the command's exit status is passed through" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+}
+
+# --- options into the environment --------------------------------------------
+
+@test "-s sets SOCKS4_SERVER" {
+	wrap_env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_SERVER=$SERVER"
+}
+
+@test "--server= sets SOCKS4_SERVER" {
+	run --separate-stderr "$SOCKS4WRAP" --server=127.0.0.2:1081 env
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_SERVER=127.0.0.2:1081
+}
+
+@test "-s overrides SOCKS4_SERVER from the environment" {
+	SOCKS4_SERVER=127.0.0.9:9 run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_SERVER=$SERVER"
+}
+
+@test "-u and --user= set SOCKS4_USER" {
+	wrap_env -u alice
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_USER=alice
+	wrap_env --user=bob
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_USER=bob
+}
+
+@test "-u overrides SOCKS4_USER from the environment" {
+	SOCKS4_USER=env-user wrap_env -u alice
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_USER=alice
+}
+
+@test "settings without an option pass through from the environment" {
+	SOCKS4_USER=env-user SOCKS4_DEBUG=1 SOCKS4_DIRECT=10.0.0.0/8 wrap_env
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_USER=env-user
+	has_line SOCKS4_DEBUG=1
+	has_line SOCKS4_DIRECT=10.0.0.0/8
+}
+
+@test "-f and --config= set SOCKS4_CONF to an absolute path" {
+	echo "server $SERVER" >"$BATS_TEST_TMPDIR/rc"
+	cd "$BATS_TEST_TMPDIR"
+	run --separate-stderr "$SOCKS4WRAP" -f rc env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_CONF=$BATS_TEST_TMPDIR/rc"
+	run --separate-stderr "$SOCKS4WRAP" --config=rc env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_CONF=$BATS_TEST_TMPDIR/rc"
+}
+
+@test "-v sets SOCKS4_DEBUG=1" {
+	wrap_env -v
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_DEBUG=1
+}
+
+@test "-vv sets SOCKS4_DEBUG=2" {
+	wrap_env -vv
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_DEBUG=2
+}
+
+@test "--verbose counts like -v, and more than two stays at 2" {
+	wrap_env --verbose -v -vv
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_DEBUG=2
+}
+
+@test "-q sets SOCKS4_QUIET=1 and drops SOCKS4_DEBUG from the environment" {
+	SOCKS4_DEBUG=2 wrap_env -q
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_QUIET=1
+	lacks_var SOCKS4_DEBUG
+}
+
+@test "-v after -q wins and drops SOCKS4_QUIET" {
+	SOCKS4_QUIET=1 wrap_env --quiet -v
+	[ "$status" -eq 0 ]
+	has_line SOCKS4_DEBUG=1
+	lacks_var SOCKS4_QUIET
+}
+
+@test "--log sets SOCKS4_LOG to an absolute path" {
+	cd "$BATS_TEST_TMPDIR"
+	wrap_env --log s4.log
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_LOG=$BATS_TEST_TMPDIR/s4.log"
+	wrap_env --log="$BATS_TEST_TMPDIR/other.log"
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_LOG=$BATS_TEST_TMPDIR/other.log"
+}
+
+@test "short options combine, an argument included" {
+	run --separate-stderr "$SOCKS4WRAP" -vqvs"$SERVER" env
+	[ "$status" -eq 0 ]
+	has_line "SOCKS4_SERVER=$SERVER"
+	has_line SOCKS4_DEBUG=1
+}
+
+@test "options after the command belong to the command" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" \
+		sh -c 'echo "$*"; echo "debug=${SOCKS4_DEBUG-unset}"' sh -v -q --log x
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "-v -q --log x" ]
+	[ "${lines[1]}" = debug=unset ]
+}
+
+@test "-- ends the options, so a command may start with a dash" {
+	run -127 "$SOCKS4WRAP" -s "$SERVER" -- -v env
+	[ "$status" -eq 127 ]
+	[ "$output" = "socks4wrap: -v: command not found" ]
+}
+
+@test "-- before an ordinary command is dropped" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -- sh -c 'echo "$0 $*"' x --
+	[ "$status" -eq 0 ]
+	[ "$output" = "x --" ]
+}
+
+# --- LD_PRELOAD --------------------------------------------------------------
+
+@test "the build tree's library is preloaded by absolute path" {
+	wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB")"
+}
+
+@test "existing LD_PRELOAD entries are kept after the library" {
+	LD_PRELOAD=/nonexistent/a.so:/nonexistent/b.so wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB:/nonexistent/a.so:/nonexistent/b.so")"
+}
+
+@test "a space-separated LD_PRELOAD is read as ld.so reads it" {
+	LD_PRELOAD=' /nonexistent/a.so  /nonexistent/b.so::' wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB:/nonexistent/a.so:/nonexistent/b.so")"
+}
+
+@test "a library already in LD_PRELOAD is not added again and keeps its place" {
+	LD_PRELOAD="/nonexistent/a.so $LIB" wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "/nonexistent/a.so:$LIB")"
+}
+
+@test "a nested socks4wrap does not preload the library twice" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -u outer \
+		"$SOCKS4WRAP" -s 127.0.0.2:1081 env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB")"
+	has_line SOCKS4_SERVER=127.0.0.2:1081
+	has_line SOCKS4_USER=outer
+}
+
+@test "SOCKS4WRAP_LIB overrides the library lookup" {
+	cp "$S4_BUILD/libsocks4wrap.so" "$BATS_TEST_TMPDIR/other.so"
+	SOCKS4WRAP_LIB=$BATS_TEST_TMPDIR/other.so wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$BATS_TEST_TMPDIR/other.so")"
+}
+
+@test "a relative SOCKS4WRAP_LIB is preloaded by absolute path" {
+	cp "$S4_BUILD/libsocks4wrap.so" "$BATS_TEST_TMPDIR/other.so"
+	cd "$BATS_TEST_TMPDIR"
+	SOCKS4WRAP_LIB=other.so wrap_env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$BATS_TEST_TMPDIR/other.so")"
+}
+
+@test "S4_SAN_PRELOAD runtimes go before the library" {
+	local san=${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}/nonexistent/san.so
+	LD_PRELOAD=/nonexistent/a.so S4_SAN_PRELOAD=$san wrap_env
+	[ "$status" -eq 0 ]
+	has_line "LD_PRELOAD=$san:$LIB:/nonexistent/a.so"
+}
+
+# --- the script itself -------------------------------------------------------
+
+@test "the normal path runs no program but the command (empty PATH)" {
+	run --separate-stderr env PATH=/nonexistent "$SOCKS4WRAP" -s "$SERVER" /usr/bin/env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB")"
+}
+
+@test "make install fills in the library directory, sysconfdir and version" {
+	require_cmd make
+	local root=$BATS_TEST_TMPDIR/inst
+	# -o: install what make check built; never rebuild it from here.
+	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so install PREFIX="$root" >/dev/null
+	mkdir -p "$root/etc"
+	echo "server $SERVER" >"$root/etc/socks4rc"
+	run --separate-stderr "$root/bin/socks4wrap" env
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$root/lib/socks4wrap/libsocks4wrap.so")"
+	run "$root/bin/socks4wrap" --version
+	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
+}
+
+@test "scripts/socks4wrap is shellcheck clean" {
+	require_cmd shellcheck
+	run shellcheck "$SOCKS4WRAP"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "the man page renders without warnings" {
+	require_cmd man man-db
+	MANWIDTH=80 run --separate-stderr man --warnings -E UTF-8 -l "$S4_ROOT/man/socks4wrap.1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ $output == *"SOCKS4WRAP(1)"* ]]
+}
