@@ -56,7 +56,7 @@ UNIT_NAMES = test_socks4 test_route test_config
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe
+TOOL_NAMES = s4probe s4edge
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
 all: $(LIB) $(SERVER) $(UNIT_BINS) $(TOOL_BINS)
@@ -78,11 +78,11 @@ $(SERVER): $(SERVER_OBJS)
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 check: all
 	$(Q)SANITIZE='$(SANITIZE)' sh tests/run-tests $(UNIT_BINS)

@@ -47,6 +47,7 @@ struct fdslot {
 	uint8_t phase; /* enum fd_phase */
 	uint8_t got;   /* bytes of reply[] read so far */
 	uint8_t listening; /* BIND: the program called listen() */
+	uint8_t in_progress; /* CONNECT: EINPROGRESS said, no connect() since */
 	uint8_t reply[8];
 	int family;       /* the socket's, for addresses handed back */
 	int err;          /* a failure not yet reported to the program */

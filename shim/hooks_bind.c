@@ -52,7 +52,7 @@ static bool bind_wanted(struct v4 local)
 		route_lookup(&shim_cfg.routes, local.ip, 0, NULL) != ROUTE_DIRECT);
 }
 
-HOOK int bind(int fd, const struct sockaddr *addr, socklen_t len)
+static int bind_impl(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct fdslot *s;
 	struct v4 want, app;
@@ -159,7 +159,7 @@ int bind_start(int fd, struct fdslot *s)
 	return 0;
 }
 
-HOOK int listen(int fd, int backlog)
+static int listen_impl(int fd, int backlog)
 {
 	struct fdslot *s;
 	int err;
@@ -274,7 +274,7 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 	return nfd;
 }
 
-HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+static int accept4_impl(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct fdslot *s;
 
@@ -286,7 +286,7 @@ HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	return bind_accept(fd, s, addr, len, flags);
 }
 
-HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
+static int accept_impl(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct fdslot *s;
 
@@ -336,4 +336,32 @@ HOOK int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	    (op == EPOLL_CTL_DEL || ev))
 		note_epoll(s, epfd, op, ev);
 	return r;
+}
+
+HOOK int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int saved = errno;
+
+	return shim_done(saved, bind_impl(fd, addr, len));
+}
+
+HOOK int listen(int fd, int backlog)
+{
+	int saved = errno;
+
+	return shim_done(saved, listen_impl(fd, backlog));
+}
+
+HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	int saved = errno;
+
+	return shim_done(saved, accept4_impl(fd, addr, len, flags));
+}
+
+HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int saved = errno;
+
+	return shim_done(saved, accept_impl(fd, addr, len));
 }

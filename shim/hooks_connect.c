@@ -161,13 +161,24 @@ static int connect_again(int fd, struct fdslot *s)
 
 	switch (s->kind) {
 	case FD_CONNECT:
-		if (s->phase == PH_CONNECTED)
-			return shim_fail(EISCONN);
+		if (s->phase == PH_CONNECTED) {
+			/* the kernel answers 0 to the first connect() after a
+			 * non-blocking one completed, EISCONN after that */
+			bool first = s->in_progress;
+			s->in_progress = 0;
+			return first ? 0 : shim_fail(EISCONN);
+		}
 		if (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY) {
-			bool wait = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-			err = advance(fd, s, wait, true);
+			/* Once the socket polls writable the program takes the
+			 * connect as done: from then on wait for the reply, as
+			 * SO_ERROR does, rather than answer EALREADY, which the
+			 * kernel never says after POLLOUT. Reaching the server is
+			 * waited for only by a blocking socket. */
+			bool blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
+			err = advance(fd, s, true, blocking);
 			if (err == -EAGAIN)
 				return shim_fail(EALREADY);
+			s->in_progress = 0;
 			return err ? shim_fail(err) : 0;
 		}
 		break; /* failed before: retry on a fresh socket */
@@ -210,6 +221,7 @@ static int connect_nonblocking(int fd, struct fdslot *s)
 		return shim_fail(err);
 	log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(s->dst, d), server_str(p),
 		s->phase == PH_CONNECTING ? "reaching the server" : "request sent, reply pending");
+	s->in_progress = 1;
 	return shim_fail(EINPROGRESS);
 }
 
@@ -273,7 +285,7 @@ static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
 	return shim_fail(ENETUNREACH);
 }
 
-HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
+static int connect_impl(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct route_rule *rule;
 	struct fdslot *s;
@@ -309,7 +321,14 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return proxy_connect(fd, addr, len, dst);
 }
 
-HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int saved = errno;
+
+	return shim_done(saved, connect_impl(fd, addr, len));
+}
+
+static int getsockopt_impl(int fd, int level, int name, void *val, socklen_t *len)
 {
 	struct fdslot *s;
 	int err = 0;
@@ -339,4 +358,11 @@ HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	if (err > 0 && *len >= sizeof(int))
 		*(int *)val = err;
 	return 0;
+}
+
+HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int saved = errno;
+
+	return shim_done(saved, getsockopt_impl(fd, level, name, val, len));
 }

@@ -48,7 +48,7 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 				real.getsockname, addr, len);
 }
 
-HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+static int getsockname_impl(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct fdslot *s;
 	int err;
@@ -73,7 +73,7 @@ HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 	return real.getsockname(fd, addr, len);
 }
 
-HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+static int getpeername_impl(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	struct fdslot *s;
 
@@ -85,6 +85,20 @@ HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	if (s->kind == FD_BIND || (s->kind == FD_CONNECT && s->phase != PH_CONNECTED))
 		return shim_fail(ENOTCONN); /* a listener, or not connected yet */
 	return shim_report_addr(fd, s, s->peer, real.getpeername, addr, len);
+}
+
+HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int saved = errno;
+
+	return shim_done(saved, getsockname_impl(fd, addr, len));
+}
+
+HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int saved = errno;
+
+	return shim_done(saved, getpeername_impl(fd, addr, len));
 }
 
 HOOK int close(int fd)

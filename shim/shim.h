@@ -27,6 +27,15 @@ bool shim_ready(void);
 /* The real functions alone, for hooks that never need the settings. */
 void shim_real(void);
 
+/* A hook's result: on success errno is put back to what the program had,
+ * whatever our own calls did to it on the way. */
+static inline int shim_done(int saved_errno, int r)
+{
+	if (r >= 0)
+		errno = saved_errno;
+	return r;
+}
+
 /* errno = err, return -1: the one way hooks report failure. */
 static inline int shim_fail(int err)
 {
