@@ -24,6 +24,14 @@
  *	SOCK_NONBLOCK); -n / -t as for connect, for the control connection.
  *	Fails if any descriptor is left open at the end.
  *
+ *   s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W]
+ *	The raw BIND sequence with an application server that calls back
+ *	(tests/helpers/callback.py at HOST:PORT): connect to it, open a
+ *	listener with PATTERN, send it "CALL ADDR PORT [SRC]" (-S: the call
+ *	comes from source address SRC; -W: send "WAIT", no call comes),
+ *	accept, then data both ways: its greeting in, "pong" out, and its
+ *	"GOT pong" on the primary connection.
+ *
  *   s4probe name-then-connect HOST PORT
  *	Connects to HOST:PORT (an echo server), then on a second socket
  *	bind(0), getsockname() (which starts a BIND), and connect() that
@@ -452,6 +460,74 @@ static int cmd_ftp(int argc, char **argv)
 	return 0;
 }
 
+/* One line from fd, bounded, without buffering past it. */
+static const char *read_line(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got + 1 < len) {
+		ssize_t n = read(fd, buf + got, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || buf[got] == '\n')
+			break;
+		got++;
+	}
+	buf[got] = '\0';
+	return buf;
+}
+
+static int cmd_bind(int argc, char **argv)
+{
+	struct ftp f = {.pattern = "textbook", .ep = -1};
+	const char *src = NULL;
+	bool wait_only = false;
+	struct sockaddr_in to, adv;
+	char host[INET_ADDRSTRLEN], line[256], cmd[128];
+	int c, before, lfd, dfd;
+
+	while ((c = getopt(argc, argv, "p:4t:S:W")) != -1) {
+		switch (c) {
+		case 'p': f.pattern = optarg; break;
+		case '4': f.use_accept4 = true; break;
+		case 't': timeout_ms = atoi(optarg); break;
+		case 'S': src = optarg; break;
+		case 'W': wait_only = true; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 2)
+		die("usage: s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W]");
+	to = resolve(argv[optind], argv[optind + 1]);
+	before = count_fds();
+	f.ctl = dial(&to);
+	lfd = data_listener(&f, &adv);
+	inet_ntop(AF_INET, &adv.sin_addr, host, sizeof(host));
+	printf("listen: %s:%u\n", host, ntohs(adv.sin_port));
+	if (wait_only)
+		snprintf(cmd, sizeof(cmd), "WAIT\n");
+	else
+		snprintf(cmd, sizeof(cmd), "CALL %s %u%s%s\n", host, ntohs(adv.sin_port),
+			 src ? " " : "", src ? src : "");
+	write_all(f.ctl, cmd, strlen(cmd));
+	dfd = do_accept(&f, lfd);
+	if (f.ep >= 0)
+		close(f.ep);
+	close(lfd);
+	if (strcmp(read_line(dfd, line, sizeof(line)), "hello from the application server"))
+		die("data: error got '%s' from the application server", line);
+	write_all(dfd, "pong\n", 5);
+	if (strcmp(read_line(f.ctl, line, sizeof(line)), "GOT pong"))
+		die("data: error the application server said '%s'", line);
+	printf("data: ok both ways\n");
+	close(dfd);
+	close(f.ctl);
+	if (count_fds() != before)
+		die("fds: error %d descriptors leaked", count_fds() - before);
+	printf("fds: ok\n");
+	return 0;
+}
+
 static int cmd_name_then_connect(int argc, char **argv)
 {
 	struct sockaddr_in any = {.sin_family = AF_INET}, to;
@@ -494,8 +570,10 @@ int main(int argc, char **argv)
 		return cmd_connect(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "ftp"))
 		return cmd_ftp(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "bind"))
+		return cmd_bind(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "name-then-connect"))
 		return cmd_name_then_connect(argc - 1, argv + 1);
-	fprintf(stderr, "usage: s4probe connect|ftp|name-then-connect ...\n");
+	fprintf(stderr, "usage: s4probe connect|ftp|bind|name-then-connect ...\n");
 	return 2;
 }
