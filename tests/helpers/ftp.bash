@@ -5,7 +5,7 @@
 #   start_pyftpd [-n NETNS] NAME DIR [ADDR [--foreign]]
 #       pyftpdlib serving DIR (anonymous, writable) on ADDR (default
 #       127.0.0.1) at a free port; sets NAME_PORT. NAME.log has a line per
-#       command, e.g. "ftpd: 127.0.0.1:40012-[anonymous] PORT 127,0,0,1,157,2 200 ..."
+#       command, e.g. "ftpd: 127.0.0.1:40012-[anonymous] client says PORT 127,0,0,1,157,2"
 #   ftp_blob FILE SIZE   a file of SIZE random bytes (once per file)
 
 start_pyftpd() {

@@ -21,8 +21,18 @@ from pyftpdlib.servers import FTPServer
 
 
 class Handler(FTPHandler):
-    log_cmds_list = ["USER", "PORT", "EPRT", "PASV", "EPSV", "RETR", "STOR",
-                     "LIST", "NLST", "SIZE", "CWD", "TYPE", "QUIT"]
+    log_cmds_list = ["USER", "PASV", "EPSV", "RETR", "STOR", "LIST", "NLST",
+                     "SIZE", "CWD", "TYPE", "QUIT"]
+
+    # The data address exactly as the client wrote it, before pyftpdlib
+    # judges it: "client says PORT 127,0,0,1,157,2".
+    def ftp_PORT(self, line):
+        self.log("client says PORT %s" % line)
+        return FTPHandler.ftp_PORT(self, line)
+
+    def ftp_EPRT(self, line):
+        self.log("client says EPRT %s" % line)
+        return FTPHandler.ftp_EPRT(self, line)
 
 
 def main():

@@ -30,7 +30,9 @@
  *	listener with PATTERN, send it "CALL ADDR PORT [SRC]" (-S: the call
  *	comes from source address SRC; -W: send "WAIT", no call comes),
  *	accept, then data both ways: its greeting in, "pong" out, and its
- *	"GOT pong" on the primary connection.
+ *	"GOT pong" on the primary connection. -2 tries a second accept on
+ *	the listener (it must fail, not hang); -C closes the listener
+ *	without accepting.
  *
  *   s4probe name-then-connect HOST PORT
  *	Connects to HOST:PORT (an echo server), then on a second socket
@@ -486,8 +488,12 @@ static int cmd_bind(int argc, char **argv)
 	char host[INET_ADDRSTRLEN], line[256], cmd[128];
 	int c, before, lfd, dfd;
 
-	while ((c = getopt(argc, argv, "p:4t:S:W")) != -1) {
+	bool twice = false, close_early = false;
+
+	while ((c = getopt(argc, argv, "p:4t:S:W2C")) != -1) {
 		switch (c) {
+		case '2': twice = true; break;
+		case 'C': close_early = true; break;
 		case 'p': f.pattern = optarg; break;
 		case '4': f.use_accept4 = true; break;
 		case 't': timeout_ms = atoi(optarg); break;
@@ -497,7 +503,7 @@ static int cmd_bind(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		die("usage: s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W]");
+		die("usage: s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W] [-2] [-C]");
 	to = resolve(argv[optind], argv[optind + 1]);
 	before = count_fds();
 	f.ctl = dial(&to);
@@ -510,9 +516,23 @@ static int cmd_bind(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), "CALL %s %u%s%s\n", host, ntohs(adv.sin_port),
 			 src ? " " : "", src ? src : "");
 	write_all(f.ctl, cmd, strlen(cmd));
+	if (close_early) { /* give up before accept: nothing may linger */
+		close(lfd);
+		close(f.ctl);
+		if (count_fds() != before)
+			die("fds: error %d descriptors leaked", count_fds() - before);
+		printf("closed: ok\n");
+		return 0;
+	}
 	dfd = do_accept(&f, lfd);
 	if (f.ep >= 0)
 		close(f.ep);
+	if (twice) { /* SOCKS4 BIND delivers one connection: no hang */
+		int again = accept(lfd, NULL, NULL);
+		if (again >= 0)
+			die("accept2: error a second connection");
+		printf("accept2: %s\n", strerrorname_np(errno));
+	}
 	close(lfd);
 	if (strcmp(read_line(dfd, line, sizeof(line)), "hello from the application server"))
 		die("data: error got '%s' from the application server", line);
