@@ -49,8 +49,9 @@
 #define EVENT_BATCH 256
 #define FLOW_BUF_SIZE (16 * 1024) /* fallback when splice is not possible */
 #define FLOW_ROUNDS 16	   /* splice rounds per wakeup before others get a turn */
-#define PIPE_POOL_MAX 256  /* empty pipes kept for the next relay */
+#define PIPE_POOL_MAX 256  /* empty pipes kept for the next burst */
 #define PIPE_DEFAULT_CAP 65536
+#define PIPE_BULK_CAP (1024 * 1024) /* a pipe that fills up grows to this */
 #define MAX_CIDRS 64
 #define EXTRA_MAX 4096
 #define ADDR_STR_MAX (INET_ADDRSTRLEN + sizeof ":65535")
@@ -134,18 +135,30 @@ struct endpoint {
 	int fd;
 	enum ep_role role;
 	bool readable, writable;
-	bool rdhup; /* the peer has shut down its side, or worse */
+	bool rdhup;  /* the peer has shut down its side, or worse */
+	bool failed; /* EPOLLERR or EPOLLHUP: SO_ERROR says why */
 	struct session *sess;
 };
 
-/* One relay direction: src -> (pipe or buffer) -> dst. */
+struct relay_pipe {
+	int r, w; /* -1 when none */
+	size_t cap;
+};
+
+/*
+ * One relay direction: src -> (pipe or buffer) -> dst. The pipe or
+ * buffer is borrowed for a burst and handed back once it is empty and
+ * src has nothing more, so idle connections hold neither.
+ */
 struct flow {
 	struct endpoint *src, *dst;
-	int pipe_r, pipe_w;
+	struct relay_pipe pipe;
 	uint8_t *buf;
 	size_t off, pending; /* bytes held in the pipe or in buf[off..] */
 	unsigned long long bytes;
 	bool eof, shut;
+	const struct flow *other; /* the opposite direction */
+	bool cannot_grow; /* F_SETPIPE_SZ refused once: do not ask again */
 };
 
 struct session {
@@ -186,9 +199,8 @@ struct server {
 	struct session *sessions, *ready, *dead;
 	struct session **heap;
 	size_t heap_len;
-	int pool[PIPE_POOL_MAX][2];
+	struct relay_pipe pool[PIPE_POOL_MAX];
 	size_t pool_len;
-	size_t pipe_cap;
 };
 
 static struct server srv;
@@ -429,7 +441,7 @@ static void ep_close(struct endpoint *ep, bool reset)
 	}
 	close(ep->fd); /* also leaves the epoll set: we never dup() */
 	ep->fd = -1;
-	ep->readable = ep->writable = ep->rdhup = false;
+	ep->readable = ep->writable = ep->rdhup = ep->failed = false;
 }
 
 static void ready_add(struct session *s)
@@ -458,24 +470,23 @@ static void ready_remove(struct session *s)
 	s->rprev = s->rnext = NULL;
 }
 
-static void pipe_release(int *r, int *w, bool empty)
+static void pipe_release(struct relay_pipe *p, bool empty)
 {
-	if (*r < 0)
+	if (p->r < 0)
 		return;
 	if (empty && srv.pool_len < PIPE_POOL_MAX) {
-		srv.pool[srv.pool_len][0] = *r;
-		srv.pool[srv.pool_len][1] = *w;
-		srv.pool_len++;
+		srv.pool[srv.pool_len++] = *p;
 	} else {
-		close(*r);
-		close(*w);
+		close(p->r);
+		close(p->w);
 	}
-	*r = *w = -1;
+	p->r = p->w = -1;
 }
 
+/* Hands the pipe or buffer back; only an empty pipe goes to the pool. */
 static void flow_release(struct flow *f)
 {
-	pipe_release(&f->pipe_r, &f->pipe_w, f->pending == 0);
+	pipe_release(&f->pipe, f->pending == 0);
 	free(f->buf);
 	f->buf = NULL;
 }
@@ -692,11 +703,15 @@ static void connect_step(struct session *s)
 	int err = 0, code;
 	socklen_t elen = sizeof err;
 
-	/* EPOLLOUT (or ERR/HUP) is how a non-blocking connect() finishes. */
+	/* EPOLLOUT (or ERR/HUP) is how a non-blocking connect() finishes;
+	 * EPOLLOUT alone means connected, so SO_ERROR only on failure. */
 	if (!s->remote.writable)
 		return;
-	if (getsockopt(s->remote.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+	if (s->remote.failed &&
+	    getsockopt(s->remote.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		err = errno;
+	if (s->remote.failed && !err)
+		err = ECONNREFUSED; /* HUP without an error: refused all the same */
 	if (!err && getsockname(s->remote.fd, (struct sockaddr *)&local, &len) < 0)
 		err = errno;
 	deadline_clear(s);
@@ -732,7 +747,7 @@ static void bind_start(struct session *s)
 	socklen_t len = sizeof sin;
 	char where[ADDR_STR_MAX];
 	enum reply_next next = NEXT_BIND_WAIT;
-	int code, fd;
+	int code, fd, one = 1;
 
 	if (conf.have_bind_addr) {
 		sin.sin_addr = conf.bind_addr;
@@ -744,6 +759,8 @@ static void bind_start(struct session *s)
 	sin.sin_port = 0;
 	len = sizeof sin;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) /* inherited by the inbound connection */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
 	    listen(fd, BIND_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
@@ -776,7 +793,7 @@ static void bind_step(struct session *s)
 	struct sockaddr_in sin;
 	socklen_t len = sizeof sin;
 	char from[ADDR_STR_MAX];
-	int fd, one = 1, code;
+	int fd, code;
 
 	/* Appendix B.2: a listener nobody will use must not hold its port. */
 	if (s->client.rdhup) {
@@ -808,7 +825,6 @@ static void bind_step(struct session *s)
 		reject(s, false);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (ep_add(&s->remote, fd, EP_REMOTE, s) < 0) {
 		log_sess(s, false, "inbound from %s: rejected (cannot watch it)", from);
 		reject(s, false);
@@ -831,40 +847,53 @@ static void bind_step(struct session *s)
 /* ------------------------------------------------------------------ */
 /* Relay                                                               */
 
-static int pipe_get(int *r, int *w)
+static int pipe_get(struct relay_pipe *out)
 {
-	int p[2];
+	int p[2], cap;
 
 	if (srv.pool_len) {
-		srv.pool_len--;
-		*r = srv.pool[srv.pool_len][0];
-		*w = srv.pool[srv.pool_len][1];
+		*out = srv.pool[--srv.pool_len];
 		return 0;
 	}
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	if (!srv.pipe_cap) {
-		int cap = fcntl(p[0], F_GETPIPE_SZ);
-
-		srv.pipe_cap = cap > 0 ? (size_t)cap : PIPE_DEFAULT_CAP;
-	}
-	*r = p[0];
-	*w = p[1];
+	/* Not always the default: past the per-user pipe quota the kernel
+	 * hands out smaller pipes. */
+	cap = fcntl(p[0], F_GETPIPE_SZ);
+	out->r = p[0];
+	out->w = p[1];
+	out->cap = cap > 0 ? (size_t)cap : PIPE_DEFAULT_CAP;
 	return 0;
 }
 
-static void flow_init(struct flow *f, struct endpoint *src, struct endpoint *dst)
+/* A pipe that fills is carrying bulk data: fewer, larger splices. */
+static void pipe_grow(struct flow *f)
+{
+	int cap;
+
+	if (f->cannot_grow || f->pipe.cap >= PIPE_BULK_CAP)
+		return;
+	cap = fcntl(f->pipe.w, F_SETPIPE_SZ, PIPE_BULK_CAP);
+	if (cap > 0)
+		f->pipe.cap = (size_t)cap;
+	else
+		f->cannot_grow = true;
+}
+
+static void flow_init(struct flow *f, struct endpoint *src,
+		      struct endpoint *dst, const struct flow *other)
 {
 	f->src = src;
 	f->dst = dst;
+	f->other = other;
 }
 
 /* A pipe for splice(2); a small buffer when no pipe can be had. */
 static int flow_attach(struct flow *f)
 {
-	if (f->pipe_r >= 0 || f->buf)
+	if (f->pipe.r >= 0 || f->buf)
 		return 0;
-	if (pipe_get(&f->pipe_r, &f->pipe_w) == 0)
+	if (pipe_get(&f->pipe) == 0)
 		return 0;
 	f->buf = malloc(FLOW_BUF_SIZE);
 	return f->buf ? 0 : -ENOMEM;
@@ -875,7 +904,7 @@ static int flow_unsplice(struct flow *f)
 {
 	if (f->buf || f->pending)
 		return -EINVAL;
-	pipe_release(&f->pipe_r, &f->pipe_w, false);
+	pipe_release(&f->pipe, false);
 	f->buf = malloc(FLOW_BUF_SIZE);
 	return f->buf ? 0 : -ENOMEM;
 }
@@ -891,7 +920,7 @@ static int flow_preload(struct flow *f, const uint8_t *data, size_t len)
 		memcpy(f->buf, data, len);
 	} else {
 		/* A fresh, empty pipe takes at least a page without blocking. */
-		ssize_t n = write(f->pipe_w, data, len);
+		ssize_t n = write(f->pipe.w, data, len);
 
 		if (n < 0)
 			return -errno;
@@ -906,9 +935,9 @@ static size_t flow_room(const struct flow *f)
 {
 	if (f->buf)
 		return FLOW_BUF_SIZE - f->off - f->pending;
-	if (f->pipe_r < 0)
-		return srv.pipe_cap ? srv.pipe_cap : PIPE_DEFAULT_CAP;
-	return f->pending < srv.pipe_cap ? srv.pipe_cap - f->pending : 0;
+	if (f->pipe.r < 0)
+		return PIPE_DEFAULT_CAP; /* only asks for one to be attached */
+	return f->pending < f->pipe.cap ? f->pipe.cap - f->pending : 0;
 }
 
 /* One round of moving bytes: >0 progress, 0 blocked, -errno on error. */
@@ -921,7 +950,7 @@ static int flow_step(struct flow *f)
 		if (f->buf)
 			n = send(f->dst->fd, f->buf + f->off, f->pending, MSG_NOSIGNAL);
 		else
-			n = splice(f->pipe_r, NULL, f->dst->fd, NULL, f->pending,
+			n = splice(f->pipe.r, NULL, f->dst->fd, NULL, f->pending,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			f->pending -= (size_t)n;
@@ -943,10 +972,12 @@ static int flow_step(struct flow *f)
 			n = recv(f->src->fd, f->buf + f->off + f->pending,
 				 flow_room(f), 0);
 		else
-			n = splice(f->src->fd, NULL, f->pipe_w, NULL, flow_room(f),
+			n = splice(f->src->fd, NULL, f->pipe.w, NULL, flow_room(f),
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			f->pending += (size_t)n;
+			if (!f->buf && f->pending >= f->pipe.cap)
+				pipe_grow(f);
 			moved = 1;
 		} else if (n == 0) {
 			f->eof = true;
@@ -966,8 +997,11 @@ static int flow_step(struct flow *f)
 		}
 	}
 	if (f->eof && !f->pending && !f->shut) {
-		/* Half-close: pass the EOF on, keep the other way open. */
-		if (shutdown(f->dst->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		/* Half-close: pass the EOF on, keep the other way open. When
+		 * the other way is over too, the close() that follows sends
+		 * the FIN: both sockets have been read to EOF. */
+		if (!f->other->shut && shutdown(f->dst->fd, SHUT_WR) < 0 &&
+		    errno != ENOTCONN)
 			return -errno;
 		f->shut = true;
 		moved = 1;
@@ -981,8 +1015,15 @@ static int flow_pump(struct flow *f)
 	for (int i = 0; i < FLOW_ROUNDS; i++) {
 		int r = flow_step(f);
 
-		if (r <= 0)
+		if (r < 0)
 			return r;
+		if (r == 0) {
+			/* Blocked with nothing held: src is drained (or done),
+			 * so the pipe or buffer can serve someone else. */
+			if (!f->pending)
+				flow_release(f);
+			return 0;
+		}
 	}
 	return 1;
 }
@@ -1014,8 +1055,8 @@ static void relay_start(struct session *s)
 	size_t extra = s->req_len - s->req_size;
 
 	s->state = SESS_RELAY;
-	flow_init(&s->up, &s->client, &s->remote);
-	flow_init(&s->down, &s->remote, &s->client);
+	flow_init(&s->up, &s->client, &s->remote, &s->down);
+	flow_init(&s->down, &s->remote, &s->client, &s->up);
 	if (extra) {
 		int r = flow_preload(&s->up, s->req + s->req_size, extra);
 
@@ -1116,7 +1157,11 @@ static void request_step(struct session *s)
 			return;
 		}
 		if (r == SOCKS4_USERID_TOO_LONG) {
-			request_fail(s, "user id longer than 1024 bytes");
+			char why[64];
+
+			snprintf(why, sizeof why, "user id longer than %d bytes",
+				 SOCKS4_USERID_MAX);
+			request_fail(s, why);
 			return;
 		}
 		request_done(s, &req, (size_t)r);
@@ -1232,18 +1277,16 @@ static void refuse(int fd, const struct sockaddr_in *sin, const char *why)
 static void session_new(int fd, const struct sockaddr_in *sin)
 {
 	struct session *s = calloc(1, sizeof *s);
-	int one = 1;
 
 	if (!s) {
 		refuse(fd, sin, "out of memory");
 		return;
 	}
 	s->client.fd = s->remote.fd = s->bind.fd = -1;
-	s->up.pipe_r = s->up.pipe_w = s->down.pipe_r = s->down.pipe_w = -1;
+	s->up.pipe.r = s->up.pipe.w = s->down.pipe.r = s->down.pipe.w = -1;
 	s->heap_idx = HEAP_NONE;
 	s->client_addr = *sin;
 	s->state = SESS_REQUEST;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (ep_add(&s->client, fd, EP_CLIENT, s) < 0) {
 		free(s);
 		return;
@@ -1331,6 +1374,8 @@ static void on_event(struct endpoint *ep, uint32_t events)
 		ep->writable = true;
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		ep->rdhup = true;
+	if (events & (EPOLLHUP | EPOLLERR))
+		ep->failed = true;
 	session_run(s);
 }
 
@@ -1405,8 +1450,8 @@ static void server_cleanup(void)
 		session_close(srv.sessions, false);
 	reap_dead();
 	for (size_t i = 0; i < srv.pool_len; i++) {
-		close(srv.pool[i][0]);
-		close(srv.pool[i][1]);
+		close(srv.pool[i].r);
+		close(srv.pool[i].w);
 	}
 	srv.pool_len = 0;
 	if (srv.listener.fd >= 0)
@@ -1810,6 +1855,9 @@ static int server_start(void)
 		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	/* Accepted sockets inherit it: -M bytewise must not be coalesced,
+	 * and a relay should not add Nagle's delay to small writes. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
 	    listen(fd, LISTEN_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
