@@ -103,6 +103,36 @@ ECHO_DST() { echo "127.0.0.1:$ECHO_PORT"; }
 	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$port from .* user=bob: rejected \(Connection refused\)" 5
 }
 
+@test "a CONNECT that does not complete within -t 1 gets 91 and is closed" {
+	per_test -t 1
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" <<'EOF'
+import socket, sys, time
+from s4client import *
+# A listener that never accepts, its queue full: later SYNs go unanswered.
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(0)
+held = []
+for _ in range(3):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(l.getsockname())
+    held.append(c)
+time.sleep(0.2)
+s = open_proxy(sys.argv[1])
+t0 = time.monotonic()
+s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % l.getsockname()[1]))
+report_reply(s)
+print("waited %d s" % round(time.monotonic() - t0))
+finish(s)
+EOF
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "waited 1 s" ]
+	[ "${lines[2]}" = "eof" ]
+	s4_wait_log "$SRV" "CONNECT 127\.0\.0\.1:[0-9]+ from .* user=bob: rejected \(timeout\)" 5
+}
+
 @test "a client outside the -a list gets 91 and is closed" {
 	per_test -a 10.0.0.0/8 -a 192.0.2.1
 	run s4c connect "$PORT" "$(ECHO_DST)"
