@@ -363,6 +363,16 @@ EOF
 	done
 }
 
+@test "a port already in use or an unwritable -p FILE exits 1 with one line" {
+	per_test
+	run "$SOCKS4D" -l "127.0.0.1:$PORT"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4d: cannot listen on 127.0.0.1:$PORT: Address already in use" ]
+	run "$SOCKS4D" -l 127.0.0.1:0 -p "$BATS_TEST_TMPDIR/no/such/dir/port"
+	[ "$status" -eq 1 ]
+	[[ $output =~ ^socks4d:\ cannot\ write\ the\ port\ to\ .*:\ No\ such\ file\ or\ directory$ ]]
+}
+
 @test "-h prints the usage text, -M switches included, and exits 0" {
 	run "$SOCKS4D" -h
 	[ "$status" -eq 0 ]
