@@ -1,7 +1,17 @@
 /*
- * config.h - the shim's settings: built once from the environment (and,
- * later, a socks4rc file), then read-only. Knows nothing of hooking, so
- * unit tests drive it with a fake environment.
+ * config.h - the shim's settings: built once from a socks4rc file and the
+ * environment, then read-only. Knows nothing of hooking, so unit tests
+ * drive it with a buffer and a fake environment.
+ *
+ * Precedence, lowest first: the defaults, the file, the environment
+ * (socks4wrap turns its options into environment variables, so options
+ * win over both). Routing rules are one ordered list, the first match
+ * wins:
+ *
+ *	SOCKS4_DIRECT's networks (direct)
+ *	the file's rules, in the file's order
+ *	direct 127.0.0.0/8 (built in; dropped when SOCKS4_DIRECT is set)
+ *	anything else: proxy
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -11,10 +21,33 @@
 #include "socks4.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define CONFIG_HOST_MAX 256
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_TIMEOUT_MAX_S 86400
+#define CONFIG_DEBUG_MAX 2
+#define CONFIG_FILE_MAX 65536 /* bytes in a settings file */
+#define CONFIG_LINE_MAX 2048  /* bytes in one of its lines, newline excluded */
+
+/* The settings a file line or a variable can set, each at most once per file. */
+enum config_setting {
+	CONFIG_SERVER,
+	CONFIG_USER,
+	CONFIG_TIMEOUT,
+	CONFIG_BIND_TIMEOUT,
+	CONFIG_BIND,
+	CONFIG_IPV6,
+	CONFIG_DEBUG,
+	CONFIG_NSETTINGS
+};
+
+/* Where a setting's value came from: an environment variable, else a
+ * line of c->file, else (NULL, 0) the default. */
+struct config_origin {
+	const char *var;
+	unsigned line;
+};
 
 struct config {
 	char server_host[CONFIG_HOST_MAX]; /* as given; "" when unset */
@@ -29,21 +62,57 @@ struct config {
 	int debug;                      /* 0 errors, 1 decisions, 2 detail */
 	bool quiet;                     /* not even errors */
 	char log_path[CONFIG_PATH_MAX]; /* "" means stderr */
+
+	char file[CONFIG_PATH_MAX];     /* the settings file read; "" none */
+	struct config_origin origin[CONFIG_NSETTINGS];
+	size_t env_rules;               /* routes.rules[0..env_rules): SOCKS4_DIRECT */
+	bool builtin_direct;            /* the last rule is the built-in one */
 	/*
 	 * Non-empty when the settings cannot be used: the reason, said once
 	 * at start-up and again by every call that would need the proxy,
-	 * which then fails closed.
+	 * which then fails closed. A file's problems read
+	 * "/home/u/.socks4rc:7: unknown setting 'severe'".
 	 */
 	char error[512];
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);
 
+/*
+ * All of it, in order, as the shim does at start-up: the defaults, the
+ * settings file (config_load_file), the environment, and a check that a
+ * server is named somewhere. Does not resolve the server's name. Returns
+ * 0, or -EINVAL with c->error set; the environment is applied even after
+ * a bad file, so -q and --log still apply to the message.
+ */
+int config_build(struct config *c, config_getenv_fn get);
+
 /* Defaults: no server, 120 s timeouts, BIND on, 127.0.0.0/8 direct. */
 void config_defaults(struct config *c);
 
 /*
- * Applies the SOCKS4_* variables (and USER/LOGNAME for the user id).
+ * Reads settings from a socks4rc text of len bytes, named filename in
+ * messages; pure (no I/O, no allocation), for unit tests and fuzzing.
+ * Stops at the first problem: returns -EINVAL with c->error set to
+ * "FILENAME:LINE: what is wrong". The rules before the bad line stay
+ * and the built-in 127.0.0.0/8 rule goes, so only rules known to be
+ * meant apply; everything else needs the proxy and fails closed.
+ */
+int config_parse(struct config *c, const char *buf, size_t len,
+		 const char *filename);
+
+/*
+ * Finds and reads the settings file: SOCKS4_CONF if set (it must exist),
+ * else $HOME/.socks4rc, else config_system_file(); only the first found
+ * is read, and none at all is fine. open(2) and read(2) only, into a
+ * static buffer: call it from one thread at a time (the shim calls it
+ * once). Returns 0, or -EINVAL with c->error set.
+ */
+int config_load_file(struct config *c, config_getenv_fn get);
+
+/*
+ * Applies the SOCKS4_* variables (and USER/LOGNAME for the user id when
+ * neither SOCKS4_USER nor the file gave one) over what is there.
  * Returns 0, or -EINVAL with c->error saying which variable and why.
  */
 int config_apply_env(struct config *c, config_getenv_fn get);
@@ -54,5 +123,21 @@ int config_apply_env(struct config *c, config_getenv_fn get);
  * of unit tests that must not touch the network.
  */
 int config_resolve(struct config *c);
+
+/* "$(SYSCONFDIR)/socks4rc", as built. */
+const char *config_system_file(void);
+
+/* The word a file uses for a setting: "bind-timeout". */
+const char *config_setting_name(enum config_setting s);
+
+/* Where a setting came from: "SOCKS4_USER", "/home/u/.socks4rc:3" or
+ * "default". */
+const char *config_origin_str(const struct config *c, enum config_setting s,
+			      char *buf, size_t len);
+
+/* Where one of c->routes' rules came from: "SOCKS4_DIRECT",
+ * "/home/u/.socks4rc:5" or "built-in". */
+const char *config_rule_origin(const struct config *c,
+			       const struct route_rule *r, char *buf, size_t len);
 
 #endif

@@ -25,8 +25,7 @@ static void build_settings(void)
 	struct config *c = &shim_cfg;
 
 	in_init = true;
-	config_defaults(c);
-	if (config_apply_env(c, env) == 0)
+	if (config_build(c, env) == 0)
 		config_resolve(c);
 	log_setup(c->debug, c->quiet, c->log_path);
 	if (c->error[0])

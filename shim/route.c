@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int route_add(struct route_table *t, const struct route_rule *r)
@@ -35,38 +36,96 @@ enum route_action route_lookup(const struct route_table *t, uint32_t ip,
 	return t->fallback;
 }
 
-int route_parse_cidr(const char *s, size_t len, enum route_action action,
-		     struct route_rule *r)
+int route_insert(struct route_table *t, size_t at, const struct route_rule *r)
 {
-	const char *slash = memchr(s, '/', len);
-	size_t iplen = slash ? (size_t)(slash - s) : len;
+	if (t->n >= ROUTE_MAX)
+		return -ENOSPC;
+	if (at > t->n)
+		at = t->n;
+	memmove(&t->rules[at + 1], &t->rules[at], (t->n - at) * sizeof(t->rules[0]));
+	t->rules[at] = *r;
+	t->n++;
+	return 0;
+}
+
+static int bad_dest(const char **why, const char *what)
+{
+	*why = what;
+	return -EINVAL;
+}
+
+/* "a-b" or "a" of exactly len bytes, ports 1..65535, in host order. */
+static int parse_ports(const char *s, size_t len, uint16_t *lo, uint16_t *hi,
+		       const char **why)
+{
+	const char *dash = memchr(s, '-', len);
+	size_t l1 = dash ? (size_t)(dash - s) : len;
+	uint16_t a, b;
+
+	if (addr_parse_port(s, l1, &a) < 0 ||
+	    (dash && addr_parse_port(dash + 1, len - l1 - 1, &b) < 0))
+		return bad_dest(why, "has a port that is not a number 1-65535");
+	*lo = ntohs(a);
+	*hi = dash ? ntohs(b) : *lo;
+	if (*lo > *hi)
+		return bad_dest(why, "has a port range that ends before it starts");
+	if (*lo == 1 && *hi == 65535)
+		*lo = 0; /* every port, as with no port at all */
+	return 0;
+}
+
+/* The n of "/n": one or two digits, 0..32. */
+static int parse_bits(const char *s, size_t len, unsigned *bits)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 2)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v > 32)
+		return -EINVAL;
+	*bits = v;
+	return 0;
+}
+
+int route_parse_dest(const char *s, size_t len, enum route_action action,
+		     struct route_rule *r, const char **why)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t clen = colon ? (size_t)(colon - s) : len;
+	const char *slash = memchr(s, '/', clen);
+	size_t iplen = slash ? (size_t)(slash - s) : clen;
 	unsigned bits = 32;
 	uint32_t ip;
 
-	if (addr_parse_ip(s, iplen, &ip) < 0)
-		return -EINVAL;
-	if (slash) {
-		size_t blen = len - iplen - 1;
-		if (blen == 0 || blen > 2)
-			return -EINVAL;
-		bits = 0;
-		for (size_t i = 0; i < blen; i++) {
-			char c = slash[1 + i];
-			if (c < '0' || c > '9')
-				return -EINVAL;
-			bits = bits * 10 + (unsigned)(c - '0');
-		}
-		if (bits > 32)
-			return -EINVAL;
-	}
-	r->mask = bits ? 0xffffffffu << (32 - bits) : 0;
-	r->net = ntohl(ip);
-	if (r->net & ~r->mask)
-		return -EINVAL;
-	r->port_lo = 0;
+	memset(r, 0, sizeof(*r));
 	r->port_hi = 65535;
 	r->action = action;
+	if (addr_parse_ip(s, iplen, &ip) < 0)
+		return bad_dest(why, "is not an IPv4 address or network (a.b.c.d or a.b.c.d/n)");
+	if (slash && parse_bits(slash + 1, clen - iplen - 1, &bits) < 0)
+		return bad_dest(why, "has a prefix length outside 0-32");
+	if (colon && parse_ports(colon + 1, len - clen - 1, &r->port_lo, &r->port_hi, why) < 0)
+		return -EINVAL;
+	r->mask = bits ? 0xffffffffu << (32 - bits) : 0;
+	r->net = ntohl(ip) & r->mask;
+	if (ntohl(ip) & ~r->mask)
+		return bad_dest(why, "has host bits set");
 	return 0;
+}
+
+int route_parse_cidr(const char *s, size_t len, enum route_action action,
+		     struct route_rule *r)
+{
+	const char *why;
+
+	if (memchr(s, ':', len))
+		return -EINVAL;
+	return route_parse_dest(s, len, action, r, &why);
 }
 
 static int is_space(char c)
@@ -76,7 +135,7 @@ static int is_space(char c)
 
 int route_parse_list(struct route_table *t, const char *list,
 		     enum route_action action, const char **bad,
-		     size_t *bad_len)
+		     size_t *bad_len, const char **why)
 {
 	const char *p = list;
 
@@ -91,11 +150,11 @@ int route_parse_list(struct route_table *t, const char *list,
 		while (b > a && is_space(b[-1]))
 			b--;
 		if (a == b) {
-			err = -EINVAL; /* an empty item: "10.0.0.0/8,,x" */
+			err = bad_dest(why, "is empty"); /* "10.0.0.0/8,,x" */
 		} else {
-			err = route_parse_cidr(a, (size_t)(b - a), action, &r);
-			if (!err)
-				err = route_add(t, &r);
+			err = route_parse_dest(a, (size_t)(b - a), action, &r, why);
+			if (!err && (err = route_add(t, &r)) < 0)
+				*why = "is one rule too many";
 		}
 		if (err) {
 			*bad = a;
@@ -105,6 +164,23 @@ int route_parse_list(struct route_table *t, const char *list,
 		p = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+const char *route_fmt_dest(const struct route_rule *r, char *buf)
+{
+	uint32_t n = r->net;
+	int bits = __builtin_popcount(r->mask);
+	int len = snprintf(buf, ROUTE_DEST_STRLEN, "%u.%u.%u.%u", n >> 24,
+			   (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+
+	if (bits != 32)
+		len += snprintf(buf + len, ROUTE_DEST_STRLEN - (size_t)len, "/%d", bits);
+	if (r->port_lo == r->port_hi)
+		snprintf(buf + len, ROUTE_DEST_STRLEN - (size_t)len, ":%u", r->port_lo);
+	else if (r->port_lo > 1 || r->port_hi < 65535)
+		snprintf(buf + len, ROUTE_DEST_STRLEN - (size_t)len, ":%u-%u",
+			 r->port_lo, r->port_hi);
+	return buf;
 }
 
 const char *route_action_str(enum route_action a)

@@ -21,6 +21,7 @@ struct route_rule {
 	uint16_t port_lo; /* 0..65535 matches every port */
 	uint16_t port_hi;
 	enum route_action action;
+	unsigned line; /* the settings-file line it was written on; 0: none */
 };
 
 #define ROUTE_MAX 128
@@ -34,6 +35,9 @@ struct route_table {
 /* Appends a rule. 0, or -ENOSPC when the table is full. */
 int route_add(struct route_table *t, const struct route_rule *r);
 
+/* Inserts a rule before rules[at] (at <= n). 0, or -ENOSPC. */
+int route_insert(struct route_table *t, size_t at, const struct route_rule *r);
+
 /*
  * The action for ip:port (network byte order, as in a sockaddr). When
  * hit is not NULL it is set to the matching rule, or NULL for the
@@ -43,22 +47,40 @@ enum route_action route_lookup(const struct route_table *t, uint32_t ip,
 			       uint16_t port, const struct route_rule **hit);
 
 /*
- * Parses "a.b.c.d" or "a.b.c.d/n" (n 0..32) of exactly len bytes into a
- * rule's net and mask, every port, the given action. Host bits set in
- * the address are an error: "10.1.2.3/8" is refused rather than guessed.
- * 0 or -EINVAL.
+ * Parses a destination of exactly len bytes into a rule with the given
+ * action:
+ *
+ *	a.b.c.d[/n][:PORT[-PORT]]	n 0..32, ports 1..65535
+ *
+ * A bare address is /32; no port, or 1-65535, is every port. Host bits
+ * set in the address are an error ("10.1.2.3/8" is refused rather than
+ * guessed; r then holds the masked network, for a suggestion). Returns
+ * 0, or -EINVAL with *why saying what is wrong, to follow the quoted
+ * text: "'10.0.0.0/33' has a prefix length outside 0-32".
  */
+int route_parse_dest(const char *s, size_t len, enum route_action action,
+		     struct route_rule *r, const char **why);
+
+/* route_parse_dest() without the port part: "a.b.c.d[/n]". 0 or -EINVAL. */
 int route_parse_cidr(const char *s, size_t len, enum route_action action,
 		     struct route_rule *r);
 
 /*
- * Parses a comma-separated list of CIDRs (spaces allowed around items)
- * and appends a rule per item. On error returns -EINVAL (or -ENOSPC) and
- * sets *bad / *bad_len to the offending item.
+ * Parses a comma-separated list of destinations as route_parse_dest()
+ * reads them (blanks allowed around items) and appends a rule per item.
+ * On error returns -EINVAL (or -ENOSPC) and sets *bad / *bad_len to the
+ * offending item and *why as route_parse_dest() does.
  */
 int route_parse_list(struct route_table *t, const char *list,
 		     enum route_action action, const char **bad,
-		     size_t *bad_len);
+		     size_t *bad_len, const char **why);
+
+/* "255.255.255.255/32:65535-65535" plus NUL */
+#define ROUTE_DEST_STRLEN 32
+
+/* A rule's destination as route_parse_dest() reads it, the shortest form
+ * ("192.0.2.7", "10.0.0.0/8:22", "0.0.0.0/0:6000-6063"). */
+const char *route_fmt_dest(const struct route_rule *r, char *buf);
 
 const char *route_action_str(enum route_action a);
 
