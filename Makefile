@@ -51,6 +51,12 @@ SERVER_SRCS = tests/server/socks4d.c shim/socks4.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
+# socks4wrap --dry-run's printer: the shim's own settings code, as a program
+# installed next to the library.
+QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
+QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
+QUERY      = $(B)/socks4wrap-query
+
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
@@ -59,7 +65,7 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 TOOL_NAMES = s4probe s4edge
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
-all: $(LIB) $(SERVER) $(UNIT_BINS) $(TOOL_BINS)
+all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,6 +79,19 @@ $(LIB): $(SHIM_OBJS)
 $(SERVER): $(SERVER_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS)
+
+$(QUERY): $(QUERY_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(QUERY_OBJS) $(LDFLAGS)
+
+# config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
+# when the value changes, so `make install PREFIX=/usr` after a plain
+# `make` installs a library that reads /etc/socks4rc.
+$(B)/shim/config.o: $(B)/sysconfdir
+$(B)/sysconfdir: FORCE
+	@mkdir -p $(B)
+	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
+FORCE:
 
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
@@ -93,21 +112,35 @@ demo: all
 bench: all
 	$(Q)sh scripts/bench
 
-install: $(LIB)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+# The system socks4rc is the user's once installed: install writes the
+# example only where there is none, and uninstall removes it only while it
+# is still byte for byte the example.
+install: $(LIB) $(QUERY)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
+	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
 	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' scripts/socks4wrap > $(DESTDIR)$(BINDIR)/socks4wrap
 	chmod 0755 $(DESTDIR)$(BINDIR)/socks4wrap
+	install -m 0644 man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
+	install -m 0644 man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
+	test -e $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
+	    install -m 0644 socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/socks4wrap $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
+	rm -f $(DESTDIR)$(BINDIR)/socks4wrap $(DESTDIR)$(LIBDIR)/libsocks4wrap.so \
+	    $(DESTDIR)$(LIBDIR)/socks4wrap-query \
+	    $(DESTDIR)$(MANDIR)/man1/socks4wrap.1 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	-rmdir $(DESTDIR)$(LIBDIR)
+	! cmp -s socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
+	    rm -f $(DESTDIR)$(SYSCONFDIR)/socks4rc
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench install uninstall clean
+.PHONY: all check demo bench install uninstall clean FORCE
 .SECONDARY:
 
--include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d)
+-include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \
+         $(UNIT_NAMES:%=$(B)/tests/unit/%.d)
