@@ -83,15 +83,15 @@ wrap_env() {
 
 # --- usage errors: 2 ---------------------------------------------------------
 
-@test "no command is a usage error (2) with a usage hint" {
-	run "$SOCKS4WRAP" -s "$SERVER"
+@test "no command without a terminal is a usage error (2) with a usage hint" {
+	SHELL=/bin/sh run "$SOCKS4WRAP" -s "$SERVER" </dev/null
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ $output == "socks4wrap: no command given; usage: socks4wrap "*"COMMAND"* ]]
 }
 
 @test "options ending in -- with nothing after are still no command (2)" {
-	run "$SOCKS4WRAP" -s "$SERVER" --
+	run "$SOCKS4WRAP" -s "$SERVER" -- </dev/null
 	[ "$status" -eq 2 ]
 	[[ $output == "socks4wrap: no command given"* ]]
 }
@@ -106,6 +106,12 @@ wrap_env() {
 	run "$SOCKS4WRAP" --proxy="$SERVER" env
 	[ "$status" -eq 2 ]
 	[ "$output" = "socks4wrap: unknown option '--proxy=$SERVER' (see socks4wrap --help)" ]
+}
+
+@test "-n missing its argument is a usage error (2)" {
+	run "$SOCKS4WRAP" -s "$SERVER" -n
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: option -n needs an argument (see socks4wrap --help)" ]
 }
 
 @test "an option missing its argument is a usage error (2)" {
@@ -204,7 +210,14 @@ malformed() {
 @test "no server configured is refused (1) saying how to set one" {
 	run "$SOCKS4WRAP" env
 	[ "$status" -eq 1 ]
-	[ "$output" = "socks4wrap: no SOCKS4 server configured: use -s HOST:PORT, set SOCKS4_SERVER, or write ~/.socks4rc (see socks4rc(5))" ]
+	[ "$output" = "socks4wrap: no SOCKS4 server configured: use socks4wrap -s HOST:PORT, set SOCKS4_SERVER, or write ~/.socks4rc (see socks4rc(5))" ]
+}
+
+@test "a ~/.socks4rc with an error is refused (1) naming its line" {
+	printf 'server %s\nbogus\n' "$SERVER" >"$HOME/.socks4rc"
+	run "$SOCKS4WRAP" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: $HOME/.socks4rc:2: unknown setting 'bogus'" ]
 }
 
 @test "a readable ~/.socks4rc counts as a configured server" {
@@ -464,6 +477,64 @@ malformed() {
 	[ "$output" = "x --" ]
 }
 
+@test "-n runs nothing and prints where HOST:PORT would go" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -n 192.0.2.1:80 env
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "192.0.2.1:80 -> proxy (no rule matches): CONNECT via $SERVER" ]
+	lacks_var LD_PRELOAD
+}
+
+@test "-n combines with other short options, and --dry-run= is the same" {
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -vn192.0.2.1:80
+	[ "$status" -eq 0 ]
+	local short=$output
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -v --dry-run=192.0.2.1:80
+	[ "$status" -eq 0 ]
+	[ "$output" = "$short" ]
+	has_line "debug 1                           # SOCKS4_DEBUG"
+}
+
+# --- no command: an interactive shell ------------------------------------------
+
+# on_tty CMD...: CMD with a terminal as stdin (script(1) runs it in a pty
+# through /bin/sh); its output, CR LF made LF.
+on_tty() {
+	local cmd=
+	printf -v cmd '%q ' "$@"
+	SHELL=/bin/sh script -qec "$cmd" /dev/null </dev/null | tr -d '\r'
+	return "${PIPESTATUS[0]}"
+}
+
+# A stand-in for the user's shell: says how it was started.
+fake_shell() {
+	printf '#!/bin/sh\necho "shell: $# arguments, $LD_PRELOAD"\n' >"$BATS_TEST_TMPDIR/fakesh"
+	chmod 755 "$BATS_TEST_TMPDIR/fakesh"
+}
+
+@test "no command on a terminal starts \$SHELL with the library preloaded" {
+	require_cmd script bsdutils
+	fake_shell
+	run on_tty env SHELL="$BATS_TEST_TMPDIR/fakesh" "$SOCKS4WRAP" -s "$SERVER"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "socks4wrap: starting $BATS_TEST_TMPDIR/fakesh: its connections, and those of the programs it runs, go through the SOCKS4 server; exit the shell to leave" ]
+	[ "${lines[1]}" = "shell: 0 arguments, ${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}$LIB" ]
+}
+
+@test "-q starts the shell without the line saying so" {
+	require_cmd script bsdutils
+	fake_shell
+	run on_tty env SHELL="$BATS_TEST_TMPDIR/fakesh" "$SOCKS4WRAP" -q -s "$SERVER"
+	[ "$status" -eq 0 ]
+	[ "$output" = "shell: 0 arguments, ${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}$LIB" ]
+}
+
+@test "no command on a terminal without SHELL is a usage error (2)" {
+	require_cmd script bsdutils
+	run on_tty env -u SHELL "$SOCKS4WRAP" -s "$SERVER"
+	[ "$status" -eq 2 ]
+	[[ $output == "socks4wrap: no command given"* ]]
+}
+
 # --- LD_PRELOAD --------------------------------------------------------------
 
 @test "the build tree's library is preloaded by absolute path" {
@@ -532,13 +603,15 @@ malformed() {
 @test "make install fills in the library directory, sysconfdir and version" {
 	require_cmd make
 	local root=$BATS_TEST_TMPDIR/inst
-	# -o: install what make check built; never rebuild it from here.
-	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so install PREFIX="$root" >/dev/null
-	mkdir -p "$root/etc"
-	echo "server $SERVER" >"$root/etc/socks4rc"
-	run --separate-stderr "$root/bin/socks4wrap" env
+	# -o: install what make check built; never rebuild it from here (the
+	# library it built reads the default prefix's socks4rc: see config.bats
+	# for an installation that reads its own).
+	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query \
+		install PREFIX="$root" >/dev/null
+	run --separate-stderr "$root/bin/socks4wrap" -s "$SERVER" env
 	[ "$status" -eq 0 ]
 	has_line "$(preload "$root/lib/socks4wrap/libsocks4wrap.so")"
+	grep -qx "s4w_sysconfdir='$root/etc'" "$root/bin/socks4wrap"
 	run "$root/bin/socks4wrap" --version
 	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
 }
