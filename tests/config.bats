@@ -98,7 +98,7 @@ has_line() {
 	run --separate-stderr probe -v
 	[ "$status" -eq 1 ]
 	[ "$output" = "connect: error EACCES (Permission denied)" ]
-	[[ $stderr == *"CONNECT 127.0.0.1:$ECHO_PORT: denied by a rule"* ]]
+	[[ $stderr == *"CONNECT 127.0.0.1:$ECHO_PORT: denied"* ]]
 	[ "$(granted t-deny)" -eq 0 ]
 }
 
