@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# firewall.bats - the user's host: firewalled, its only way out a SOCKS4
+# server. Three network namespaces (tests/helpers/netns.bash):
+#
+#   client 192.0.2.2 -- 192.0.2.1 proxy 198.51.100.1 -- 198.51.100.2 server
+#
+# The client has no route to the server and the proxy routes nothing, so
+# every byte between client and server crosses a SOCKS server: socks4d or
+# Dante's danted in the proxy namespace. The FTP servers (pyftpdlib and
+# vsftpd, both with their PORT anti-bounce checks on) run in the server
+# namespace. Real FTP clients from Debian and language standard libraries
+# download a file in active mode under socks4wrap; the checksum must match
+# and the FTP server's log must show the client advertised the proxy's
+# address (198.51.100.1), which only a BIND can have given it.
+
+load helpers/common
+load helpers/servers
+load helpers/ftp
+load helpers/netns
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	netns_setup || return 1
+	[ -z "$NETNS_SKIP" ] || return 0
+	mkdir -p "$d/pub"
+	chmod 755 "$d/pub"
+	ftp_blob "$d/pub/blob" 2000000
+	start_pyftpd -n "$NETNS_SERVER" pyftpd "$d/pub" "$NETNS_SERVER_ADDR"
+	start_vsftpd -n "$NETNS_SERVER" vsftpd "$d/pub" "$NETNS_SERVER_ADDR"
+	netns_start_socks4d socks4d
+	start_sockd -n "$NETNS_PROXY" sockd "$NETNS_PROXY_IN" "$NETNS_PROXY_OUT" 192.0.2.0/24
+}
+
+teardown_file() {
+	s4_stop_all
+	netns_teardown
+}
+
+setup() {
+	netns_require
+	unset http_proxy HTTP_PROXY ftp_proxy FTP_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# wrapped PROXYPORT CMD...: CMD in the client namespace under socks4wrap.
+wrapped() {
+	local port=$1
+	shift
+	in_client timeout 60 "$SOCKS4WRAP" -s "$NETNS_PROXY_IN:$port" "$@"
+}
+
+# Each fetch_CLIENT PROXYPORT FTPPORT downloads blob into ./got, in active
+# mode with the client's timeouts on where it has them.
+fetch_curl() {
+	wrapped "$1" curl -sS --connect-timeout 10 --max-time 30 -P - \
+		"ftp://$NETNS_SERVER_ADDR:$2/blob" -o got
+}
+fetch_tnftp() {
+	wrapped "$1" tnftp -A -q 30 -o got "ftp://$NETNS_SERVER_ADDR:$2/blob" </dev/null
+}
+fetch_lftp() {
+	wrapped "$1" lftp -c "set ftp:passive-mode off; set net:timeout 10;
+		set net:max-retries 1; set cmd:fail-exit yes;
+		open -u anonymous,s4@ -p $2 $NETNS_SERVER_ADDR; get blob -o got" </dev/null
+}
+fetch_python() {
+	wrapped "$1" "$S4_PY" -c "
+import ftplib
+f = ftplib.FTP()
+f.connect('$NETNS_SERVER_ADDR', $2, timeout=10)
+f.login()
+f.set_pasv(False)
+with open('got', 'wb') as out:
+    f.retrbinary('RETR blob', out.write)
+f.quit()"
+}
+fetch_wget() {
+	wrapped "$1" wget -q --no-passive-ftp --timeout=10 --tries=1 -O got \
+		"ftp://$NETNS_SERVER_ADDR:$2/blob"
+}
+fetch_perl() {
+	wrapped "$1" perl -MNet::FTP -e '
+		my ($host, $port) = @ARGV;
+		my $f = Net::FTP->new($host, Port => $port, Passive => 0, Timeout => 10)
+			or die "connect: $@\n";
+		$f->login("anonymous", "s4@") or die "login: ", $f->message;
+		$f->binary;
+		$f->get("blob", "got") or die "get: ", $f->message;
+		$f->quit;' "$NETNS_SERVER_ADDR" "$2"
+}
+fetch_inetutils() {
+	printf 'user anonymous s4@\nbinary\nget blob got\nquit\n' |
+		wrapped "$1" inetutils-ftp -n -v "$NETNS_SERVER_ADDR" "$2"
+}
+
+lines() { wc -l <"$BATS_FILE_TMPDIR/$1.log"; }
+
+# through CLIENT: fetch with CLIENT from both FTP servers through both
+# SOCKS servers; every copy intact and every data connection a BIND.
+through() {
+	local client=$1 proxy ftpd before_ftpd before_proxy
+	for proxy in socks4d sockd; do
+		for ftpd in pyftpd vsftpd; do
+			local pport fport
+			pport=$(cat "$BATS_FILE_TMPDIR/$proxy.port")
+			fport=$(cat "$BATS_FILE_TMPDIR/$ftpd.port")
+			before_ftpd=$(lines "$ftpd")
+			before_proxy=$(lines "$proxy")
+			rm -f got
+			run "fetch_$client" "$pport" "$fport"
+			echo "# $client via $proxy from $ftpd: status $status"
+			echo "$output"
+			[ "$status" -eq 0 ]
+			cmp got "$BATS_FILE_TMPDIR/pub/blob"
+			# the FTP server was told the proxy's address
+			tail -n +"$((before_ftpd + 1))" "$BATS_FILE_TMPDIR/$ftpd.log" |
+				grep -E '(PORT 198,51,100,1,|EPRT \|1\|198\.51\.100\.1\|)'
+			# and the proxy relayed a BIND for it
+			if [ "$proxy" = socks4d ]; then
+				tail -n +"$((before_proxy + 1))" "$BATS_FILE_TMPDIR/socks4d.log" |
+					grep -E "BIND .*: inbound from $NETNS_SERVER_ADDR:[0-9]+: granted"
+			else
+				tail -n +"$((before_proxy + 1))" "$BATS_FILE_TMPDIR/sockd.log" |
+					grep -E 'tcp/bindreply'
+			fi
+		done
+	done
+}
+
+@test "the client cannot reach the server directly" {
+	run in_client timeout 10 curl -sS --max-time 5 "ftp://$NETNS_SERVER_ADDR:$PYFTPD_PORT/blob" -o got
+	[ "$status" -ne 0 ]
+	run in_client "$S4_PY" -c "
+import errno, socket, sys
+s = socket.socket()
+s.settimeout(5)
+sys.exit(0 if s.connect_ex(('$NETNS_SERVER_ADDR', $PYFTPD_PORT)) == errno.ENETUNREACH else 1)"
+	[ "$status" -eq 0 ]
+}
+
+@test "curl -P - (EPRT, port from the control connection's address) downloads in active mode" {
+	through curl
+}
+
+@test "tnftp -A (bind to the control address, port read before listen) downloads in active mode" {
+	through tnftp
+}
+
+@test "lftp with passive mode off (an event loop) downloads in active mode" {
+	through lftp
+}
+
+@test "Python's ftplib with a timeout and set_pasv(False) downloads in active mode" {
+	through python
+}
+
+@test "wget --no-passive-ftp (port read before listen, timed accept) downloads in active mode" {
+	through wget
+}
+
+@test "Perl's Net::FTP with Passive => 0 and a timeout downloads in active mode" {
+	through perl
+}
+
+@test "inetutils ftp downloads in active mode" {
+	through inetutils
+}
+
+@test "passive mode works too: curl and lftp download with PASV/EPSV through both proxies" {
+	local proxy pport
+	for proxy in socks4d sockd; do
+		pport=$(cat "$BATS_FILE_TMPDIR/$proxy.port")
+		rm -f got
+		run wrapped "$pport" curl -sS --max-time 30 "ftp://$NETNS_SERVER_ADDR:$VSFTPD_PORT/blob" -o got
+		[ "$status" -eq 0 ]
+		cmp got "$BATS_FILE_TMPDIR/pub/blob"
+		rm -f got
+		run wrapped "$pport" lftp -c "set ftp:passive-mode on; set net:timeout 10;
+			set net:max-retries 1; set cmd:fail-exit yes;
+			open -u anonymous,s4@ -p $PYFTPD_PORT $NETNS_SERVER_ADDR; get blob -o got" </dev/null
+		[ "$status" -eq 0 ]
+		cmp got "$BATS_FILE_TMPDIR/pub/blob"
+	done
+}
+
+@test "s4probe's socket patterns all get their call back through the firewall" {
+	local p pport
+	pport=$(cat "$BATS_FILE_TMPDIR/socks4d.port")
+	for p in textbook name-first control-addr unbound timed-accept epoll epoll-et; do
+		rm -f got
+		run wrapped "$pport" "$S4_BUILD/s4probe" ftp "$NETNS_SERVER_ADDR" "$PYFTPD_PORT" blob -o got -p "$p"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		cmp got "$BATS_FILE_TMPDIR/pub/blob"
+		[[ "$output" == *"listen: 198.51.100.1:"* ]]
+	done
+}
