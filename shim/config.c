@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -567,4 +568,19 @@ const char *config_rule_origin(const struct config *c,
 	else
 		snprintf(buf, len, "?");
 	return buf;
+}
+
+enum route_action config_route_ipv6(const struct config *c,
+				    const struct sockaddr *sa, socklen_t len,
+				    const struct route_rule **hit)
+{
+	*hit = NULL;
+	if (c->ipv6 == ROUTE_DIRECT)
+		return ROUTE_DIRECT;
+	if (addr_is_v6_loopback(sa, len) &&
+	    route_lookup(&c->routes, htonl(INADDR_LOOPBACK),
+			 ((const struct sockaddr_in6 *)sa)->sin6_port, hit) == ROUTE_DIRECT)
+		return ROUTE_DIRECT;
+	*hit = NULL;
+	return ROUTE_DENY;
 }

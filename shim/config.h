@@ -140,4 +140,14 @@ const char *config_origin_str(const struct config *c, enum config_setting s,
 const char *config_rule_origin(const struct config *c,
 			       const struct route_rule *r, char *buf, size_t len);
 
+/*
+ * Where a native IPv6 destination goes, since SOCKS4 cannot carry it: the
+ * ipv6 setting, except that ::1 goes where 127.0.0.1 goes (same port).
+ * *hit is the rule that decided for ::1, else NULL. ROUTE_PROXY never
+ * comes back: what cannot be proxied is denied.
+ */
+enum route_action config_route_ipv6(const struct config *c,
+				    const struct sockaddr *sa, socklen_t len,
+				    const struct route_rule **hit);
+
 #endif

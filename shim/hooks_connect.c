@@ -273,15 +273,12 @@ static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 /* Native IPv6 cannot travel over SOCKS4. */
 static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct v4 lo = {htonl(INADDR_LOOPBACK), 0};
+	const struct route_rule *hit;
 
-	/* ::1 is this host, as 127.0.0.1 is: it goes where 127.0.0.1 goes. */
-	if (shim_cfg.ipv6 == ROUTE_DIRECT ||
-	    (addr_is_v6_loopback(addr, len) &&
-	     route_lookup(&shim_cfg.routes, lo.ip, lo.port, NULL) == ROUTE_DIRECT))
+	if (config_route_ipv6(&shim_cfg, addr, len, &hit) == ROUTE_DIRECT)
 		return real.connect(fd, addr, len);
 	log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries IPv4 only "
-		"(ENETUNREACH; set SOCKS4_IPV6=direct to let IPv6 go direct)");
+		"(ENETUNREACH; 'ipv6 direct' in socks4rc or SOCKS4_IPV6=direct lets IPv6 go direct)");
 	return shim_fail(ENETUNREACH);
 }
 
@@ -312,9 +309,12 @@ static int connect_impl(int fd, const struct sockaddr *addr, socklen_t len)
 		if (log_enabled(LOG_DEBUG))
 			log_msg(LOG_DEBUG, "CONNECT %s: direct", addr_fmt(dst, d));
 		return real.connect(fd, addr, len);
-	case ROUTE_DENY:
-		log_msg(LOG_INFO, "CONNECT %s: denied by a rule", addr_fmt(dst, d));
+	case ROUTE_DENY: {
+		char origin[CONFIG_PATH_MAX + 16];
+		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
+			config_rule_origin(&shim_cfg, rule, origin, sizeof(origin)));
 		return shim_fail(EACCES);
+	}
 	case ROUTE_PROXY:
 		break;
 	}

@@ -182,7 +182,7 @@ static void route_one(const struct config *c, const struct sockaddr *sa,
 		return;
 	}
 	if (addr_is_v6_loopback(sa, len)) {
-		a = route_lookup(&c->routes, htonl(INADDR_LOOPBACK), 0, &hit);
+		a = config_route_ipv6(c, sa, len, &hit);
 		if (a == ROUTE_DIRECT) {
 			printf("%s -> direct (::1 goes where 127.0.0.1 goes: ", label);
 			print_rule(c, hit);

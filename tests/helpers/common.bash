@@ -17,6 +17,11 @@ unset SOCKS4_SERVER SOCKS4_USER SOCKS4_TIMEOUT SOCKS4_BIND_TIMEOUT \
 	SOCKS4_DIRECT SOCKS4_DEBUG SOCKS4_BIND SOCKS4_CONF SOCKS4_LOG \
 	SOCKS4_QUIET SOCKS4_IPV6 LD_PRELOAD
 
+# Nor from the caller's ~/.socks4rc: each file gets an empty home.
+HOME=$BATS_FILE_TMPDIR/home
+mkdir -p "$HOME"
+export HOME
+
 s4_log() { echo "# $*" >&3; }
 
 s4_fail() {
