@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,80 @@ static int renew_socket(int fd, const struct fdslot *s)
 }
 
 /*
+ * Non-blocking CONNECTs of this thread whose connection to the SOCKS
+ * server is still under way. While one of them waits for its reply, the
+ * others' requests go out as soon as their connections complete, so an
+ * event loop with many connections in flight waits about one handshake,
+ * not one per connection. Thread-local: an fd is moved on only by the
+ * thread that started it, so no two threads ever drive one exchange.
+ */
+#define PENDING_MAX 64
+static __thread int pending[PENDING_MAX];
+static __thread int npending;
+
+static void pending_add(int fd)
+{
+	for (int i = 0; i < npending; i++)
+		if (pending[i] == fd)
+			return;
+	if (npending < PENDING_MAX)
+		pending[npending++] = fd;
+}
+
+static void pending_remove(int fd)
+{
+	for (int i = 0; i < npending; i++)
+		if (pending[i] == fd) {
+			pending[i] = pending[--npending];
+			return;
+		}
+}
+
+static int advance(int fd, struct fdslot *s, bool wait, bool server_wait);
+
+/* Sends the request of another pending socket whose connection to the
+ * server completed; a failure waits in s->err for its SO_ERROR. */
+static void progress_other(int fd)
+{
+	struct fdslot *s = fdstate_get(fd);
+	int err;
+
+	if (!s || s->kind != FD_CONNECT || s->phase != PH_CONNECTING) {
+		pending_remove(fd);
+		return;
+	}
+	if ((err = advance(fd, s, false, false)) > 0)
+		s->err = err;
+}
+
+/* Waits for fd's reply, moving the other pending sockets on meanwhile. */
+static int wait_reply(int fd, struct fdslot *s)
+{
+	struct pollfd p[1 + PENDING_MAX];
+
+	for (;;) {
+		int err = hs_read_reply(fd, s, 0, false);
+		int64_t left = s->deadline - now_ms();
+		int n, k = 1;
+
+		if (err != -EAGAIN)
+			return err;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		p[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+		for (int i = 0; i < npending; i++)
+			if (pending[i] != fd)
+				p[k++] = (struct pollfd){.fd = pending[i], .events = POLLOUT};
+		n = poll(p, (nfds_t)k, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 1; n > 0 && i < k; i++)
+			if (p[i].revents)
+				progress_other(p[i].fd);
+	}
+}
+
+/*
  * Moves a non-blocking CONNECT on: from reaching the server to sending the
  * request, and from the request to the reply. With wait false nothing
  * blocks (-EAGAIN: not there yet); with wait true only reaching the
@@ -137,8 +212,11 @@ static int advance(int fd, struct fdslot *s, bool wait, bool server_wait)
 
 	if (s->phase == PH_CONNECTING) {
 		err = hs_server_connected(fd, wait && server_wait ? s->deadline : 0);
-		if (err == -EINPROGRESS)
+		if (err == -EINPROGRESS) {
+			pending_add(fd);
 			return -EAGAIN;
+		}
+		pending_remove(fd);
 		if (!err) {
 			stage = HS_STAGE_REQUEST;
 			err = hs_send_request(fd, SOCKS4_CMD_CONNECT, s->dst,
@@ -148,7 +226,7 @@ static int advance(int fd, struct fdslot *s, bool wait, bool server_wait)
 			return finish_connect(fd, s, err, stage);
 		s->phase = PH_WAIT_REPLY;
 	}
-	err = hs_read_reply(fd, s, wait ? s->deadline : 0, false);
+	err = wait ? wait_reply(fd, s) : hs_read_reply(fd, s, 0, false);
 	if (err == -EAGAIN)
 		return -EAGAIN;
 	return finish_connect(fd, s, err, HS_STAGE_REPLY);
@@ -180,6 +258,11 @@ static int connect_again(int fd, struct fdslot *s)
 				return shim_fail(EALREADY);
 			s->in_progress = 0;
 			return err ? shim_fail(err) : 0;
+		}
+		if (s->err) { /* a failure found while it waited: say it, once */
+			err = s->err;
+			s->err = 0;
+			return shim_fail(err);
 		}
 		break; /* failed before: retry on a fresh socket */
 	case FD_ACCEPTED:
@@ -217,7 +300,10 @@ static int connect_nonblocking(int fd, struct fdslot *s)
 	if (err && err != -EINPROGRESS)
 		return shim_fail(finish_connect(fd, s, err, HS_STAGE_SERVER));
 	s->phase = PH_CONNECTING;
-	if (!err && (err = advance(fd, s, false, false)) > 0)
+	/* On loopback and most LANs the connection is already up: then the
+	 * request goes out now, and the destination's connect time at the
+	 * proxy overlaps with whatever the program does next. */
+	if ((err = advance(fd, s, false, false)) > 0)
 		return shim_fail(err);
 	log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(s->dst, d), server_str(p),
 		s->phase == PH_CONNECTING ? "reaching the server" : "request sent, reply pending");
@@ -353,6 +439,10 @@ static int getsockopt_impl(int fd, int level, int name, void *val, socklen_t *le
 	if (s->kind == FD_CONNECT &&
 	    (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY))
 		err = advance(fd, s, true, false);
+	else if (s->kind == FD_CONNECT && s->phase == PH_FAILED && s->err)
+		err = s->err; /* found while another socket waited */
+	if (err > 0)
+		s->err = 0;
 	if (real.getsockopt(fd, level, name, val, len) < 0)
 		return -1;
 	if (err > 0 && *len >= sizeof(int))
