@@ -197,3 +197,24 @@ start_sockd() {
 	echo "$port" >"$dir/$name.port"
 	s4_set_port "$name" "$port"
 }
+
+# require_preloadable CMD: under `make check SANITIZE=...` (S4_SAN_PRELOAD
+# set by tests/run-tests), skip the test when CMD hangs with the sanitizer
+# runtime preloaded, with or without the shim. Debian 12's curl and wget
+# do: p11-kit's constructor (via GnuTLS) calls newlocale() and the next
+# setlocale() waits forever on glibc's locale lock once libasan is
+# preloaded. Without S4_SAN_PRELOAD this does nothing. The answer is kept
+# per file in $BATS_FILE_TMPDIR.
+require_preloadable() {
+	local cmd=$1 mark status=0
+	[ -n "${S4_SAN_PRELOAD:-}" ] || return 0
+	mark=$BATS_FILE_TMPDIR/preloadable.$(basename "$cmd")
+	if [ ! -f "$mark" ]; then
+		# --version or -h: only whether it gets that far matters.
+		timeout 10 env LD_PRELOAD="$S4_SAN_PRELOAD" "$cmd" --version \
+			</dev/null >/dev/null 2>&1 || status=$?
+		echo "$status" >"$mark"
+	fi
+	[ "$(cat "$mark")" != 124 ] ||
+		skip "$cmd hangs with the sanitizer runtime preloaded, shim or not (p11-kit)"
+}
