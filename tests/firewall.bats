@@ -28,6 +28,9 @@ setup_file() {
 	start_pyftpd -n "$NETNS_SERVER" pyftpd "$d/pub" "$NETNS_SERVER_ADDR"
 	start_vsftpd -n "$NETNS_SERVER" vsftpd "$d/pub" "$NETNS_SERVER_ADDR"
 	netns_start_socks4d socks4d
+	# zeros in CONNECT replies: getsockname() on the control connection
+	# cannot report the proxy's outward address from the reply
+	netns_start_socks4d zeros -Z
 	start_sockd -n "$NETNS_PROXY" sockd "$NETNS_PROXY_IN" "$NETNS_PROXY_OUT" 192.0.2.0/24
 }
 
@@ -138,31 +141,31 @@ sys.exit(0 if s.connect_ex(('$NETNS_SERVER_ADDR', $PYFTPD_PORT)) == errno.ENETUN
 	[ "$status" -eq 0 ]
 }
 
-@test "curl -P - (EPRT, port from the control connection's address) downloads in active mode" {
+@test "curl -P - (EPRT; binds the control address, reads the port before listen; polls before accept) downloads" {
 	through curl
 }
 
-@test "tnftp -A (bind to the control address, port read before listen) downloads in active mode" {
+@test "tnftp -A (EPRT; port read before listen; non-blocking accept after a 60 s poll) downloads" {
 	through tnftp
 }
 
-@test "lftp with passive mode off (an event loop) downloads in active mode" {
+@test "lftp in active mode (an event loop; unbound listener; advertises the control address) downloads" {
 	through lftp
 }
 
-@test "Python's ftplib with a timeout and set_pasv(False) downloads in active mode" {
+@test "Python ftplib, active, timeout 10 (timed connect; advertises the control address; poll + accept4) downloads" {
 	through python
 }
 
-@test "wget --no-passive-ftp (port read before listen, timed accept) downloads in active mode" {
+@test "wget --no-passive-ftp (port read before listen; select before accept) downloads" {
 	through wget
 }
 
-@test "Perl's Net::FTP with Passive => 0 and a timeout downloads in active mode" {
+@test "Perl Net::FTP, Passive => 0, Timeout => 10 (timed connect; advertises the control address; accept4) downloads" {
 	through perl
 }
 
-@test "inetutils ftp downloads in active mode" {
+@test "inetutils ftp (textbook BSD sequence, blocking accept) downloads in active mode" {
 	through inetutils
 }
 
@@ -193,5 +196,42 @@ sys.exit(0 if s.connect_ex(('$NETNS_SERVER_ADDR', $PYFTPD_PORT)) == errno.ENETUN
 		[ "$status" -eq 0 ]
 		cmp got "$BATS_FILE_TMPDIR/pub/blob"
 		[[ "$output" == *"listen: 198.51.100.1:"* ]]
+	done
+}
+
+@test "with zeros in CONNECT replies, clients that advertise the control connection's address still work" {
+	# Python's ftplib, lftp and Net::FTP put getsockname() of the control
+	# connection in PORT; after the BIND it names the proxy's BIND address
+	local client before
+	for client in python lftp perl curl; do
+		before=$(lines pyftpd)
+		rm -f got
+		run "fetch_$client" "$ZEROS_PORT" "$PYFTPD_PORT"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		cmp got "$BATS_FILE_TMPDIR/pub/blob"
+		tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/pyftpd.log" |
+			grep -E '(PORT 198,51,100,1,|EPRT \|1\|198\.51\.100\.1\|)'
+	done
+	grep -q "CONNECT .* granted" "$BATS_FILE_TMPDIR/zeros.log"
+}
+
+@test "getsockname() on the control connection: the proxy's outward address, or with zeros the real one" {
+	run wrapped "$SOCKS4D_PORT" "$S4_BUILD/s4probe" connect "$NETNS_SERVER_ADDR" "$PYFTPD_PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"connect: ok peer=$NETNS_SERVER_ADDR:$PYFTPD_PORT name=198.51.100.1:"* ]]
+	run wrapped "$ZEROS_PORT" "$S4_BUILD/s4probe" connect "$NETNS_SERVER_ADDR" "$PYFTPD_PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"connect: ok peer=$NETNS_SERVER_ADDR:$PYFTPD_PORT name=192.0.2.2:"* ]]
+}
+
+@test "every s4probe pattern works through a server that sends zeros in CONNECT replies" {
+	local p
+	for p in textbook name-first control-addr unbound timed-accept epoll epoll-et; do
+		rm -f got
+		run wrapped "$ZEROS_PORT" "$S4_BUILD/s4probe" ftp "$NETNS_SERVER_ADDR" "$PYFTPD_PORT" blob -o got -p "$p" -E
+		echo "$output"
+		[ "$status" -eq 0 ]
+		cmp got "$BATS_FILE_TMPDIR/pub/blob"
 	done
 }

@@ -15,7 +15,8 @@
  *	  textbook      socket, bind(INADDR_ANY:0), listen, getsockname
  *	  name-first    bind, getsockname, then listen (port read early)
  *	  control-addr  bind to getsockname() of the control connection,
- *	                advertise that address (curl, Python's ftplib)
+ *	                listen, then advertise the control connection's
+ *	                getsockname() read again (Perl's Net::FTP)
  *	  unbound       no bind at all: listen() picks the address
  *	  timed-accept  non-blocking listener, poll() with a timeout
  *	  epoll         non-blocking listener in a level-triggered epoll
@@ -302,8 +303,12 @@ static int data_listener(struct ftp *f, struct sockaddr_in *adv)
 	if (getsockname(fd, (void *)&ss, &sl) < 0)
 		die("getsockname: error %s", strerrorname_np(errno));
 	memcpy(adv, &ss, sizeof(*adv));
-	if (!strcmp(p, "control-addr")) /* the host from the control connection */
-		adv->sin_addr = any.sin_addr;
+	if (!strcmp(p, "control-addr")) { /* the host from the control connection */
+		struct sockaddr_in ctl;
+		if (getsockname(f->ctl, (void *)&ctl, &(socklen_t){sizeof(ctl)}) < 0)
+			die("getsockname(control): error %s", strerrorname_np(errno));
+		adv->sin_addr = ctl.sin_addr;
+	}
 	return fd;
 }
 
