@@ -103,6 +103,26 @@ $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
+# libFuzzer harnesses, one per parser: make fuzz [FUZZ_SECONDS=600]
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config
+FUZZ_BINS     = $(FUZZ_NAMES:%=$(B)/fuzz/%)
+FUZZ_CFLAGS   = $(filter-out -fPIC,$(BASEFLAGS)) -g -O1 -fsanitize=fuzzer,address,undefined
+
+$(B)/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c shim/socks4.c
+$(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c shim/socks4.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/config.c shim/route.c shim/addr.c shim/socks4.c
+$(FUZZ_BINS):
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)sh tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 check: all
 	$(Q)SANITIZE='$(SANITIZE)' sh tests/run-tests $(UNIT_BINS)
 
@@ -139,7 +159,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench install uninstall clean FORCE
+.PHONY: all check demo bench fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \
