@@ -51,3 +51,21 @@ granted_count() {
 @test "s4edge passes with its destination in the direct list" {
 	edge "$SOCKS4WRAP" -s "127.0.0.1:$SOCKS4D_PORT"
 }
+
+@test "the library exports the interposed calls and nothing else" {
+	run sh -c "nm -D --defined-only '$S4_BUILD/libsocks4wrap.so' | awk '{print \$3}' | sort | tr '\n' ' '"
+	[ "$status" -eq 0 ]
+	[ "$output" = "accept accept4 bind close connect dup dup2 dup3 epoll_ctl getpeername getsockname getsockopt listen " ]
+}
+
+@test "loading the library runs nothing: no constructor, no start-up work" {
+	# gcc's crt adds an INIT_ARRAY entry (frame_dummy); there must be no
+	# constructor of ours beyond it
+	run sh -c "objdump -s -j .init_array '$S4_BUILD/libsocks4wrap.so' | grep -c '^ [0-9a-f]'"
+	[ "$output" -le 1 ]
+	# and a program that makes no socket call never reads the settings:
+	# a broken setting would be reported, yet nothing is printed
+	run env SOCKS4_TIMEOUT=bogus LD_PRELOAD="$S4_BUILD/libsocks4wrap.so" /bin/true
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
