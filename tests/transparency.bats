@@ -17,9 +17,10 @@ teardown_file() {
 	s4_stop_all
 }
 
-# edge [ENV...]: s4edge against the echo server, 16 threads x 50 connections.
+# edge [ENV...]: s4edge against the echo server, THREADS x CONNS
+# concurrent connections at the end (default 16 x 50).
 edge() {
-	run env "$@" timeout 60 "$S4_BUILD/s4edge" 127.0.0.1 "$ECHO_PORT" 16 50
+	run env "$@" timeout 120 "$S4_BUILD/s4edge" 127.0.0.1 "$ECHO_PORT" "${THREADS:-16}" "${CONNS:-50}"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"not ok"* ]]
@@ -34,13 +35,13 @@ granted_count() {
 	edge
 }
 
-@test "s4edge passes through socks4d, every TCP connection proxied" {
+@test "s4edge passes through socks4d: 32 threads x 200 connections, no fd leaked" {
 	local before after
 	before=$(granted_count || true)
-	edge SOCKS4_DIRECT= "$SOCKS4WRAP" -s "127.0.0.1:$SOCKS4D_PORT"
+	THREADS=32 CONNS=200 edge SOCKS4_DIRECT= "$SOCKS4WRAP" -s "127.0.0.1:$SOCKS4D_PORT"
 	after=$(granted_count)
-	# 800 from the threads alone, plus the single checks
-	[ $((after - before)) -gt 800 ]
+	# 6400 from the threads alone, plus the single checks
+	[ $((after - before)) -gt 6400 ]
 }
 
 @test "s4edge passes through Dante" {
