@@ -32,14 +32,6 @@ teardown_file() {
 	s4_stop_all
 }
 
-# wrap PORT CMD...: CMD under socks4wrap with the SOCKS server at
-# 127.0.0.1:PORT, nothing direct, bounded in time.
-wrap() {
-	local port=$1
-	shift
-	SOCKS4_DIRECT='' timeout 30 "$SOCKS4WRAP" -s "127.0.0.1:$port" "$@"
-}
-
 # advertised: the address s4probe advertised, from its "listen:" line.
 advertised() {
 	sed -n 's/^listen: //p' <<<"$output" | tail -n 1
@@ -49,7 +41,7 @@ advertised() {
 bind_ok() {
 	local port=$1
 	shift
-	run wrap "$port" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" "$@"
+	run s4_wrap "$port" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"data: ok both ways"* ]]
@@ -114,7 +106,7 @@ check_sockd() {
 }
 
 @test "a call back from the wrong host is refused: accept fails with ECONNABORTED" {
-	run wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -S 127.0.0.2
+	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -S 127.0.0.2
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 	[[ "$output" == *"rejected (91, request rejected or failed)"* ]]
@@ -123,14 +115,14 @@ check_sockd() {
 
 @test "a BIND the server times out makes accept fail with ECONNABORTED" {
 	local t0=$SECONDS
-	run wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 	[ $((SECONDS - t0)) -lt 10 ]
 }
 
 @test "a BIND the server times out wakes a poller, then accept fails" {
-	run wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -p timed-accept -t 5000
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -p timed-accept -t 5000
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 }
@@ -144,20 +136,20 @@ check_sockd() {
 }
 
 @test "a second reply of 91 makes accept fail with ECONNABORTED" {
-	run wrap "$SECOND91_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	run s4_wrap "$SECOND91_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 }
 
 @test "a server that closes before the first reply makes listen fail with ECONNRESET" {
-	run wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	run s4_wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"listen: error ECONNRESET"* ]]
 	[[ "$output" == *"server closed the connection after 0 of 8 reply bytes"* ]]
 }
 
 @test "the port read before listen fails the same way when the BIND fails" {
-	run wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -p name-first
+	run s4_wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -p name-first
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"getsockname: error ECONNRESET"* ]]
 }
@@ -170,7 +162,7 @@ check_sockd() {
 }
 
 @test "closing a listener before accept ends its BIND at the proxy" {
-	run wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -C
+	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -C
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"closed: ok"* ]]
 	local addr
@@ -192,7 +184,7 @@ check_sockd() {
 }
 
 @test "a listener opened before any proxied connection stays local, and -v says why" {
-	run wrap "$SOCKS4D_PORT" -v "$S4_PY" -c '
+	run s4_wrap "$SOCKS4D_PORT" -v "$S4_PY" -c '
 import socket
 l = socket.create_server(("", 0))
 print("name", l.getsockname())'
@@ -219,7 +211,7 @@ print("name", l.getsockname())'
 
 @test "a socket whose BIND started can still be used for connect()" {
 	start_echo echo
-	run wrap "$SOCKS4D_PORT" -v "$S4_BUILD/s4probe" name-then-connect 127.0.0.1 "$ECHO_PORT"
+	run s4_wrap "$SOCKS4D_PORT" -v "$S4_BUILD/s4probe" name-then-connect 127.0.0.1 "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"used for connect() after its BIND started; BIND closed"* ]]
 	[[ "$output" == *"read: ok 'ping'"* ]]
@@ -231,7 +223,7 @@ print("name", l.getsockname())'
 ftp_ok() {
 	local port=$1 pattern=$2 name=up-$2-$RANDOM.bin
 	shift 2
-	run wrap "$port" "$S4_BUILD/s4probe" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
+	run s4_wrap "$port" "$S4_BUILD/s4probe" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
 		-u "$BATS_FILE_TMPDIR/up.bin" -o "$BATS_TEST_TMPDIR/got" -p "$pattern" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -20,19 +20,13 @@ teardown_file() {
 	s4_stop_all
 }
 
-wrap() {
-	local port=$1
-	shift
-	SOCKS4_DIRECT='' timeout 60 "$SOCKS4WRAP" -s "127.0.0.1:$port" "$@"
-}
-
 # loop_ms: the "connected in T ms" figure of s4loop's output.
 loop_ms() {
 	sed -n 's/^loop: [0-9]* connected in \([0-9]*\) ms.*/\1/p' <<<"$output"
 }
 
 @test "20 connections in flight in one epoll loop wait about one handshake, not twenty" {
-	run wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"loop: 20 connected"* ]]
@@ -41,23 +35,23 @@ loop_ms() {
 }
 
 @test "the same with an edge-triggered epoll loop" {
-	run wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20 -e
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20 -e
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(loop_ms)" -lt 3000 ]
 }
 
 @test "200 connections in flight in one loop through socks4d and through Dante" {
-	run wrap "$SOCKS4D_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200
+	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200
 	echo "$output"
 	[ "$status" -eq 0 ]
-	run wrap "$SOCKD_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200 -e
+	run s4_wrap "$SOCKD_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200 -e
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
 
 @test "Python asyncio open_connection round trips 50 connections at once" {
-	run wrap "$SOCKS4D_PORT" "$S4_PY" -c "
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c "
 import asyncio
 async def one(i):
     r, w = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', $ECHO_PORT), 10)
@@ -79,7 +73,7 @@ asyncio.run(main())"
 
 @test "Python asyncio reports a refused CONNECT as ConnectionRefusedError" {
 	start_socks4d refuse -M reply=91
-	run wrap "$REFUSE_PORT" "$S4_PY" -c "
+	run s4_wrap "$REFUSE_PORT" "$S4_PY" -c "
 import asyncio
 async def main():
     try:
@@ -92,7 +86,7 @@ asyncio.run(main())"
 }
 
 @test "Python asyncio accepts the call back of a BIND on a listener it awaits" {
-	run wrap "$SOCKS4D_PORT" "$S4_PY" -c "
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c "
 import asyncio, socket
 async def main():
     loop = asyncio.get_running_loop()
@@ -119,7 +113,7 @@ asyncio.run(main())"
 
 @test "Node.js net.connect round trips 50 connections at once" {
 	require_cmd node nodejs
-	run wrap "$SOCKS4D_PORT" node -e "
+	run s4_wrap "$SOCKS4D_PORT" node -e "
 const net = require('net');
 let ok = 0, left = 50;
 for (let i = 0; i < 50; i++) {
@@ -138,7 +132,7 @@ for (let i = 0; i < 50; i++) {
 @test "Node.js sees a refused CONNECT as ECONNREFUSED" {
 	require_cmd node nodejs
 	start_socks4d refuse2 -M reply=91
-	run wrap "$REFUSE2_PORT" node -e "
+	run s4_wrap "$REFUSE2_PORT" node -e "
 const s = require('net').connect($ECHO_PORT, '127.0.0.1');
 s.on('error', e => console.log('error', e.code));
 s.on('connect', () => console.log('connected?!'));"

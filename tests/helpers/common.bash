@@ -61,12 +61,12 @@ s4_wait_log() {
 }
 
 s4_stop() {
-	local pidfile=$BATS_FILE_TMPDIR/$1.pid pid i
+	local pidfile=$BATS_FILE_TMPDIR/$1.pid pid
 	[ -f "$pidfile" ] || return 0
 	pid=$(cat "$pidfile")
 	rm -f "$pidfile"
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
@@ -81,6 +81,15 @@ s4_stop_all() {
 		s4_stop "$name"
 	done <"$BATS_FILE_TMPDIR/started"
 	rm -f "$BATS_FILE_TMPDIR/started"
+}
+
+# s4_wrap PORT CMD...: CMD under socks4wrap with the SOCKS server at
+# 127.0.0.1:PORT, nothing direct (so loopback goes through the proxy),
+# bounded in time (S4_WRAP_TIMEOUT seconds, default 60).
+s4_wrap() {
+	local port=$1
+	shift
+	SOCKS4_DIRECT='' timeout "${S4_WRAP_TIMEOUT:-60}" "$SOCKS4WRAP" -s "127.0.0.1:$port" "$@"
 }
 
 # start_socks4d NAME [socks4d options...]: sets NAME_PORT (e.g. SOCKS4D_PORT

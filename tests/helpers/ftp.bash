@@ -15,16 +15,8 @@ start_pyftpd() {
 		shift 2
 	fi
 	local name=$1 dir=$2 addr=${3:-127.0.0.1}
-	local portfile=$BATS_FILE_TMPDIR/$name.port
 	shift $(($# < 3 ? $# : 3))
-	rm -f "$portfile"
-	s4_start_ns "$name" "$ns" "$S4_PY" -u "$S4_ROOT/tests/helpers/ftpd.py" \
-		-p "$portfile" -d "$dir" -b "$addr" "$@"
-	if ! s4_wait_file "$portfile"; then
-		cat "$BATS_FILE_TMPDIR/$name.log" >&2
-		return 1
-	fi
-	s4_set_port "$name" "$(cat "$portfile")"
+	s4_start_py "$name" "$ns" "$S4_ROOT/tests/helpers/ftpd.py" -d "$dir" -b "$addr" "$@"
 }
 
 ftp_blob() {
@@ -40,16 +32,7 @@ start_callback() {
 		ns=$2
 		shift 2
 	fi
-	local name=$1 addr=${2:-127.0.0.1}
-	local portfile=$BATS_FILE_TMPDIR/$name.port
-	rm -f "$portfile"
-	s4_start_ns "$name" "$ns" "$S4_PY" -u "$S4_ROOT/tests/helpers/callback.py" \
-		-p "$portfile" -b "$addr"
-	if ! s4_wait_file "$portfile"; then
-		cat "$BATS_FILE_TMPDIR/$name.log" >&2
-		return 1
-	fi
-	s4_set_port "$name" "$(cat "$portfile")"
+	s4_start_py "$1" "$ns" "$S4_ROOT/tests/helpers/callback.py" -b "${2:-127.0.0.1}"
 }
 
 #   start_vsftpd [-n NETNS] NAME DIR [ADDR]

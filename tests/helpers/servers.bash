@@ -86,18 +86,26 @@ s4_start_ns() {
 	fi
 }
 
-# s4_start_httpd NAME NETNS HTTPD-ARGS...: httpd.py in either mode.
-s4_start_httpd() {
-	local name=$1 ns=$2
-	shift 2
+# s4_start_py NAME NETNS SCRIPT ARGS...: one of our Python servers (they
+# take -p PORTFILE), started and waited for; sets NAME_PORT.
+s4_start_py() {
+	local name=$1 ns=$2 script=$3
+	shift 3
 	local portfile=$BATS_FILE_TMPDIR/$name.port
 	rm -f "$portfile"
-	s4_start_ns "$name" "$ns" "$S4_PY" -u "$S4_HTTPD" -p "$portfile" "$@"
+	s4_start_ns "$name" "$ns" "$S4_PY" -u "$script" -p "$portfile" "$@"
 	if ! s4_wait_file "$portfile"; then
 		cat "$BATS_FILE_TMPDIR/$name.log" >&2
 		return 1
 	fi
 	s4_set_port "$name" "$(cat "$portfile")"
+}
+
+# s4_start_httpd NAME NETNS HTTPD-ARGS...: httpd.py in either mode.
+s4_start_httpd() {
+	local name=$1 ns=$2
+	shift 2
+	s4_start_py "$name" "$ns" "$S4_HTTPD" "$@"
 }
 
 start_http() {
