@@ -7,11 +7,14 @@
  * destination and nothing passes through us again.
  *
  * A blocking connect() does the whole exchange before it returns. A
- * non-blocking one connects to the server and sends the request, then
- * returns EINPROGRESS; the reply is read when the program asks for the
- * outcome, the way every event loop and "connect with timeout" does:
- * getsockopt(SO_ERROR) or connect() again. The destination's connect time
- * at the proxy thus overlaps with whatever else the program is doing.
+ * non-blocking one returns EINPROGRESS once the connection to the server
+ * is under way (having sent the request already if that connection is up
+ * at once); the reply is read when the program asks for the outcome, the
+ * way every event loop and "connect with timeout" does: getsockopt
+ * (SO_ERROR) or connect() again. The destination's connect time at the
+ * proxy thus overlaps with whatever else the program is doing, and while
+ * one socket waits for its reply the thread's other pending sockets send
+ * their requests (see wait_reply).
  */
 #include "handshake.h"
 #include "log.h"
