@@ -30,21 +30,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-static int sock_int(int fd, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	return real.getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0 ? -1 : v;
-}
-
-/* A stream socket of the family its address says (the kernel sorts out
- * mismatches by itself). */
-static bool is_stream(int fd, int family)
-{
-	return sock_int(fd, SO_TYPE) == SOCK_STREAM && sock_int(fd, SO_DOMAIN) == family;
-}
-
 static bool bind_wanted(struct v4 local)
 {
 	return shim_cfg.bind && !shim_cfg.error[0] &&
@@ -62,7 +47,7 @@ static int bind_impl(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!real.bind)
 		return shim_fail(ENOSYS);
 	if (!addr || !addr_to_v4(addr, len, &want) || want.port != 0 ||
-	    !shim_ready() || !bind_wanted(want) || !is_stream(fd, addr->sa_family))
+	    !shim_ready() || !bind_wanted(want) || !shim_is_stream(fd, addr->sa_family))
 		return real.bind(fd, addr, len);
 	if (!primary_find(want.ip, &app)) {
 		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
@@ -102,7 +87,7 @@ static struct fdslot *adopt_unbound(int fd)
 	if (!shim_ready() || !shim_cfg.bind ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port != 0 ||
-	    name.ip != 0 || !is_stream(fd, ss.ss_family))
+	    name.ip != 0 || !shim_is_stream(fd, ss.ss_family))
 		return NULL;
 	if (!primary_find(0, &app)) {
 		log_msg(LOG_INFO, "listen on unbound fd %d: stays local: no proxied "

@@ -318,17 +318,11 @@ static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 			 struct v4 dst)
 {
 	char d[ADDR_STRLEN];
-	int type = 0, domain = 0, flags, err;
-	socklen_t ol = sizeof(int);
+	int domain = addr->sa_family, flags, err;
 	enum hs_stage stage;
 	struct fdslot *s;
 
-	/* Only TCP travels over SOCKS4; the kernel judges anything odd
-	 * (not a socket, family mismatch) exactly as without us. */
-	if (real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
-	    type != SOCK_STREAM ||
-	    real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &(socklen_t){sizeof(int)}) < 0 ||
-	    domain != addr->sa_family)
+	if (!shim_is_stream(fd, domain))
 		return real.connect(fd, addr, len);
 	if (shim_cfg.error[0]) {
 		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",

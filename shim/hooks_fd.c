@@ -10,6 +10,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+static int sock_int(int fd, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return real.getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0 ? -1 : v;
+}
+
+bool shim_is_stream(int fd, int family)
+{
+	return sock_int(fd, SO_TYPE) == SOCK_STREAM && sock_int(fd, SO_DOMAIN) == family;
+}
+
 int shim_report_addr(int fd, const struct fdslot *s, struct v4 v,
 		     int (*realfn)(int, struct sockaddr *, socklen_t *),
 		     struct sockaddr *addr, socklen_t *len)

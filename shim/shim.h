@@ -50,6 +50,10 @@ static inline int shim_fail(int err)
  */
 int bind_start(int fd, struct fdslot *s);
 
+/* A stream socket of the given family: what SOCKS4 can carry. Anything
+ * else (not a socket, UDP, a family mismatch) is left to the kernel. */
+bool shim_is_stream(int fd, int family);
+
 /*
  * Reports v through addr/len as getsockname(2)-style calls do, after
  * letting the real call check the caller's buffer (EFAULT, EINVAL) and
