@@ -30,6 +30,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#define RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
+
+/* "127.0.0.0/8, built-in" or "0.0.0.0/0:25, /home/u/.socks4rc:5" */
+static const char *rule_str(const struct route_rule *r, char *buf)
+{
+	char dest[ROUTE_DEST_STRLEN], origin[CONFIG_PATH_MAX + 16];
+
+	snprintf(buf, RULE_STRLEN, "%s, %s", route_fmt_dest(r, dest),
+		 config_rule_origin(&shim_cfg, r, origin, sizeof(origin)));
+	return buf;
+}
+
 /* connect_again() result meaning "not handled: go on as for a new fd" */
 #define CONNECT_PROCEED 1
 
@@ -389,13 +401,16 @@ static int connect_impl(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
 	case ROUTE_DIRECT:
-		if (log_enabled(LOG_DEBUG))
-			log_msg(LOG_DEBUG, "CONNECT %s: direct", addr_fmt(dst, d));
+		if (log_enabled(LOG_INFO)) {
+			char why[RULE_STRLEN];
+			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
+				rule_str(rule, why));
+		}
 		return real.connect(fd, addr, len);
 	case ROUTE_DENY: {
-		char origin[CONFIG_PATH_MAX + 16];
+		char why[RULE_STRLEN];
 		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-			config_rule_origin(&shim_cfg, rule, origin, sizeof(origin)));
+			rule_str(rule, why));
 		return shim_fail(EACCES);
 	}
 	case ROUTE_PROXY:
