@@ -139,3 +139,13 @@ s.on('connect', () => console.log('connected?!'));"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"error ECONNREFUSED"* ]]
 }
+
+@test "1,000 connections held open at once through socks4d all relay their data" {
+	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 1000
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"loop: 1000 connected"* ]]
+	# socks4d refused nobody and is still serving
+	! grep -q "refused (too many clients" "$BATS_FILE_TMPDIR/socks4d.log"
+	kill -0 "$(s4_pid socks4d)"
+}
