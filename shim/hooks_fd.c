@@ -1,13 +1,14 @@
 /*
  * hooks_fd.c - the calls that name a socket's ends (getsockname,
  * getpeername) and the ones that end or copy a descriptor (close, dup,
- * dup2, dup3). On a descriptor we do not track each is one table load,
- * one branch and the C library's own function.
+ * dup2, dup3, fcntl's F_DUPFD). On a descriptor we do not track each is
+ * one table load, one branch and the C library's own function.
  */
 #include "primary.h"
 #include "shim.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 static int sock_int(int fd, int name)
@@ -161,4 +162,46 @@ HOOK int dup3(int fd, int fd2, int flags)
 	if (!real.dup3)
 		return shim_fail(ENOSYS);
 	return dup_into(fd, fd2, real.dup3(fd, fd2, flags));
+}
+
+/*
+ * fcntl() and the fcntl64() that newer programs call: only F_DUPFD and
+ * F_DUPFD_CLOEXEC concern us (Python's socket.dup() uses the latter).
+ * The third argument is passed on as the C library itself reads it: one
+ * word, whatever the command.
+ */
+static int fcntl_with(int (*realfn)(int, int, ...), int fd, int cmd, void *arg)
+{
+	int r;
+
+	if (!realfn)
+		return shim_fail(ENOSYS);
+	r = realfn(fd, cmd, arg);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0 && fdstate_get(fd))
+		fdstate_dup(fd, r);
+	return r;
+}
+
+HOOK int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	shim_real();
+	return fcntl_with(real.fcntl, fd, cmd, arg);
+}
+
+HOOK int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	shim_real();
+	return fcntl_with(real.fcntl64, fd, cmd, arg);
 }

@@ -41,5 +41,7 @@ void real_init(void)
 	FIND(dup);
 	FIND(dup2);
 	FIND(dup3);
+	FIND(fcntl);
+	FIND(fcntl64);
 	FIND(epoll_ctl);
 }

@@ -344,6 +344,20 @@ TEST(dup_keeps_the_destination)
 	close(copy);
 }
 
+TEST(fcntl_dupfd_keeps_the_destination)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+	int fd = dial(), copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	CHECK(copy >= 0);
+	CHECK(fcntl(copy, F_GETFD) & FD_CLOEXEC);
+	CHECK_EQ_INT(getpeername(copy, (void *)&peer, &len), 0);
+	CHECK(same_addr(&peer, &dst));
+	close(fd);
+	close(copy);
+}
+
 TEST(bytes_sent_at_once_are_not_lost)
 {
 	char big[200000], back[200000];
@@ -502,6 +516,7 @@ int main(int argc, char **argv)
 	RUN(a_reused_number_carries_nothing_after_close_range);
 	RUN(dup2_over_a_connection_replaces_it);
 	RUN(dup_keeps_the_destination);
+	RUN(fcntl_dupfd_keeps_the_destination);
 	RUN(bytes_sent_at_once_are_not_lost);
 	RUN(accept4_with_unknown_flags_is_einval);
 	RUN(a_server_on_an_explicit_port_stays_local);
