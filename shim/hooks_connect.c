@@ -468,3 +468,55 @@ HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 	return shim_done(saved, getsockopt_impl(fd, level, name, val, len));
 }
+
+/*
+ * TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connect as they
+ * send, without a connect() call, and would go straight past us. They get
+ * a proxied connect() first, then the data; a non-blocking socket gets
+ * EINPROGRESS with nothing sent, as when no Fast Open cookie is at hand,
+ * and sends again once connected. Every other call is one flag test.
+ */
+static ssize_t fastopen(int fd, const struct sockaddr *addr, socklen_t alen,
+			const void *buf, size_t len, const struct msghdr *msg, int flags)
+{
+	int saved = errno;
+
+	if (!addr || alen < sizeof(sa_family_t) || !shim_ready() ||
+	    !shim_is_stream(fd, addr->sa_family))
+		return -2; /* not ours: the caller passes it on */
+	if (connect_impl(fd, addr, alen) < 0 && errno != EISCONN)
+		return -1;
+	errno = saved;
+	flags &= ~MSG_FASTOPEN;
+	return msg ? real.sendmsg(fd, msg, flags) : real.sendto(fd, buf, len, flags, NULL, 0);
+}
+
+HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+		    const struct sockaddr *addr, socklen_t alen)
+{
+	ssize_t r;
+
+	shim_real();
+	if (!real.sendto)
+		return shim_fail(ENOSYS);
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen(fd, addr, alen, buf, len, NULL, flags)) == -2)
+		return real.sendto(fd, buf, len, flags, addr, alen);
+	return r;
+}
+
+HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct msghdr m;
+	ssize_t r;
+
+	shim_real();
+	if (!real.sendmsg)
+		return shim_fail(ENOSYS);
+	if (!(flags & MSG_FASTOPEN) || !msg)
+		return real.sendmsg(fd, msg, flags);
+	m = *msg;
+	m.msg_name = NULL; /* connected by then: the address is not repeated */
+	m.msg_namelen = 0;
+	r = fastopen(fd, msg->msg_name, msg->msg_namelen, NULL, 0, &m, flags);
+	return r == -2 ? real.sendmsg(fd, msg, flags) : r;
+}

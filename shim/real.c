@@ -41,6 +41,8 @@ void real_init(void)
 	FIND(dup);
 	FIND(dup2);
 	FIND(dup3);
+	FIND(sendto);
+	FIND(sendmsg);
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(epoll_ctl);

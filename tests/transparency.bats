@@ -56,7 +56,7 @@ granted_count() {
 @test "the library exports the interposed calls and nothing else" {
 	run sh -c "nm -D --defined-only '$S4_BUILD/libsocks4wrap.so' | awk '{print \$3}' | sort | tr '\n' ' '"
 	[ "$status" -eq 0 ]
-	[ "$output" = "accept accept4 bind close connect dup dup2 dup3 epoll_ctl fcntl fcntl64 getpeername getsockname getsockopt listen " ]
+	[ "$output" = "accept accept4 bind close connect dup dup2 dup3 epoll_ctl fcntl fcntl64 getpeername getsockname getsockopt listen sendmsg sendto " ]
 }
 
 @test "loading the library runs nothing: no constructor, no start-up work" {
@@ -69,4 +69,22 @@ granted_count() {
 	run env SOCKS4_TIMEOUT=bogus LD_PRELOAD="$S4_BUILD/libsocks4wrap.so" /bin/true
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+}
+
+@test "TCP Fast Open (sendto with MSG_FASTOPEN) goes through the proxy, not around it" {
+	local before
+	before=$(granted_count || true)
+	run env SOCKS4_DIRECT= timeout 30 "$SOCKS4WRAP" -s "127.0.0.1:$SOCKS4D_PORT" "$S4_PY" -c "
+import socket
+s = socket.socket()
+s.sendto(b'fast open\n', socket.MSG_FASTOPEN, ('127.0.0.1', $ECHO_PORT))
+print(s.recv(64).decode().strip(), s.getpeername()[1] == $ECHO_PORT)
+m = socket.socket()
+m.sendmsg([b'fast msg\n'], [], socket.MSG_FASTOPEN, ('127.0.0.1', $ECHO_PORT))
+print(m.recv(64).decode().strip())"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"fast open True"* ]]
+	[[ "$output" == *"fast msg"* ]]
+	[ "$(granted_count)" -eq $((before + 2)) ]
 }
