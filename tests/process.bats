@@ -22,6 +22,7 @@ granted() {
 }
 
 @test "children and grandchildren of the wrapped command are proxied too" {
+	require_preloadable curl
 	local http0 echo0
 	http0=$(granted "$HTTP_PORT")
 	echo0=$(granted "$ECHO_PORT")

@@ -61,9 +61,12 @@ granted_count() {
 
 @test "loading the library runs nothing: no constructor, no start-up work" {
 	# gcc's crt adds an INIT_ARRAY entry (frame_dummy); there must be no
-	# constructor of ours beyond it
-	run sh -c "objdump -s -j .init_array '$S4_BUILD/libsocks4wrap.so' | grep -c '^ [0-9a-f]'"
-	[ "$output" -le 1 ]
+	# constructor of ours beyond it. (A sanitizer build adds one per object
+	# file for its own bookkeeping: count only in a plain build.)
+	if ! nm -u "$S4_BUILD/libsocks4wrap.so" | grep -q __asan_; then
+		run sh -c "objdump -s -j .init_array '$S4_BUILD/libsocks4wrap.so' | grep -c '^ [0-9a-f]'"
+		[ "$output" -le 1 ]
+	fi
 	# and a program that makes no socket call never reads the settings:
 	# a broken setting would be reported, yet nothing is printed
 	run env SOCKS4_TIMEOUT=bogus LD_PRELOAD="$S4_BUILD/libsocks4wrap.so" /bin/true
