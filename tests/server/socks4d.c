@@ -51,7 +51,8 @@
 #define FLOW_ROUNDS 16	   /* splice rounds per wakeup before others get a turn */
 #define PIPE_POOL_MAX 256  /* empty pipes kept for the next burst */
 #define PIPE_DEFAULT_CAP 65536
-#define PIPE_BULK_CAP (1024 * 1024) /* a pipe that fills up grows to this */
+#define PIPE_BULK_CAP (4 * 1024 * 1024) /* a pipe that fills up grows to this, */
+#define PIPE_BULK_FALLBACK (1024 * 1024) /* or to pipe-max-size's default */
 #define MAX_CIDRS 64
 #define EXTRA_MAX 4096
 #define ADDR_STR_MAX (INET_ADDRSTRLEN + sizeof ":65535")
@@ -866,14 +867,22 @@ static int pipe_get(struct relay_pipe *out)
 	return 0;
 }
 
-/* A pipe that fills is carrying bulk data: fewer, larger splices. */
+/*
+ * A pipe that fills is carrying bulk data: fewer, larger splices. 4 MiB
+ * rather than 1 moved a 2 GB transfer on loopback from about 0.8x to
+ * about 0.95x of a direct connection's rate (make bench): half the
+ * splices and wakeups per byte. Beyond /proc/sys/fs/pipe-max-size (1 MiB
+ * by default) only a privileged server may go; others get the 1 MiB.
+ */
 static void pipe_grow(struct flow *f)
 {
 	int cap;
 
-	if (f->cannot_grow || f->pipe.cap >= PIPE_BULK_CAP)
+	if (f->cannot_grow || f->pipe.cap >= PIPE_BULK_FALLBACK)
 		return;
 	cap = fcntl(f->pipe.w, F_SETPIPE_SZ, PIPE_BULK_CAP);
+	if (cap < 0)
+		cap = fcntl(f->pipe.w, F_SETPIPE_SZ, PIPE_BULK_FALLBACK);
 	if (cap > 0)
 		f->pipe.cap = (size_t)cap;
 	else
