@@ -99,6 +99,8 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
+$(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread

@@ -9,14 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-bool addr_to_v4(const struct sockaddr *sa, socklen_t len, struct v4 *out)
+bool addr_to_v4_in6(const struct sockaddr *sa, socklen_t len, struct v4 *out)
 {
-	if (len >= sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		out->ip = in->sin_addr.s_addr;
-		out->port = in->sin_port;
-		return true;
-	}
 	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))

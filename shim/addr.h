@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 /* An IPv4 endpoint, both fields in network byte order as on the wire. */
@@ -26,7 +27,18 @@ struct v4 {
  * address (::ffff:a.b.c.d) or the unspecified address (::, read as
  * 0.0.0.0). Returns false for anything else, or when len is too short.
  */
-bool addr_to_v4(const struct sockaddr *sa, socklen_t len, struct v4 *out);
+bool addr_to_v4_in6(const struct sockaddr *sa, socklen_t len, struct v4 *out);
+
+static inline bool addr_to_v4(const struct sockaddr *sa, socklen_t len, struct v4 *out)
+{
+	if (len >= sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		out->ip = in->sin_addr.s_addr;
+		out->port = in->sin_port;
+		return true;
+	}
+	return addr_to_v4_in6(sa, len, out);
+}
 
 /* Writes v as a sockaddr of the given family (AF_INET6: v4-mapped). */
 socklen_t addr_from_v4(int family, struct v4 v, struct sockaddr_storage *ss);

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define CHUNK_BITS 10
-#define CHUNK_SIZE (1u << CHUNK_BITS)
-#define CHUNKS 1024 /* descriptors up to 2^20 */
+#define CHUNK_BITS FDSTATE_CHUNK_BITS
+#define CHUNK_SIZE FDSTATE_CHUNK_SIZE
+#define CHUNKS FDSTATE_CHUNKS
 
-static struct fdslot *chunks[CHUNKS];
+struct fdslot *fdstate_chunks[CHUNKS];
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct fdslot *slot_at(int fd)
@@ -23,7 +23,7 @@ static struct fdslot *slot_at(int fd)
 
 	if (fd < 0 || (unsigned)fd >= CHUNKS * CHUNK_SIZE)
 		return NULL;
-	c = __atomic_load_n(&chunks[(unsigned)fd >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+	c = __atomic_load_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], __ATOMIC_ACQUIRE);
 	return c ? &c[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
 }
 
@@ -35,14 +35,10 @@ static int same_socket(int fd, const struct fdslot *s)
 	       st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-struct fdslot *fdstate_get(int fd)
+struct fdslot *fdstate_verify(int fd, struct fdslot *s)
 {
-	struct fdslot *s = slot_at(fd);
-	int saved;
+	int saved = errno;
 
-	if (!s || __atomic_load_n(&s->kind, __ATOMIC_ACQUIRE) == FD_NONE)
-		return NULL;
-	saved = errno;
 	if (!same_socket(fd, s)) {
 		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 		s = NULL;
@@ -62,10 +58,10 @@ struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family)
 	}
 	if (!s) {
 		pthread_mutex_lock(&grow_lock);
-		c = chunks[(unsigned)fd >> CHUNK_BITS];
+		c = fdstate_chunks[(unsigned)fd >> CHUNK_BITS];
 		if (!c) {
 			c = calloc(CHUNK_SIZE, sizeof(*c));
-			__atomic_store_n(&chunks[(unsigned)fd >> CHUNK_BITS], c, __ATOMIC_RELEASE);
+			__atomic_store_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], c, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&grow_lock);
 		if (!c) {
@@ -92,14 +88,6 @@ void fdstate_rebind(int fd, struct fdslot *s)
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 	}
-}
-
-void fdstate_drop(int fd)
-{
-	struct fdslot *s = slot_at(fd);
-
-	if (s && s->kind != FD_NONE)
-		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 }
 
 void fdstate_dup(int oldfd, int newfd)

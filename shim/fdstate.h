@@ -16,6 +16,7 @@
 
 #include "addr.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -67,8 +68,38 @@ struct fdslot {
 	} epolls[FD_EPOLL_MAX];
 };
 
+#define FDSTATE_CHUNK_BITS 10
+#define FDSTATE_CHUNK_SIZE (1u << FDSTATE_CHUNK_BITS)
+#define FDSTATE_CHUNKS 1024 /* descriptors up to 2^20 */
+
+/* The table: chunks of slots, allocated when a descriptor in their range
+ * first needs one. Read here, inline, so that the common answer "nothing
+ * known" costs two loads and a branch on every hooked call. */
+extern struct fdslot *fdstate_chunks[FDSTATE_CHUNKS];
+
+static inline struct fdslot *fdstate_slot(int fd)
+{
+	struct fdslot *c;
+
+	if ((unsigned)fd >= FDSTATE_CHUNKS * FDSTATE_CHUNK_SIZE)
+		return NULL; /* negative numbers too */
+	c = __atomic_load_n(&fdstate_chunks[(unsigned)fd >> FDSTATE_CHUNK_BITS], __ATOMIC_ACQUIRE);
+	if (!c)
+		return NULL;
+	c += (unsigned)fd & (FDSTATE_CHUNK_SIZE - 1);
+	return __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) == FD_NONE ? NULL : c;
+}
+
+/* s if fd still names the socket s was made for; else drops s, NULL. */
+__attribute__((noinline)) struct fdslot *fdstate_verify(int fd, struct fdslot *s);
+
 /* The slot for fd, or NULL when there is none or its socket is gone. */
-struct fdslot *fdstate_get(int fd);
+static inline struct fdslot *fdstate_get(int fd)
+{
+	struct fdslot *s = fdstate_slot(fd);
+
+	return s ? fdstate_verify(fd, s) : NULL;
+}
 
 /*
  * A fresh slot for fd, bound to the socket it refers to now. NULL with
@@ -80,7 +111,13 @@ struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family);
 void fdstate_rebind(int fd, struct fdslot *s);
 
 /* Forgets fd. Cheap when there is nothing to forget. */
-void fdstate_drop(int fd);
+static inline void fdstate_drop(int fd)
+{
+	struct fdslot *s = fdstate_slot(fd);
+
+	if (s)
+		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
+}
 
 /* A copy of old's slot for newfd (dup of a socket we track). */
 void fdstate_dup(int oldfd, int newfd);

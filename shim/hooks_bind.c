@@ -259,29 +259,7 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 	return nfd;
 }
 
-static int accept4_impl(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	struct fdslot *s;
 
-	shim_real();
-	if (!real.accept4)
-		return shim_fail(ENOSYS);
-	if (!(s = fdstate_get(fd)) || s->kind != FD_BIND)
-		return real.accept4(fd, addr, len, flags);
-	return bind_accept(fd, s, addr, len, flags);
-}
-
-static int accept_impl(int fd, struct sockaddr *addr, socklen_t *len)
-{
-	struct fdslot *s;
-
-	shim_real();
-	if (!real.accept)
-		return shim_fail(ENOSYS);
-	if (!(s = fdstate_get(fd)) || s->kind != FD_BIND)
-		return real.accept(fd, addr, len);
-	return bind_accept(fd, s, addr, len, 0);
-}
 
 /*
  * epoll registrations are tied to the open socket, not to the number: the
@@ -337,16 +315,36 @@ HOOK int listen(int fd, int backlog)
 	return shim_done(saved, listen_impl(fd, backlog));
 }
 
-HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+/* accept() and accept4() on anything but a BIND listener: a table load,
+ * a branch and the C library's own call. */
+/* accept()/accept4() on a descriptor with a slot (accept4 tells which). */
+static SLOW int accept_tracked(int fd, struct sockaddr *addr, socklen_t *len,
+			       int flags, bool four)
 {
+	struct fdslot *s = fdstate_get(fd);
 	int saved = errno;
 
-	return shim_done(saved, accept4_impl(fd, addr, len, flags));
+	if (!s || s->kind != FD_BIND)
+		return four ? real.accept4(fd, addr, len, flags) : real.accept(fd, addr, len);
+	return shim_done(saved, bind_accept(fd, s, addr, len, flags));
+}
+
+HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	shim_real();
+	if (!real.accept4)
+		return shim_fail(ENOSYS);
+	if (fdstate_slot(fd))
+		return accept_tracked(fd, addr, len, flags, true);
+	return real.accept4(fd, addr, len, flags);
 }
 
 HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	int saved = errno;
-
-	return shim_done(saved, accept_impl(fd, addr, len));
+	shim_real();
+	if (!real.accept)
+		return shim_fail(ENOSYS);
+	if (fdstate_slot(fd))
+		return accept_tracked(fd, addr, len, 0, false);
+	return real.accept(fd, addr, len);
 }

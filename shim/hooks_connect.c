@@ -377,22 +377,54 @@ static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
 	return shim_fail(ENETUNREACH);
 }
 
-static int connect_impl(int fd, const struct sockaddr *addr, socklen_t len)
+/* connect() to an IPv4 or IPv6 address: where it goes, and going there. */
+/* connect() on a descriptor we already track: errno kept on success. */
+static SLOW int connect_tracked(int fd, struct fdslot *s)
+{
+	int saved = errno, r = connect_again(fd, s);
+
+	if (r == CONNECT_PROCEED)
+		errno = saved;
+	return r == CONNECT_PROCEED ? r : shim_done(saved, r);
+}
+
+static SLOW void log_direct(struct v4 dst, const struct route_rule *rule)
+{
+	char d[ADDR_STRLEN], why[RULE_STRLEN];
+
+	log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d), rule_str(rule, why));
+}
+
+static SLOW int deny(struct v4 dst, const struct route_rule *rule)
+{
+	char d[ADDR_STRLEN], why[RULE_STRLEN];
+
+	log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
+		rule_str(rule, why));
+	return shim_fail(EACCES);
+}
+
+/* The proxied path is the only one that does work of its own, so the
+ * only one that must put errno back. */
+static SLOW int connect_proxied(int fd, const struct sockaddr *addr, socklen_t len,
+				struct v4 dst)
+{
+	int saved = errno;
+
+	return shim_done(saved, proxy_connect(fd, addr, len, dst));
+}
+
+/* connect() to an IPv4 or IPv6 address: where it goes, and going there. */
+static __attribute__((noinline)) int connect_ip(int fd, const struct sockaddr *addr,
+						socklen_t len)
 {
 	const struct route_rule *rule;
 	struct fdslot *s;
 	struct v4 dst;
-	char d[ADDR_STRLEN];
 	int r;
 
-	shim_real();
-	if (!real.connect)
-		return shim_fail(ENOSYS);
-	if (!addr || len < sizeof(sa_family_t) ||
-	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) ||
-	    !shim_ready())
-		return real.connect(fd, addr, len);
-	if ((s = fdstate_get(fd)) && (r = connect_again(fd, s)) != CONNECT_PROCEED)
+	if (fdstate_slot(fd) && (s = fdstate_get(fd)) &&
+	    (r = connect_tracked(fd, s)) != CONNECT_PROCEED)
 		return r;
 	if (!addr_to_v4(addr, len, &dst)) {
 		if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
@@ -401,42 +433,35 @@ static int connect_impl(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
 	case ROUTE_DIRECT:
-		if (log_enabled(LOG_INFO)) {
-			char why[RULE_STRLEN];
-			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
-				rule_str(rule, why));
-		}
+		if (log_enabled(LOG_INFO))
+			log_direct(dst, rule);
 		return real.connect(fd, addr, len);
-	case ROUTE_DENY: {
-		char why[RULE_STRLEN];
-		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-			rule_str(rule, why));
-		return shim_fail(EACCES);
-	}
+	case ROUTE_DENY:
+		return deny(dst, rule);
 	case ROUTE_PROXY:
 		break;
 	}
-	return proxy_connect(fd, addr, len, dst);
+	return connect_proxied(fd, addr, len, dst);
 }
 
+/* Kept small: most programs' connect() calls (Unix sockets, and anything
+ * before the settings exist) leave here at once. */
 HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	int saved = errno;
-
-	return shim_done(saved, connect_impl(fd, addr, len));
+	shim_real();
+	if (!real.connect)
+		return shim_fail(ENOSYS);
+	if (addr && len >= sizeof(sa_family_t) &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) && shim_ready())
+		return connect_ip(fd, addr, len);
+	return real.connect(fd, addr, len);
 }
 
-static int getsockopt_impl(int fd, int level, int name, void *val, socklen_t *len)
+/* SO_ERROR or SO_ACCEPTCONN on a descriptor we track. */
+static int getsockopt_slot(int fd, struct fdslot *s, int level, int name,
+			      void *val, socklen_t *len)
 {
-	struct fdslot *s;
 	int err = 0;
-
-	shim_real();
-	if (!real.getsockopt)
-		return shim_fail(ENOSYS);
-	if (level != SOL_SOCKET || (name != SO_ERROR && name != SO_ACCEPTCONN) ||
-	    !(s = fdstate_get(fd)))
-		return real.getsockopt(fd, level, name, val, len);
 
 	if (name == SO_ACCEPTCONN) {
 		if (real.getsockopt(fd, level, name, val, len) < 0)
@@ -462,11 +487,27 @@ static int getsockopt_impl(int fd, int level, int name, void *val, socklen_t *le
 	return 0;
 }
 
-HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+static SLOW int getsockopt_tracked(int fd, int level, int name, void *val,
+				   socklen_t *len)
 {
+	struct fdslot *s = fdstate_get(fd);
 	int saved = errno;
 
-	return shim_done(saved, getsockopt_impl(fd, level, name, val, len));
+	if (!s)
+		return real.getsockopt(fd, level, name, val, len);
+	return shim_done(saved, getsockopt_slot(fd, s, level, name, val, len));
+}
+
+HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+
+	shim_real();
+	if (!real.getsockopt)
+		return shim_fail(ENOSYS);
+	if (level == SOL_SOCKET && (name == SO_ERROR || name == SO_ACCEPTCONN) &&
+	    fdstate_slot(fd))
+		return getsockopt_tracked(fd, level, name, val, len);
+	return real.getsockopt(fd, level, name, val, len);
 }
 
 /*
@@ -484,7 +525,7 @@ static ssize_t fastopen(int fd, const struct sockaddr *addr, socklen_t alen,
 	if (!addr || alen < sizeof(sa_family_t) || !shim_ready() ||
 	    !shim_is_stream(fd, addr->sa_family))
 		return -2; /* not ours: the caller passes it on */
-	if (connect_impl(fd, addr, alen) < 0 && errno != EISCONN)
+	if (connect(fd, addr, alen) < 0 && errno != EISCONN)
 		return -1;
 	errno = saved;
 	flags &= ~MSG_FASTOPEN;

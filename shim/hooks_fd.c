@@ -62,16 +62,11 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 				real.getsockname, addr, len);
 }
 
-static int getsockname_impl(int fd, struct sockaddr *addr, socklen_t *len)
+static int getsockname_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
+			       socklen_t *len)
 {
-	struct fdslot *s;
 	int err;
 
-	shim_real();
-	if (!real.getsockname)
-		return shim_fail(ENOSYS);
-	if (!(s = fdstate_get(fd)))
-		return real.getsockname(fd, addr, len);
 	switch (s->kind) {
 	case FD_CONNECT:
 		return connect_name(fd, s, addr, len);
@@ -87,32 +82,52 @@ static int getsockname_impl(int fd, struct sockaddr *addr, socklen_t *len)
 	return real.getsockname(fd, addr, len);
 }
 
-static int getpeername_impl(int fd, struct sockaddr *addr, socklen_t *len)
+static int getpeername_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
+			       socklen_t *len)
 {
-	struct fdslot *s;
-
-	shim_real();
-	if (!real.getpeername)
-		return shim_fail(ENOSYS);
-	if (!(s = fdstate_get(fd)))
-		return real.getpeername(fd, addr, len);
 	if (s->kind == FD_BIND || (s->kind == FD_CONNECT && s->phase != PH_CONNECTED))
 		return shim_fail(ENOTCONN); /* a listener, or not connected yet */
 	return shim_report_addr(fd, s, s->peer, real.getpeername, addr, len);
 }
 
-HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+static SLOW int getsockname_keep(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	struct fdslot *s = fdstate_get(fd);
 	int saved = errno;
 
-	return shim_done(saved, getsockname_impl(fd, addr, len));
+	if (!s)
+		return real.getsockname(fd, addr, len);
+	return shim_done(saved, getsockname_tracked(fd, s, addr, len));
+}
+
+HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	shim_real();
+	if (!real.getsockname)
+		return shim_fail(ENOSYS);
+	if (fdstate_slot(fd))
+		return getsockname_keep(fd, addr, len);
+	return real.getsockname(fd, addr, len);
+}
+
+static SLOW int getpeername_keep(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	struct fdslot *s = fdstate_get(fd);
+	int saved = errno;
+
+	if (!s)
+		return real.getpeername(fd, addr, len);
+	return shim_done(saved, getpeername_tracked(fd, s, addr, len));
 }
 
 HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	int saved = errno;
-
-	return shim_done(saved, getpeername_impl(fd, addr, len));
+	shim_real();
+	if (!real.getpeername)
+		return shim_fail(ENOSYS);
+	if (fdstate_slot(fd))
+		return getpeername_keep(fd, addr, len);
+	return real.getpeername(fd, addr, len);
 }
 
 HOOK int close(int fd)

@@ -13,7 +13,7 @@ struct config shim_cfg;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
 static __thread bool in_init;
-static bool cfg_ready;
+bool shim_real_done, shim_cfg_done;
 
 static const char *env(const char *name)
 {
@@ -31,19 +31,23 @@ static void build_settings(void)
 	if (c->error[0])
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail", c->error);
 	in_init = false;
-	__atomic_store_n(&cfg_ready, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&shim_cfg_done, true, __ATOMIC_RELEASE);
 }
 
-void shim_real(void)
+static void find_real(void)
 {
-	pthread_once(&real_once, real_init);
+	real_init();
+	__atomic_store_n(&shim_real_done, true, __ATOMIC_RELEASE);
 }
 
-bool shim_ready(void)
+void shim_real_slow(void)
+{
+	pthread_once(&real_once, find_real);
+}
+
+bool shim_ready_slow(void)
 {
 	shim_real();
-	if (__atomic_load_n(&cfg_ready, __ATOMIC_ACQUIRE))
-		return true;
 	if (in_init)
 		return false;
 	pthread_once(&cfg_once, build_settings);

@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 static int log_fd = STDERR_FILENO;
-static int log_level = LOG_ERROR;
-static int log_quiet;
+int log_level_now = LOG_ERROR;
+int log_quiet_now;
 
 void log_setup(int level, int quiet, const char *path)
 {
-	log_level = level;
-	log_quiet = quiet;
+	log_level_now = level;
+	log_quiet_now = quiet;
 	if (path && *path) {
 		/* O_CLOEXEC: the program's children open their own. */
 		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -30,11 +30,6 @@ void log_setup(int level, int quiet, const char *path)
 		else
 			log_msg(LOG_ERROR, "cannot open log file %s: %m; logging to stderr", path);
 	}
-}
-
-int log_enabled(enum log_level level)
-{
-	return !log_quiet && (int)level <= log_level;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

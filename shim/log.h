@@ -14,7 +14,13 @@ enum log_level {
 /* Where lines go and which are kept; before this, only errors, to fd 2. */
 void log_setup(int level, int quiet, const char *path);
 
-int log_enabled(enum log_level level);
+/* Read inline: asking costs nothing when the answer is no. */
+extern int log_level_now, log_quiet_now;
+
+static inline int log_enabled(enum log_level level)
+{
+	return !log_quiet_now && (int)level <= log_level_now;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

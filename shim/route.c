@@ -17,25 +17,6 @@ int route_add(struct route_table *t, const struct route_rule *r)
 	return 0;
 }
 
-enum route_action route_lookup(const struct route_table *t, uint32_t ip,
-			       uint16_t port, const struct route_rule **hit)
-{
-	uint32_t h = ntohl(ip);
-	uint16_t p = ntohs(port);
-
-	for (size_t i = 0; i < t->n; i++) {
-		const struct route_rule *r = &t->rules[i];
-		if ((h & r->mask) == r->net && p >= r->port_lo && p <= r->port_hi) {
-			if (hit)
-				*hit = r;
-			return r->action;
-		}
-	}
-	if (hit)
-		*hit = NULL;
-	return t->fallback;
-}
-
 int route_insert(struct route_table *t, size_t at, const struct route_rule *r)
 {
 	if (t->n >= ROUTE_MAX)

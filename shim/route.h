@@ -5,6 +5,7 @@
 #ifndef ROUTE_H
 #define ROUTE_H
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,10 +42,26 @@ int route_insert(struct route_table *t, size_t at, const struct route_rule *r);
 /*
  * The action for ip:port (network byte order, as in a sockaddr). When
  * hit is not NULL it is set to the matching rule, or NULL for the
- * fallback.
+ * fallback. Inline: every connect() to an IP address asks.
  */
-enum route_action route_lookup(const struct route_table *t, uint32_t ip,
-			       uint16_t port, const struct route_rule **hit);
+static inline enum route_action route_lookup(const struct route_table *t, uint32_t ip,
+					     uint16_t port, const struct route_rule **hit)
+{
+	uint32_t h = ntohl(ip);
+	uint16_t p = ntohs(port);
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct route_rule *r = &t->rules[i];
+		if ((h & r->mask) == r->net && p >= r->port_lo && p <= r->port_hi) {
+			if (hit)
+				*hit = r;
+			return r->action;
+		}
+	}
+	if (hit)
+		*hit = NULL;
+	return t->fallback;
+}
 
 /*
  * Parses a destination of exactly len bytes into a rule with the given

@@ -15,17 +15,37 @@
 
 #define HOOK __attribute__((visibility("default")))
 
+/*
+ * For the work behind a hook's first test. Kept out of line, so that the
+ * hook itself stays a few instructions that tail-call the C library on
+ * the common path, with no stack frame to build.
+ */
+#define SLOW __attribute__((noinline, cold))
+
 extern struct config shim_cfg;
+
+extern bool shim_real_done, shim_cfg_done;
+void shim_real_slow(void);
+bool shim_ready_slow(void);
+
+/* The real functions, found once: after that, one load and a branch. */
+static inline void shim_real(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&shim_real_done, __ATOMIC_ACQUIRE), 0))
+		shim_real_slow();
+}
 
 /*
  * Makes `real` usable and the settings known, once. False while the
  * settings are still being built on this thread (resolving the server's
  * name may call back into our hooks): such calls pass straight through.
  */
-bool shim_ready(void);
-
-/* The real functions alone, for hooks that never need the settings. */
-void shim_real(void);
+static inline bool shim_ready(void)
+{
+	if (__builtin_expect(__atomic_load_n(&shim_cfg_done, __ATOMIC_ACQUIRE), 1))
+		return true;
+	return shim_ready_slow();
+}
 
 /* A hook's result: on success errno is put back to what the program had,
  * whatever our own calls did to it on the way. */

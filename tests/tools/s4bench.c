@@ -24,11 +24,10 @@
  * that many bytes; the sink answers with the same 8 bytes once it has read
  * them all, so the client's clock stops when the last byte has arrived.
  *
- * The tool links one object (see the Makefile), so the SOCKS4 codec is
- * compiled in here: the raw client builds and parses exactly what the
- * shim does.
+ * The raw client links the shim's SOCKS4 codec, so it builds and parses
+ * exactly what the shim does.
  */
-#include "../../shim/socks4.c"
+#include "../../shim/socks4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
