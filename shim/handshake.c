@@ -87,16 +87,21 @@ int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
 	       struct v4 dst, const char *userid, int64_t deadline,
 	       enum hs_stage *stage)
 {
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int err;
 
 	*stage = HS_STAGE_SERVER;
 	err = hs_connect_server(fd, family, server);
-	if (err == -EINPROGRESS)
-		err = hs_server_connected(fd, deadline);
-	if (err < 0)
+	if (err < 0 && err != -EINPROGRESS)
 		return err;
-	*stage = HS_STAGE_REQUEST;
-	return hs_send_request(fd, cmd, dst, userid, deadline);
+	/* No separate wait for the connection: send() waits for it (EAGAIN,
+	 * then POLLOUT) and reports its failure, and on a LAN it is up by
+	 * now, which saves a poll() and a getsockopt() per connection. */
+	err = hs_send_request(fd, cmd, dst, userid, deadline);
+	if (err == 0 || real.getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		*stage = HS_STAGE_REQUEST; /* it was connected: the send failed */
+	return err;
 }
 
 int hs_read_reply(int fd, struct fdslot *s, int64_t deadline, bool interruptible)

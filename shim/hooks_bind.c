@@ -47,7 +47,7 @@ static int bind_impl(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!real.bind)
 		return shim_fail(ENOSYS);
 	if (!addr || !addr_to_v4(addr, len, &want) || want.port != 0 ||
-	    !shim_ready() || !bind_wanted(want) || !shim_is_stream(fd, addr->sa_family))
+	    !shim_ready() || !bind_wanted(want) || !shim_is_stream(fd))
 		return real.bind(fd, addr, len);
 	if (!primary_find(want.ip, &app)) {
 		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
@@ -87,7 +87,7 @@ static struct fdslot *adopt_unbound(int fd)
 	if (!shim_ready() || !shim_cfg.bind ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port != 0 ||
-	    name.ip != 0 || !shim_is_stream(fd, ss.ss_family))
+	    name.ip != 0 || !shim_is_stream(fd))
 		return NULL;
 	if (!primary_find(0, &app)) {
 		log_msg(LOG_INFO, "listen on unbound fd %d: stays local: no proxied "

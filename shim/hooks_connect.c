@@ -73,7 +73,9 @@ static int finish_connect(int fd, struct fdslot *s, int err, enum hs_stage stage
 	 * getsockname() a program can get (see README). */
 	s->name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
 	primary_note_proxy_ip(r.addr);
-	if (real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+	/* With no address in the reply, a program's listener may be bound to
+	 * our real one: remember it so that its BIND finds this connection. */
+	if (!r.addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_to_v4((struct sockaddr *)&ss, len, &local);
 	primary_add_connect(s->dst, s->name, local);
 	log_msg(LOG_INFO, "%s via %s: granted", what, server_str(p));
@@ -298,6 +300,14 @@ static int connect_again(int fd, struct fdslot *s)
 	return err ? shim_fail(err) : CONNECT_PROCEED;
 }
 
+/* Errors that say the socket was not one to connect (already connected,
+ * connecting, or of another family than its address): the kernel's own
+ * answer to the program's connect(), with nothing to log. */
+static bool not_ours(int err)
+{
+	return err == -EISCONN || err == -EALREADY || err == -EINVAL || err == -EAFNOSUPPORT;
+}
+
 /*
  * A non-blocking connect() answers EINPROGRESS as soon as the connection
  * to the SOCKS server is under way, so the program's own poll timeout
@@ -308,7 +318,7 @@ static int connect_nonblocking(int fd, struct fdslot *s)
 	char d[ADDR_STRLEN], p[ADDR_STRLEN];
 	int err = hs_connect_server(fd, s->family, shim_cfg.server);
 
-	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
+	if (not_ours(err)) {
 		fdstate_drop(fd);
 		return shim_fail(-err);
 	}
@@ -334,7 +344,7 @@ static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 	enum hs_stage stage;
 	struct fdslot *s;
 
-	if (!shim_is_stream(fd, domain))
+	if (!shim_is_stream(fd))
 		return real.connect(fd, addr, len);
 	if (shim_cfg.error[0]) {
 		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
@@ -357,8 +367,8 @@ static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
 		err = hs_read_reply(fd, s, s->deadline, false);
 	}
 	fcntl(fd, F_SETFL, flags);
-	if (err == -EISCONN || err == -EALREADY || err == -EINVAL) {
-		fdstate_drop(fd); /* not ours to use: say what the kernel said */
+	if (stage == HS_STAGE_SERVER && not_ours(err)) {
+		fdstate_drop(fd); /* say what the kernel said */
 		return shim_fail(-err);
 	}
 	err = finish_connect(fd, s, err, stage);
@@ -523,7 +533,7 @@ static ssize_t fastopen(int fd, const struct sockaddr *addr, socklen_t alen,
 	int saved = errno;
 
 	if (!addr || alen < sizeof(sa_family_t) || !shim_ready() ||
-	    !shim_is_stream(fd, addr->sa_family))
+	    !shim_is_stream(fd))
 		return -2; /* not ours: the caller passes it on */
 	if (connect(fd, addr, alen) < 0 && errno != EISCONN)
 		return -1;

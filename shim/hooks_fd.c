@@ -19,9 +19,9 @@ static int sock_int(int fd, int name)
 	return real.getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0 ? -1 : v;
 }
 
-bool shim_is_stream(int fd, int family)
+bool shim_is_stream(int fd)
 {
-	return sock_int(fd, SO_TYPE) == SOCK_STREAM && sock_int(fd, SO_DOMAIN) == family;
+	return sock_int(fd, SO_TYPE) == SOCK_STREAM;
 }
 
 int shim_report_addr(int fd, const struct fdslot *s, struct v4 v,

@@ -70,9 +70,10 @@ static inline int shim_fail(int err)
  */
 int bind_start(int fd, struct fdslot *s);
 
-/* A stream socket of the given family: what SOCKS4 can carry. Anything
- * else (not a socket, UDP, a family mismatch) is left to the kernel. */
-bool shim_is_stream(int fd, int family);
+/* A stream socket: what SOCKS4 can carry. Anything else (not a socket,
+ * UDP) is left to the kernel; so is an address of the wrong family for
+ * the socket, which fails the same way when we connect it to the server. */
+bool shim_is_stream(int fd);
 
 /*
  * Reports v through addr/len as getsockname(2)-style calls do, after

@@ -24,7 +24,7 @@ edge() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"not ok"* ]]
-	[[ "$output" == *"1..27"* ]]
+	[[ "$output" == *"1..28"* ]]
 }
 
 granted_count() {

@@ -99,6 +99,23 @@ TEST(connect_short_address_is_einval)
 	close(fd);
 }
 
+TEST(connect_with_the_wrong_family_fails_as_the_kernel_says)
+{
+	struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = dst.sin_port};
+	int fd4 = tcp(), fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+
+	memset(&mapped.sin6_addr.s6_addr[10], 0xff, 2);
+	memcpy(&mapped.sin6_addr.s6_addr[12], &dst.sin_addr, 4);
+	/* an IPv6 address on an IPv4 socket */
+	CHECK_EQ_INT(connect(fd4, (void *)&mapped, sizeof(mapped)), -1);
+	CHECK_EQ_INT(errno, EAFNOSUPPORT);
+	/* an IPv4 address on an IPv6 socket: too short for it */
+	CHECK_EQ_INT(connect(fd6, (void *)&dst, sizeof(dst)), -1);
+	CHECK_EQ_INT(errno, EINVAL);
+	close(fd4);
+	close(fd6);
+}
+
 TEST(connect_on_a_pipe_is_enotsock)
 {
 	int p[2];
@@ -497,6 +514,7 @@ int main(int argc, char **argv)
 	}
 	RUN(connect_null_address_is_efault);
 	RUN(connect_short_address_is_einval);
+	RUN(connect_with_the_wrong_family_fails_as_the_kernel_says);
 	RUN(connect_on_a_pipe_is_enotsock);
 	RUN(connect_on_a_closed_fd_is_ebadf);
 	RUN(blocking_connect_leaves_errno_alone);
