@@ -90,14 +90,16 @@ static int getpeername_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
 	return shim_report_addr(fd, s, s->peer, real.getpeername, addr, len);
 }
 
-static SLOW int getsockname_keep(int fd, struct sockaddr *addr, socklen_t *len)
+/* getsockname() or getpeername() on a descriptor that has a slot. */
+static SLOW int name_slow(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
 {
 	struct fdslot *s = fdstate_get(fd);
 	int saved = errno;
 
 	if (!s)
-		return real.getsockname(fd, addr, len);
-	return shim_done(saved, getsockname_tracked(fd, s, addr, len));
+		return peer ? real.getpeername(fd, addr, len) : real.getsockname(fd, addr, len);
+	return shim_done(saved, peer ? getpeername_tracked(fd, s, addr, len)
+				     : getsockname_tracked(fd, s, addr, len));
 }
 
 HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
@@ -106,18 +108,8 @@ HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 	if (!real.getsockname)
 		return shim_fail(ENOSYS);
 	if (fdstate_slot(fd))
-		return getsockname_keep(fd, addr, len);
+		return name_slow(fd, addr, len, false);
 	return real.getsockname(fd, addr, len);
-}
-
-static SLOW int getpeername_keep(int fd, struct sockaddr *addr, socklen_t *len)
-{
-	struct fdslot *s = fdstate_get(fd);
-	int saved = errno;
-
-	if (!s)
-		return real.getpeername(fd, addr, len);
-	return shim_done(saved, getpeername_tracked(fd, s, addr, len));
 }
 
 HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
@@ -126,7 +118,7 @@ HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	if (!real.getpeername)
 		return shim_fail(ENOSYS);
 	if (fdstate_slot(fd))
-		return getpeername_keep(fd, addr, len);
+		return name_slow(fd, addr, len, true);
 	return real.getpeername(fd, addr, len);
 }
 
