@@ -26,6 +26,7 @@ setup_file() {
 	start_socks4d closer -M close-before-first
 	start_socks4d second91 -M second=91
 	start_sockd sockd
+	S4_SOCKD_NO_BIND=1 start_sockd nobind
 }
 
 teardown_file() {
@@ -139,6 +140,18 @@ check_sockd() {
 	run s4_wrap "$SECOND91_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
+}
+
+@test "a BIND the server refuses makes listen fail with ECONNREFUSED, with its CONNECT still fine" {
+	run s4_wrap "$NOBIND_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"connect: ok"* ]]
+	[[ "$output" == *"listen: error ECONNREFUSED"* ]]
+	[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$NOBIND_PORT: rejected (91, request rejected or failed)"* ]]
+	run s4_wrap "$NOBIND_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -p name-first
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"getsockname: error ECONNREFUSED"* ]]
 }
 
 @test "a server that closes before the first reply makes listen fail with ECONNRESET" {

@@ -155,7 +155,10 @@ start_sockd() {
 	local dir=$BATS_FILE_TMPDIR
 	local conf=$dir/$name.conf log=$dir/$name.log
 	local danted=${S4_DANTED:-/usr/sbin/danted}
-	local port client
+	local port client commands="connect bind"
+
+	# S4_SOCKD_NO_BIND=1: no BIND rule, so Dante refuses BINDs (91)
+	[ -z "${S4_SOCKD_NO_BIND:-}" ] || commands=connect
 
 	[ -x "$danted" ] || s4_fail "start_sockd: $danted is missing (dante-server)" || return 1
 	port=$(s4_free_port -n "$ns" "$internal") || return 1
@@ -176,7 +179,7 @@ start_sockd() {
 		done
 		for client in "${clients[@]}"; do
 			printf 'socks pass {\n\tfrom: %s to: 0.0.0.0/0\n' "$client"
-			printf '\tcommand: connect bind\n\tprotocol: tcp\n'
+			printf '\tcommand: %s\n\tprotocol: tcp\n' "$commands"
 			printf '\tproxyprotocol: socks_v4\n'
 			printf '\tlog: connect disconnect error\n}\n'
 		done
