@@ -61,22 +61,26 @@ fetch_curl() {
 fetch_tnftp() {
 	wrapped "$1" tnftp -A -q 30 -o got "ftp://$NETNS_SERVER_ADDR:$2/blob" </dev/null
 }
-fetch_lftp() {
-	wrapped "$1" lftp -c "set ftp:passive-mode off; set net:timeout 10;
+# lftp_get on|off PROXYPORT FTPPORT: lftp with passive mode on or off.
+lftp_get() {
+	wrapped "$2" lftp -c "set ftp:passive-mode $1; set net:timeout 10;
 		set net:max-retries 1; set cmd:fail-exit yes;
-		open -u anonymous,s4@ -p $2 $NETNS_SERVER_ADDR; get blob -o got" </dev/null
+		open -u anonymous,s4@ -p $3 $NETNS_SERVER_ADDR; get blob -o got" </dev/null
 }
-fetch_python() {
-	wrapped "$1" "$S4_PY" -c "
+# ftplib_get True|False PROXYPORT FTPPORT: Python's ftplib, set_pasv(...).
+ftplib_get() {
+	wrapped "$2" "$S4_PY" -c "
 import ftplib
 f = ftplib.FTP()
-f.connect('$NETNS_SERVER_ADDR', $2, timeout=10)
+f.connect('$NETNS_SERVER_ADDR', $3, timeout=10)
 f.login()
-f.set_pasv(False)
+f.set_pasv($1)
 with open('got', 'wb') as out:
     f.retrbinary('RETR blob', out.write)
 f.quit()"
 }
+fetch_lftp() { lftp_get off "$@"; }
+fetch_python() { ftplib_get False "$@"; }
 fetch_wget() {
 	wrapped "$1" wget -q --no-passive-ftp --timeout=10 --tries=1 -O got \
 		"ftp://$NETNS_SERVER_ADDR:$2/blob"
@@ -137,22 +141,8 @@ through() {
 passive_curl() {
 	wrapped "$1" curl -sS --max-time 30 "ftp://$NETNS_SERVER_ADDR:$2/blob" -o got
 }
-passive_lftp() {
-	wrapped "$1" lftp -c "set ftp:passive-mode on; set net:timeout 10;
-		set net:max-retries 1; set cmd:fail-exit yes;
-		open -u anonymous,s4@ -p $2 $NETNS_SERVER_ADDR; get blob -o got" </dev/null
-}
-passive_python() {
-	wrapped "$1" "$S4_PY" -c "
-import ftplib
-f = ftplib.FTP()
-f.connect('$NETNS_SERVER_ADDR', $2, timeout=10)
-f.login()
-f.set_pasv(True)
-with open('got', 'wb') as out:
-    f.retrbinary('RETR blob', out.write)
-f.quit()"
-}
+passive_lftp() { lftp_get on "$@"; }
+passive_python() { ftplib_get True "$@"; }
 passive() {
 	local client=$1 fport=$2 proxy pport
 	for proxy in socks4d sockd; do
