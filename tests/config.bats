@@ -66,15 +66,6 @@ shim() {
 # setting TEXT ORIGIN: a line of --dry-run's settings, as it prints them.
 setting() { printf '%-34s# %s' "$1" "$2"; }
 
-# has_line LINE: the captured output has exactly this line.
-has_line() {
-	local l
-	for l in "${lines[@]}"; do
-		[ "$l" = "$1" ] && return 0
-	done
-	s4_fail "expected the line '$1' in:"$'\n'"$output"
-}
-
 # --- settings from the file take effect ------------------------------------
 
 @test "a server named only in the file carries the connection through socks4d" {

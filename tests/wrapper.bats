@@ -23,15 +23,6 @@ setup() {
 	export HOME
 }
 
-# has_line LINE: the captured stdout has exactly this line.
-has_line() {
-	local l
-	for l in "${lines[@]}"; do
-		[ "$l" = "$1" ] && return 0
-	done
-	s4_fail "expected the line '$1' in:"$'\n'"$output"
-}
-
 # lacks_var NAME: the captured env output does not set NAME.
 lacks_var() {
 	local l

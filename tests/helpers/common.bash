@@ -104,6 +104,16 @@ start_socks4d() {
 	export "${var?}"
 }
 
+# has_line LINE: after `run`, the output has exactly this line.
+# shellcheck disable=SC2154 # lines and output are set by bats' run
+has_line() {
+	local l
+	for l in "${lines[@]}"; do
+		[ "$l" = "$1" ] && return 0
+	done
+	s4_fail "expected the line '$1' in:"$'\n'"$output"
+}
+
 # require_cmd CMD [PACKAGE]: skip, naming the missing tool, outside CI;
 # in CI (where .ci/run installed everything) a missing tool is a failure.
 require_cmd() {
