@@ -10,7 +10,9 @@
 #include <poll.h>
 #include <string.h>
 
-int hs_wait(int fd, short events, int64_t deadline, bool interruptible)
+/* Waits until fd is ready for events or the deadline passes. -ETIMEDOUT,
+ * -EINTR when interruptible and a signal arrived, else 0. */
+static int hs_wait(int fd, short events, int64_t deadline, bool interruptible)
 {
 	struct pollfd p = {.fd = fd, .events = events};
 

@@ -54,12 +54,6 @@ int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
  */
 int hs_read_reply(int fd, struct fdslot *s, int64_t deadline, bool interruptible);
 
-/*
- * Waits until fd is ready for events or the deadline passes. -ETIMEDOUT,
- * -EINTR when interruptible and a signal arrived, else 0.
- */
-int hs_wait(int fd, short events, int64_t deadline, bool interruptible);
-
 struct socks4_reply;
 
 /*

@@ -24,7 +24,12 @@ bool shim_is_stream(int fd)
 	return sock_int(fd, SO_TYPE) == SOCK_STREAM;
 }
 
-int shim_report_addr(int fd, const struct fdslot *s, struct v4 v,
+/*
+ * Reports v through addr/len as getsockname(2)-style calls do, after
+ * letting the real call check the caller's buffer (EFAULT, EINVAL) and
+ * the descriptor, exactly as the kernel would.
+ */
+static int report_addr(int fd, const struct fdslot *s, struct v4 v,
 		     int (*realfn)(int, struct sockaddr *, socklen_t *),
 		     struct sockaddr *addr, socklen_t *len)
 {
@@ -53,12 +58,12 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 	uint32_t bind_ip;
 
 	if (s->phase == PH_CONNECTED && s->name.ip)
-		return shim_report_addr(fd, s, s->name, real.getsockname, addr, len);
+		return report_addr(fd, s, s->name, real.getsockname, addr, len);
 	if (s->phase != PH_CONNECTED || !(bind_ip = primary_bind_ip()) ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, sl, &local))
 		return real.getsockname(fd, addr, len);
-	return shim_report_addr(fd, s, (struct v4){bind_ip, local.port},
+	return report_addr(fd, s, (struct v4){bind_ip, local.port},
 				real.getsockname, addr, len);
 }
 
@@ -77,7 +82,7 @@ static int getsockname_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
 			return shim_fail(s->err ? s->err : EINVAL);
 		/* fall through */
 	case FD_ACCEPTED:
-		return shim_report_addr(fd, s, s->name, real.getsockname, addr, len);
+		return report_addr(fd, s, s->name, real.getsockname, addr, len);
 	}
 	return real.getsockname(fd, addr, len);
 }
@@ -87,7 +92,7 @@ static int getpeername_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
 {
 	if (s->kind == FD_BIND || (s->kind == FD_CONNECT && s->phase != PH_CONNECTED))
 		return shim_fail(ENOTCONN); /* a listener, or not connected yet */
-	return shim_report_addr(fd, s, s->peer, real.getpeername, addr, len);
+	return report_addr(fd, s, s->peer, real.getpeername, addr, len);
 }
 
 /* getsockname() or getpeername() on a descriptor that has a slot. */

@@ -75,13 +75,4 @@ int bind_start(int fd, struct fdslot *s);
  * the socket, which fails the same way when we connect it to the server. */
 bool shim_is_stream(int fd);
 
-/*
- * Reports v through addr/len as getsockname(2)-style calls do, after
- * letting the real call check the caller's buffer (EFAULT, EINVAL) and
- * the descriptor, exactly as the kernel would.
- */
-int shim_report_addr(int fd, const struct fdslot *s, struct v4 v,
-		     int (*realfn)(int, struct sockaddr *, socklen_t *),
-		     struct sockaddr *addr, socklen_t *len);
-
 #endif
