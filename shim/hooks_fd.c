@@ -30,8 +30,8 @@ bool shim_is_stream(int fd)
  * the descriptor, exactly as the kernel would.
  */
 static int report_addr(int fd, const struct fdslot *s, struct v4 v,
-		     int (*realfn)(int, struct sockaddr *, socklen_t *),
-		     struct sockaddr *addr, socklen_t *len)
+		       int (*realfn)(int, struct sockaddr *, socklen_t *),
+		       struct sockaddr *addr, socklen_t *len)
 {
 	struct sockaddr_storage ss;
 	socklen_t cap;
@@ -64,7 +64,7 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 	    !addr_to_v4((struct sockaddr *)&ss, sl, &local))
 		return real.getsockname(fd, addr, len);
 	return report_addr(fd, s, (struct v4){bind_ip, local.port},
-				real.getsockname, addr, len);
+			   real.getsockname, addr, len);
 }
 
 static int getsockname_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
