@@ -119,11 +119,10 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
 	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
 	fdstate_unlock();
 	n = poll(p, (nfds_t)(1 + n_others), end - now > 60000 ? 60000 : (int)(end - now));
-	if (n < 0 && errno == EINTR && d->interruptible &&
-	    (d->sock_deadline || !restartable()))
-		err = -EINTR;
-	else if (n < 0 && errno != EINTR)
+	if (n < 0 && errno != EINTR)
 		err = -errno;
+	else if (n < 0 && d->interruptible && (d->sock_deadline || !restartable()))
+		err = -EINTR;
 	fdstate_lock();
 	if (fdstate_get(d->fd) != d->slot || d->slot->gen != d->gen)
 		return -EBADF; /* closed, or made anew, while we waited */
