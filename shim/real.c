@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -46,4 +47,8 @@ void real_init(void)
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(epoll_ctl);
+	FIND(dlopen);
+	FIND(dlmopen);
+	FIND(execve);
+	FIND(posix_spawn);
 }
