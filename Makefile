@@ -63,7 +63,7 @@ UNIT_NAMES = test_socks4 test_route test_config
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe s4edge s4loop s4bench
+TOOL_NAMES = s4probe s4edge s4loop s4bench s4exec
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)

@@ -83,7 +83,8 @@ static bool xc_go_note(const unsigned char *p, size_t n)
 		desc = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
 		if (name > n - off)
 			return false;
-		if (nh.n_type == NT_GO_BUILDID && nh.n_namesz == 3 && !memcmp(p + off, "Go", 3))
+		if (nh.n_type == NT_GO_BUILDID && (nh.n_namesz == 3 || nh.n_namesz == 4) &&
+		    !memcmp(p + off, "Go", 3))
 			return true;
 		off += name;
 		if (desc > n - off)
