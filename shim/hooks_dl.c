@@ -14,7 +14,9 @@
  * address. A C hook calling on would make that object us; so on x86_64 the
  * hooks are a few instructions that end in a jump, not a call, and leave
  * the program's return address where glibc looks for it. Elsewhere a C
- * fallback calls on, and the caller glibc sees is the shim.
+ * fallback calls on, and the caller glibc sees is the shim (build with
+ * -DSOCKS4WRAP_DL_CALL -fno-optimize-sibling-calls to have that on x86_64
+ * and watch the RUNPATH tests of tests/deepbind.bats fail).
  */
 #include "log.h"
 #include "shim.h"
@@ -69,7 +71,7 @@ void *dl_missing(void)
 	return NULL;
 }
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(SOCKS4WRAP_DL_CALL)
 
 /*
  * dlopen(file, mode): file in %rdi, mode in %esi. The two are saved around
