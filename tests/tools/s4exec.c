@@ -4,9 +4,11 @@
  *
  *   s4exec CALL PROG [ARG...]
  *	CALL is execve, execv, execvp, execvpe, execl, execle, execlp
- *	(at most 4 ARGs), execveat (PROG's directory as dirfd, the base name
+ *	(at most 8 ARGs), execveat (PROG's directory as dirfd, the base name
  *	as path), fexecve (PROG opened O_RDONLY | O_CLOEXEC), posix_spawn or
  *	posix_spawnp. argv[0] is PROG, the environment this one's.
+ *	S4EXEC_PAD=N in the environment appends one argument of N bytes
+ *	(past the kernel's 128 KiB per argument: E2BIG).
  *	An exec that returns prints "CALL PROG: ERRNO-NAME" and exits 126.
  *	A spawn waits for the child and exits with its status, or prints
  *	"CALL PROG: ERRNO-NAME" and exits 126 when posix_spawn fails.
@@ -16,6 +18,7 @@
 #include <libgen.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,10 +31,31 @@ static int failed(const char *call, const char *prog, int err)
 	return 126;
 }
 
+/* execle's environment must follow the list's own NULL. */
+static void execle_n(const char *prog, char **v, char **env)
+{
+	int n = 0;
+
+	while (n < 9 && v[n])
+		n++;
+	switch (n) {
+	case 0:
+	case 1: execle(prog, v[0], (char *)NULL, env); break;
+	case 2: execle(prog, v[0], v[1], (char *)NULL, env); break;
+	case 3: execle(prog, v[0], v[1], v[2], (char *)NULL, env); break;
+	case 4: execle(prog, v[0], v[1], v[2], v[3], (char *)NULL, env); break;
+	case 5: execle(prog, v[0], v[1], v[2], v[3], v[4], (char *)NULL, env); break;
+	case 6: execle(prog, v[0], v[1], v[2], v[3], v[4], v[5], (char *)NULL, env); break;
+	case 7: execle(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], (char *)NULL, env); break;
+	case 8: execle(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], (char *)NULL, env); break;
+	default: execle(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], (char *)NULL, env);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *call, *prog;
-	char *v[6] = {0};
+	const char *call, *prog, *pad = getenv("S4EXEC_PAD");
+	char *v[10] = {0};
 	char **args;
 
 	if (argc < 3) {
@@ -41,7 +65,19 @@ int main(int argc, char **argv)
 	call = argv[1];
 	prog = argv[2];
 	args = argv + 2;
-	for (int i = 0; i < 5 && args[i]; i++)
+	if (pad) {
+		size_t n = (size_t)atol(pad);
+		char *big = malloc(n + 1);
+
+		args = calloc((size_t)argc, sizeof(char *));
+		if (!big || !args)
+			return failed("malloc", prog, ENOMEM);
+		memset(big, 'x', n);
+		big[n] = '\0';
+		memcpy(args, argv + 2, (size_t)(argc - 2) * sizeof(char *));
+		args[argc - 2] = big;
+	}
+	for (int i = 0; i < 9 && args[i]; i++)
 		v[i] = args[i];
 	fflush(stdout);
 
@@ -67,11 +103,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(call, "execvpe"))
 		execvpe(prog, args, environ);
 	else if (!strcmp(call, "execl"))
-		execl(prog, v[0], v[1], v[2], v[3], v[4], (char *)NULL);
+		execl(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], (char *)NULL);
 	else if (!strcmp(call, "execlp"))
-		execlp(prog, v[0], v[1], v[2], v[3], v[4], (char *)NULL);
+		execlp(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], (char *)NULL);
 	else if (!strcmp(call, "execle"))
-		execle(prog, v[0], v[1], v[2], v[3], v[4], (char *)NULL, environ);
+		execle_n(prog, v, environ);
 	else if (!strcmp(call, "execveat")) {
 		char dir[4096], base[4096];
 		int dfd;
