@@ -37,11 +37,15 @@ teardown_file() {
 setup() {
 	[ -e "$S4_BUILD/libsocks4wrap.so" ] ||
 		s4_fail "build/libsocks4wrap.so is missing: run make" || return 1
-	# AddressSanitizer's runtime, preloaded ahead of the shim in a
-	# sanitizer build, aborts any dlopen() with RTLD_DEEPBIND itself and
-	# calls on from its own dlopen(), which hides the program's RUNPATH.
+}
+
+# no_asan_dlopen: AddressSanitizer's runtime, preloaded ahead of the shim
+# in a sanitizer build, aborts any dlopen() with RTLD_DEEPBIND itself, and
+# its own dlopen() calls on to ours, which hides the program's RUNPATH: a
+# test that dlopen()s under the preload cannot run with it.
+no_asan_dlopen() {
 	case ${S4_SAN_PRELOAD:-} in
-	*asan*) skip "ASan's runtime refuses RTLD_DEEPBIND and its dlopen hides the caller" ;;
+	*asan*) skip "ASan's runtime refuses RTLD_DEEPBIND and its dlopen hides the caller's RUNPATH" ;;
 	esac
 }
 
@@ -60,6 +64,7 @@ granted() {
 }
 
 @test "a DEEPBIND plugin's connect() goes through socks4d" {
+	no_asan_dlopen
 	local before
 	before=$(granted "$ECHO_PORT")
 	run s4_wrap "$SOCKS4D_PORT" -v "$(HOST_RP)" libs4probe.so connect 127.0.0.1 "$ECHO_PORT" -s hello -e hello
@@ -71,6 +76,7 @@ granted() {
 }
 
 @test "without the hook, the same DEEPBIND plugin connects directly (what the hook prevents)" {
+	no_asan_dlopen
 	local before
 	before=$(granted "$ECHO_PORT")
 	run s4_wrap "$SOCKS4D_PORT" "$(HOST_RP)" -L libs4probe.so connect 127.0.0.1 "$ECHO_PORT" -s hello -e hello
@@ -81,6 +87,7 @@ granted() {
 }
 
 @test "a DEEPBIND plugin runs the textbook active-mode FTP sequence through socks4d's BIND" {
+	no_asan_dlopen
 	run s4_wrap "$SOCKS4D_PORT" "$(HOST_RP)" libs4probe.so ftp 127.0.0.1 "$FTPD_PORT" blob \
 		-o "$BATS_TEST_TMPDIR/got" -p textbook
 	echo "$output"
@@ -93,6 +100,7 @@ granted() {
 }
 
 @test "a plugin name without a slash is still found by the host's RUNPATH under the preload" {
+	no_asan_dlopen
 	run s4_wrap "$SOCKS4D_PORT" "$(HOST_RP)" libs4probe.so connect 127.0.0.1 "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	run s4_wrap "$SOCKS4D_PORT" "$(HOST_RP)" -P libs4probe.so connect 127.0.0.1 "$ECHO_PORT"
@@ -100,6 +108,7 @@ granted() {
 }
 
 @test "a plugin beside the host is still found by RUNPATH \$ORIGIN under the preload" {
+	no_asan_dlopen
 	run s4_wrap "$SOCKS4D_PORT" "$BATS_FILE_TMPDIR/app/host-origin" libs4probe.so connect 127.0.0.1 "$ECHO_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
