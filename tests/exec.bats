@@ -50,11 +50,12 @@ peers() {
 	grep -c "connection from" "$BATS_FILE_TMPDIR/echo.log" || true
 }
 
-# refused WHAT [INTERP]: the output has the shim's refusal line for WHAT
-# (a static executable, or a script whose interpreter INTERP is one).
+# refused WHAT [INTERP [KIND]]: the output has the shim's refusal line for
+# WHAT: a static executable (or KIND), or a script whose interpreter INTERP
+# is one.
 refused() {
-	local why="a static executable"
-	[ -z "${2:-}" ] || why="a script whose interpreter $2 is a static executable"
+	local why=${3:-a static executable}
+	[ -z "${2:-}" ] || why="a script whose interpreter $2 is $why"
 	[[ "$output" == *"socks4wrap: ["*"] exec $1: $why, which the preload cannot serve, and $SUP is missing: refused (EACCES)"* ]] ||
 		s4_fail "no refusal line for $1 in: $output"
 }
@@ -69,7 +70,7 @@ exec_refused() {
 	echo "$output"
 	[ "$status" -eq 126 ]
 	has_line "$1 $2: EACCES"
-	refused "$3" "${4:-}"
+	refused "$3" "${4:-}" "${5:-}"
 	[ "$(peers)" -eq "$before" ]
 }
 
@@ -114,6 +115,41 @@ exec_refused() {
 
 @test "a #! script whose interpreter is static is refused, naming the interpreter" {
 	exec_refused execve "$BIN/static-script" "$BIN/static-script" "$BIN/s4static"
+}
+
+@test "a static PIE is refused as a static executable" {
+	"${CC:-cc}" -static-pie -o "$BATS_TEST_TMPDIR/pie" "$S4_ROOT/tests/tools/s4static.c"
+	exec_refused execve "$BATS_TEST_TMPDIR/pie" "$BATS_TEST_TMPDIR/pie"
+}
+
+@test "a Go executable is refused even when it is dynamically linked (Go makes raw system calls)" {
+	require_cmd go golang-go
+	local go
+	go=$(readlink -f "$(command -v go)")
+	readelf -lW "$go" | grep -q INTERP || s4_fail "$go is not dynamically linked: pick another Go program"
+	exec_refused execve "$go" "$go" "" "a Go executable"
+}
+
+@test "a 32-bit executable is refused from a 64-bit program" {
+	# A complete i386 ELF (exit(0) by int 0x80): header, one PT_LOAD, code.
+	"$S4_PY" -c '
+import struct, sys
+code = bytes([0x31, 0xdb, 0xb8, 1, 0, 0, 0, 0xcd, 0x80])
+base, ehsize, phsize = 0x08048000, 52, 32
+entry = base + ehsize + phsize
+eh = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9) + struct.pack("<HHIIIIIHHHHHH",
+    2, 3, 1, entry, ehsize, 0, 0, ehsize, phsize, 1, 0, 0, 0)
+ph = struct.pack("<IIIIIIII", 1, 0, base, base, ehsize + phsize + len(code),
+    ehsize + phsize + len(code), 5, 0x1000)
+sys.stdout.buffer.write(eh + ph + code)' >"$BATS_TEST_TMPDIR/i386"
+	chmod 755 "$BATS_TEST_TMPDIR/i386"
+	exec_refused execve "$BATS_TEST_TMPDIR/i386" "$BATS_TEST_TMPDIR/i386" "" "a 32-bit executable"
+}
+
+@test "ld.so run as a program, with a program to load, still runs it preloaded" {
+	local ldso
+	ldso=$(readelf -lW /bin/true | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	through_proxy "$S4_BUILD/s4exec" execve "$ldso" "$S4_BUILD/s4probe" connect 127.0.0.1 "$ECHO_PORT" -s hi -e hi
 }
 
 @test "sh -c starting a static program: permission denied, the log line, no connection" {
