@@ -189,10 +189,10 @@ static size_t align4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
-/* A note segment holds a Go build-id note. */
-static bool go_note(const unsigned char *p, size_t len)
+/* A note segment holds a note of this name and type. */
+static bool has_note(const unsigned char *p, size_t len, const char *name, uint32_t type)
 {
-	size_t off = 0;
+	size_t off = 0, nlen = strlen(name) + 1;
 
 	while (len - off >= sizeof(Nhdr)) {
 		Nhdr n;
@@ -204,8 +204,7 @@ static bool go_note(const unsigned char *p, size_t len)
 		desc_off = name_off + align4(n.n_namesz);
 		if (desc_off > len || n.n_descsz > len - desc_off)
 			return false;
-		if (n.n_type == GO_NOTE_BUILDID && n.n_namesz == sizeof(GO_NOTE_NAME) &&
-		    !memcmp(p + name_off, GO_NOTE_NAME, sizeof(GO_NOTE_NAME)))
+		if (n.n_type == type && n.n_namesz == nlen && !memcmp(p + name_off, name, nlen))
 			return true;
 		off = desc_off + align4(n.n_descsz);
 	}
@@ -282,23 +281,27 @@ static int probe_elf(struct elfinfo *e, const struct src *s)
 	    h.e_phnum == 0 || h.e_phnum >= PN_XNUM)
 		return 0;
 
-	bool go = false;
+	bool go = false, us = false;
 	for (size_t i = 0; i < h.e_phnum; i++) {
 		Phdr ph;
 		if ((err = get(s, &ph, sizeof(ph), h.e_phoff + i * sizeof(Phdr))) < 0)
 			return err == -EIO ? 0 : err;
 		if (ph.p_type == PT_INTERP)
 			e->interp_seen = true;
-		if (ph.p_type == PT_NOTE && !go && ph.p_filesz <= sizeof(notes) &&
-		    (err = get(s, notes, ph.p_filesz, ph.p_offset)) == 0)
-			go = go_note(notes, ph.p_filesz);
+		if (ph.p_type == PT_NOTE && ph.p_filesz <= sizeof(notes) &&
+		    (err = get(s, notes, ph.p_filesz, ph.p_offset)) == 0) {
+			go = go || has_note(notes, ph.p_filesz, GO_NOTE_NAME, GO_NOTE_BUILDID);
+			us = us || has_note(notes, ph.p_filesz, ELFINFO_NOTE_NAME, ELFINFO_NOTE_TYPE);
+		}
 	}
-	if (!go && e->interp_seen) {
+	if (!go && !us && e->interp_seen) {
 		if ((err = go_section(s, &h)) < 0 && err != -EIO)
 			return err;
 		go = err == 1;
 	}
-	e->kind = go ? ELFINFO_GO : e->interp_seen ? ELFINFO_DYNAMIC : ELFINFO_STATIC;
+	e->kind = us ? ELFINFO_SOCKS4WRAP
+		: go ? ELFINFO_GO
+		: e->interp_seen ? ELFINFO_DYNAMIC : ELFINFO_STATIC;
 	return 0;
 }
 

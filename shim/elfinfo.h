@@ -21,6 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The note the socks4wrap launcher carries, so that a socks4wrap run
+ * under another is known for what it is (it chooses for its own command),
+ * not taken for the static program it also is. */
+#define ELFINFO_NOTE_NAME "socks4wrap"
+#define ELFINFO_NOTE_TYPE 1
+
 /* What the kernel reads of a file to find "#!" and the interpreter
  * (BINPRM_BUF_SIZE since Linux 5.1). */
 #define ELFINFO_SHEBANG_MAX 256
@@ -29,6 +35,7 @@ enum elfinfo_kind {
 	ELFINFO_DYNAMIC, /* PT_INTERP, the library's class and machine */
 	ELFINFO_STATIC,  /* no PT_INTERP: static, or static-pie */
 	ELFINFO_GO,      /* a Go build-id note or a .go.buildinfo section */
+	ELFINFO_SOCKS4WRAP, /* socks4wrap itself: ELFINFO_NOTE_NAME's note */
 	ELFINFO_FOREIGN, /* another ELF class, byte order or machine */
 	ELFINFO_SCRIPT,  /* "#!": see struct elfinfo's interp and arg */
 	ELFINFO_NOT_ELF, /* none of these: execve() says ENOEXEC */

@@ -56,6 +56,12 @@
 
 extern char **environ;
 
+/* Says "socks4wrap" to another socks4wrap reading this file (elfinfo.h). */
+__attribute__((used, section(".note.socks4wrap"), aligned(4))) static const struct {
+	uint32_t namesz, descsz, type;
+	char name[12];
+} socks4wrap_note = {sizeof(ELFINFO_NOTE_NAME), 0, ELFINFO_NOTE_TYPE, ELFINFO_NOTE_NAME};
+
 /* --- messages -------------------------------------------------------------- */
 
 static void say(const char *fmt, va_list ap)
@@ -719,7 +725,8 @@ static void follow(struct target *t, const char *path)
 
 static bool preload_reaches(const struct target *t)
 {
-	return !t->open_err && (t->info.kind == ELFINFO_DYNAMIC || t->info.kind == ELFINFO_BAD);
+	return !t->open_err && (t->info.kind == ELFINFO_DYNAMIC || t->info.kind == ELFINFO_BAD ||
+				t->info.kind == ELFINFO_SOCKS4WRAP);
 }
 
 /* What the final program is, after "is" or "which is". */
@@ -753,6 +760,9 @@ static const char *describe(const struct target *t, char *buf, size_t len)
 	case ELFINFO_FOREIGN:
 		snprintf(buf, len, "a %d-bit %s program, which the %d-bit %s library cannot be loaded into",
 			 bits, m, own_bits, own);
+		break;
+	case ELFINFO_SOCKS4WRAP:
+		snprintf(buf, len, "socks4wrap, which chooses the mode for its own command");
 		break;
 	case ELFINFO_BAD:
 		snprintf(buf, len, "not a valid ELF program");

@@ -519,8 +519,13 @@ uninstall_from() {
 755 ./usr/bin/socks4wrap
 755 ./usr/lib/socks4wrap/socks4wrap-query" ]
 	cmp "$S4_ROOT/socks4rc.example" "$d/etc/socks4rc"
-	grep -qx "s4w_libdir='/usr/lib/socks4wrap'" "$d/usr/bin/socks4wrap"
-	grep -qx "s4w_sysconfdir='/etc'" "$d/usr/bin/socks4wrap"
+	# The paths built into the installed launcher are the installed ones.
+	run "$d/usr/bin/socks4wrap" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: library not found: no /usr/lib/socks4wrap/libsocks4wrap.so (reinstall socks4wrap, or set SOCKS4WRAP_LIB)" ]
+	run "$d/usr/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: socks4wrap-query not found: no /usr/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
 }
 
 @test "make install leaves an existing system socks4rc alone" {
@@ -572,7 +577,7 @@ uninstall_from() {
 	mv "$p/lib/socks4wrap/socks4wrap-query" "$p/lib/socks4wrap/q"
 	run "$p/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
 	[ "$status" -eq 1 ]
-	[ "$output" = "socks4wrap: socks4wrap-query not found: no $p/bin/../build/socks4wrap-query and no $p/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
+	[ "$output" = "socks4wrap: socks4wrap-query not found: no $p/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
 	mv "$p/lib/socks4wrap/q" "$p/lib/socks4wrap/socks4wrap-query"
 	run "$p/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
 	[ "$status" -eq 0 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# wrapper.bats - scripts/socks4wrap: options into the environment, the
-# library into LD_PRELOAD, and every refusal with its exit status.
+# wrapper.bats - socks4wrap (build/socks4wrap, shim/launch.c): options into
+# the environment, the library into LD_PRELOAD, the mode each program is
+# served in, and every refusal with its exit status.
 #
 # Most tests run `env` as the command and read its output: under the real
 # shim env makes no connection, so no server is needed. Addresses are
@@ -12,7 +13,7 @@ load helpers/common
 bats_require_minimum_version 1.5.0
 
 # What make check builds; the wrapper finds it next to itself.
-LIB=$S4_ROOT/scripts/../build/libsocks4wrap.so
+LIB=$S4_BUILD/libsocks4wrap.so
 SERVER=127.0.0.1:1080
 
 setup() {
@@ -272,7 +273,7 @@ malformed() {
 	cp "$SOCKS4WRAP" "$BATS_TEST_TMPDIR/bin/socks4wrap"
 	run "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" env
 	[ "$status" -eq 1 ]
-	[ "$output" = "socks4wrap: library not found: no $BATS_TEST_TMPDIR/bin/../build/libsocks4wrap.so (run make, or set SOCKS4WRAP_LIB)" ]
+	[ "$output" = "socks4wrap: library not found: no $BATS_TEST_TMPDIR/bin/libsocks4wrap.so (run make, or set SOCKS4WRAP_LIB)" ]
 }
 
 @test "a setuid command is refused (1) with the reason" {
@@ -583,7 +584,7 @@ fake_shell() {
 	has_line "LD_PRELOAD=$san:$LIB:/nonexistent/a.so"
 }
 
-# --- the script itself -------------------------------------------------------
+# --- the launcher itself -----------------------------------------------------
 
 @test "the normal path runs no program but the command (empty PATH)" {
 	run --separate-stderr env PATH=/nonexistent "$SOCKS4WRAP" -s "$SERVER" /usr/bin/env
@@ -602,14 +603,19 @@ fake_shell() {
 	run --separate-stderr "$root/bin/socks4wrap" -s "$SERVER" env
 	[ "$status" -eq 0 ]
 	has_line "$(preload "$root/lib/socks4wrap/libsocks4wrap.so")"
-	grep -qx "s4w_sysconfdir='$root/etc'" "$root/bin/socks4wrap"
+	# The system socks4rc the launcher checks is the prefix's.
+	echo bogus >"$root/etc/socks4rc"
+	run "$root/bin/socks4wrap" -s "$SERVER" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: $root/etc/socks4rc:1: unknown setting 'bogus'" ]
 	run "$root/bin/socks4wrap" --version
 	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
 }
 
-@test "scripts/socks4wrap is shellcheck clean" {
+@test "the shell scripts that remain are shellcheck clean" {
 	require_cmd shellcheck
-	run shellcheck "$SOCKS4WRAP"
+	run shellcheck "$S4_ROOT/scripts/demo" "$S4_ROOT/scripts/bench" \
+		"$S4_ROOT/tests/run-tests" "$S4_ROOT/tests/fuzz/run"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }

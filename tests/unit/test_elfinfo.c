@@ -193,6 +193,16 @@ TEST(go_build_id_note_is_go_even_when_dynamic)
 	free(m);
 }
 
+TEST(the_socks4wrap_note_names_the_launcher)
+{
+	struct mem *m = mem_new();
+	size_t n = put_note(m, 3000, ELFINFO_NOTE_NAME, ELFINFO_NOTE_TYPE, 0);
+
+	add_phdr(m, PT_NOTE, 3000, n);
+	CHECK_EQ_INT(probe(m).kind, ELFINFO_SOCKS4WRAP); /* static, but not "static" */
+	free(m);
+}
+
 TEST(go_note_beyond_the_first_page_is_read)
 {
 	struct mem *m = mem_new();
@@ -536,6 +546,7 @@ int main(void)
 	RUN(no_pt_interp_is_static_and_costs_one_read);
 	RUN(et_exec_without_interp_is_static);
 	RUN(go_build_id_note_is_go_even_when_dynamic);
+	RUN(the_socks4wrap_note_names_the_launcher);
 	RUN(go_note_beyond_the_first_page_is_read);
 	RUN(other_notes_are_not_go);
 	RUN(malformed_notes_are_not_read_past_their_segment);
