@@ -189,6 +189,14 @@ static size_t align4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
+static bool zeros(const unsigned char *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
 /* A note segment holds a note of this name and type. */
 static bool has_note(const unsigned char *p, size_t len, const char *name, uint32_t type)
 {
@@ -204,7 +212,9 @@ static bool has_note(const unsigned char *p, size_t len, const char *name, uint3
 		desc_off = name_off + align4(n.n_namesz);
 		if (desc_off > len || n.n_descsz > len - desc_off)
 			return false;
-		if (n.n_type == type && n.n_namesz == nlen && !memcmp(p + name_off, name, nlen))
+		/* Go writes its name padded: namesz 4 for "Go\0\0". */
+		if (n.n_type == type && n.n_namesz >= nlen && n.n_namesz <= align4(nlen) &&
+		    !memcmp(p + name_off, name, nlen) && zeros(p + name_off + nlen, n.n_namesz - nlen))
 			return true;
 		off = desc_off + align4(n.n_descsz);
 	}

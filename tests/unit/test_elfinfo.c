@@ -203,6 +203,23 @@ TEST(the_socks4wrap_note_names_the_launcher)
 	free(m);
 }
 
+TEST(go_note_as_cmd_link_writes_it)
+{
+	struct mem *m = mem_new();
+	/* namesz 4: "Go\0\0"; descsz 8; type 4 (ELF_NOTE_GOBUILDID_TAG) */
+	static const unsigned char note[] = {4, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 'G', 'o', 0, 0,
+					     'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
+
+	if (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+		return;
+	memcpy(m->buf + 0xf9c, note, sizeof(note));
+	add_phdr(m, PT_NOTE, 0xf9c, sizeof(note));
+	CHECK_EQ_INT(probe(m).kind, ELFINFO_GO);
+	m->buf[0xf9c + 15] = 'x'; /* padding that is not padding */
+	CHECK_EQ_INT(probe(m).kind, ELFINFO_STATIC);
+	free(m);
+}
+
 TEST(go_note_beyond_the_first_page_is_read)
 {
 	struct mem *m = mem_new();
@@ -547,6 +564,7 @@ int main(void)
 	RUN(et_exec_without_interp_is_static);
 	RUN(go_build_id_note_is_go_even_when_dynamic);
 	RUN(the_socks4wrap_note_names_the_launcher);
+	RUN(go_note_as_cmd_link_writes_it);
 	RUN(go_note_beyond_the_first_page_is_read);
 	RUN(other_notes_are_not_go);
 	RUN(malformed_notes_are_not_read_past_their_segment);
