@@ -5,8 +5,9 @@
  * A preloaded shell, make, xargs or env that starts a static executable, a
  * Go executable, an ELF of another class or machine, or a `#!` script whose
  * interpreter is one of these would otherwise start it unproxied: ld.so
- * never loads us into it. Each hook reads the target's first bytes (one
- * open, one pread, one close) and, for such a target, executes
+ * never loads us into it. Each hook has shim/elfinfo.c read the target's
+ * first page (and, for a dynamic program, its section names: one open,
+ * three preads, one close) and, for such a target, executes
  * LIBDIR/socks4wrap-sup TARGET ARGS... instead, with the same environment.
  * Without the supervisor the exec fails with EACCES and one line naming
  * the program and the reason (README, "Programs started later").
@@ -24,6 +25,7 @@
  * posix_spawn's child: each has its own hook here, and the PATH search of
  * the p variants is glibc's, step for step.
  */
+#include "elfinfo.h"
 #include "log.h"
 #include "shim.h"
 
@@ -43,13 +45,11 @@
 
 /* --- what a target is ---------------------------------------------------- */
 
-/* The kernel reads this much of a `#!` line (BINPRM_BUF_SIZE). */
-#define XC_LINE_MAX 256
-/* How much of a file one pread reads: the ELF header and the program
- * headers of any ordinary program, and the notes gcc's programs carry. */
-#define XC_HEAD 1024
 /* Interpreters of interpreters the kernel follows before ELOOP. */
 #define XC_DEPTH 4
+/* What ld.so's test below reads: the ELF header and program headers. */
+#define XC_HEAD 1024
+#define XC_MORE 512
 
 enum xc_kind {
 	XC_PLAIN,     /* served by the preload, or not ours to judge: run it */
@@ -59,168 +59,11 @@ enum xc_kind {
 
 struct xc {
 	enum xc_kind kind;
-	const char *why;         /* XC_SUPERVISE: "a static executable" */
-	char interp[XC_LINE_MAX]; /* XC_SCRIPT: the interpreter's path */
+	const char *why;                  /* XC_SUPERVISE: "a static executable" */
+	char interp[ELFINFO_SHEBANG_MAX]; /* XC_SCRIPT: the interpreter's path */
 };
 
-/* Our own ELF header, to compare a target's class and machine with. */
-extern const ElfW(Ehdr) __ehdr_start;
-
-#define NT_GO_BUILDID 4
-
-/* Does a run of ELF notes hold Go's build id note ("Go", type 4)? */
-static bool xc_go_note(const unsigned char *p, size_t n)
-{
-	size_t off = 0;
-
-	while (n - off >= sizeof(ElfW(Nhdr))) {
-		ElfW(Nhdr) nh;
-		size_t name, desc;
-
-		memcpy(&nh, p + off, sizeof(nh));
-		off += sizeof(nh);
-		name = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
-		desc = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
-		if (name > n - off)
-			return false;
-		if (nh.n_type == NT_GO_BUILDID && (nh.n_namesz == 3 || nh.n_namesz == 4) &&
-		    !memcmp(p + off, "Go", 3))
-			return true;
-		off += name;
-		if (desc > n - off)
-			return false;
-		off += desc;
-	}
-	return false;
-}
-
-/* Reads len bytes at off into buf: the bytes read, or -errno. */
-typedef ssize_t xc_read_fn(int fd, off_t off, unsigned char *buf, size_t len);
-
-#define XC_MORE 512
-
-/* A PT_NOTE: is it Go's? Read from b when it lies within, else with rd. */
-static bool xc_note_is_go(int fd, const unsigned char *b, size_t n, const ElfW(Phdr) *ph,
-			  xc_read_fn *rd)
-{
-	unsigned char more[XC_MORE];
-	ssize_t got;
-
-	if (ph->p_offset <= n && ph->p_filesz <= n - ph->p_offset)
-		return xc_go_note(b + ph->p_offset, (size_t)ph->p_filesz);
-	got = rd(fd, (off_t)ph->p_offset, more, ph->p_filesz < sizeof(more) ? ph->p_filesz : sizeof(more));
-	return got > 0 && xc_go_note(more, (size_t)got);
-}
-
-/*
- * An ET_DYN with no PT_INTERP is a static PIE (DF_1_PIE in DT_FLAGS_1) or
- * a shared object run as a program, such as ld.so, which loads the program
- * it is given and honours LD_PRELOAD. Unreadable: judged static.
- */
-static bool xc_static_pie(int fd, const ElfW(Phdr) *dyn, xc_read_fn *rd)
-{
-	unsigned char more[XC_MORE];
-	size_t done = 0;
-
-	while (done < dyn->p_filesz && done < 16 * sizeof(more)) {
-		size_t want = dyn->p_filesz - done < sizeof(more) ? dyn->p_filesz - done : sizeof(more);
-		ssize_t got = rd(fd, (off_t)(dyn->p_offset + done), more, want);
-
-		if (got < (ssize_t)sizeof(ElfW(Dyn)))
-			return true;
-		for (size_t i = 0; i + sizeof(ElfW(Dyn)) <= (size_t)got; i += sizeof(ElfW(Dyn))) {
-			ElfW(Dyn) d;
-
-			memcpy(&d, more + i, sizeof(d));
-			if (d.d_tag == DT_NULL)
-				return false;
-			if (d.d_tag == DT_FLAGS_1)
-				return (d.d_un.d_val & DF_1_PIE) != 0;
-		}
-		done += (size_t)got - (size_t)got % sizeof(ElfW(Dyn));
-	}
-	return false;
-}
-
-/*
- * Judges a file from its first n bytes, b; what lies beyond them (a late
- * PT_NOTE, a static PIE's dynamic section) is read with rd.
- */
-static void xc_judge(int fd, const unsigned char *b, size_t n, struct xc *out, xc_read_fn *rd)
-{
-	ElfW(Phdr) ph, dyn = {0};
-	ElfW(Ehdr) eh;
-	bool interp = false, dynamic = false;
-
-	out->kind = XC_PLAIN;
-	out->why = "";
-	if (n >= 2 && b[0] == '#' && b[1] == '!') {
-		size_t i = 2, j = 0;
-
-		n = n < XC_LINE_MAX ? n : XC_LINE_MAX;
-		while (i < n && (b[i] == ' ' || b[i] == '\t'))
-			i++;
-		while (i < n && j < XC_LINE_MAX - 1 && b[i] != ' ' && b[i] != '\t' &&
-		       b[i] != '\n' && b[i] != '\0')
-			out->interp[j++] = (char)b[i++];
-		out->interp[j] = '\0';
-		if (j)
-			out->kind = XC_SCRIPT;
-		return;
-	}
-	if (n < EI_NIDENT || memcmp(b, ELFMAG, SELFMAG))
-		return; /* the kernel's ENOEXEC, or a binfmt_misc handler's */
-	out->kind = XC_SUPERVISE;
-	if (b[EI_CLASS] != __ehdr_start.e_ident[EI_CLASS]) {
-		out->why = b[EI_CLASS] == ELFCLASS32 ? "a 32-bit executable" : "a 64-bit executable";
-		return;
-	}
-	if (b[EI_DATA] != __ehdr_start.e_ident[EI_DATA] || n < sizeof(eh)) {
-		out->why = "an executable of another byte order";
-		return;
-	}
-	memcpy(&eh, b, sizeof(eh));
-	if (eh.e_machine != __ehdr_start.e_machine) {
-		out->why = "an executable for another machine";
-		return;
-	}
-	out->kind = XC_PLAIN;
-	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-		return; /* the kernel refuses it */
-	if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phoff > n ||
-	    (size_t)eh.e_phnum * sizeof(ElfW(Phdr)) > n - eh.e_phoff) {
-		/* Program headers beyond the first XC_HEAD bytes: no linker
-		 * makes that; fail closed rather than guess. */
-		out->kind = XC_SUPERVISE;
-		out->why = "an executable whose program headers could not be read";
-		return;
-	}
-	for (size_t i = 0; i < eh.e_phnum; i++) {
-		memcpy(&ph, b + eh.e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_INTERP) {
-			interp = true;
-		} else if (ph.p_type == PT_DYNAMIC) {
-			dyn = ph;
-			dynamic = true;
-		} else if (ph.p_type == PT_NOTE && xc_note_is_go(fd, b, n, &ph, rd)) {
-			/* Go makes its socket calls as raw system calls, even
-			 * when it is dynamically linked (cgo). */
-			out->kind = XC_SUPERVISE;
-			out->why = "a Go executable";
-			return;
-		}
-	}
-	if (interp)
-		return;
-	if (eh.e_type == ET_DYN && dynamic && !xc_static_pie(fd, &dyn, rd))
-		return;
-	out->kind = XC_SUPERVISE;
-	out->why = "a static executable";
-}
-
-/* --- the kernel, asked without the PLT ------------------------------------ */
-
-static ssize_t xc_pread(int fd, off_t off, unsigned char *buf, size_t len)
+static ssize_t xc_pread(int fd, off_t off, void *buf, size_t len)
 {
 	ssize_t r;
 
@@ -229,6 +72,97 @@ static ssize_t xc_pread(int fd, off_t off, unsigned char *buf, size_t len)
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : r;
 }
+
+/*
+ * elfinfo calls a program with no PT_INTERP static. ld.so is one of those
+ * too, yet run as a program it loads the program it is given and honours
+ * LD_PRELOAD: a shared object (ET_DYN with a dynamic section) that is not
+ * a static PIE (DF_1_PIE in DT_FLAGS_1). Costs reads only for static
+ * targets, which are on their way to the supervisor anyway.
+ */
+static bool xc_shared_object(int fd)
+{
+	unsigned char b[XC_HEAD];
+	ssize_t n = xc_pread(fd, 0, b, sizeof(b));
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph;
+	size_t i;
+
+	if (n < (ssize_t)sizeof(eh))
+		return false;
+	memcpy(&eh, b, sizeof(eh));
+	if (eh.e_type != ET_DYN || eh.e_phentsize != sizeof(ph) || eh.e_phoff > (size_t)n ||
+	    (size_t)eh.e_phnum * sizeof(ph) > (size_t)n - eh.e_phoff)
+		return false;
+	for (i = 0; i < eh.e_phnum; i++) {
+		memcpy(&ph, b + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_DYNAMIC)
+			break;
+	}
+	if (i == eh.e_phnum)
+		return false;
+	for (size_t done = 0; done < ph.p_filesz && done < 16 * XC_MORE;) {
+		unsigned char more[XC_MORE];
+		size_t want = ph.p_filesz - done < sizeof(more) ? ph.p_filesz - done : sizeof(more);
+		ssize_t got = xc_pread(fd, (off_t)(ph.p_offset + done), more, want);
+
+		if (got < (ssize_t)sizeof(ElfW(Dyn)))
+			return false;
+		for (size_t j = 0; j + sizeof(ElfW(Dyn)) <= (size_t)got; j += sizeof(ElfW(Dyn))) {
+			ElfW(Dyn) d;
+
+			memcpy(&d, more + j, sizeof(d));
+			if (d.d_tag == DT_NULL)
+				return true;
+			if (d.d_tag == DT_FLAGS_1)
+				return !(d.d_un.d_val & DF_1_PIE);
+		}
+		done += (size_t)got - (size_t)got % sizeof(ElfW(Dyn));
+	}
+	return true;
+}
+
+/* Judges one file (elfinfo, shim/elfinfo.h, does the reading). */
+static void judge_fd(int fd, struct xc *x)
+{
+	struct elfinfo e;
+	size_t n;
+
+	x->kind = XC_PLAIN;
+	x->why = "";
+	if (elfinfo_probe_fd(&e, fd) < 0)
+		return; /* unreadable: the kernel says what it says */
+	switch (e.kind) {
+	case ELFINFO_DYNAMIC:
+	case ELFINFO_SOCKS4WRAP: /* a nested socks4wrap chooses for itself */
+	case ELFINFO_NOT_ELF:
+	case ELFINFO_BAD:
+		return;
+	case ELFINFO_SCRIPT:
+		x->kind = XC_SCRIPT;
+		n = strnlen(e.interp, sizeof(x->interp) - 1);
+		memcpy(x->interp, e.interp, n);
+		x->interp[n] = '\0';
+		return;
+	case ELFINFO_STATIC:
+		if (xc_shared_object(fd))
+			return;
+		x->why = "a static executable";
+		break;
+	case ELFINFO_GO:
+		x->why = "a Go executable"; /* raw system calls, even when dynamic */
+		break;
+	case ELFINFO_FOREIGN:
+		if (e.elf_class != elfinfo_own_class())
+			x->why = e.elf_class == ELFCLASS32 ? "a 32-bit executable" : "a 64-bit executable";
+		else
+			x->why = "an executable for another machine or byte order";
+		break;
+	}
+	x->kind = XC_SUPERVISE;
+}
+
+/* --- the kernel, asked without the PLT ------------------------------------ */
 
 /* Our own descriptors are not the program's: close is not ours to hook. */
 static void close_fd(int fd)
@@ -320,6 +254,9 @@ static void xl_write(struct xline *l)
 /* --- the supervisor ------------------------------------------------------- */
 
 #define SUP_NAME "socks4wrap-sup"
+
+/* Our own ELF header: where ld.so mapped us. */
+extern const ElfW(Ehdr) __ehdr_start;
 
 /*
  * LIBDIR/socks4wrap-sup, LIBDIR being where ld.so found this library: the
@@ -436,18 +373,8 @@ static void sup_note(const char *target, const char *why, const char *sup)
  * the interpreter that made it so when the target is a script. */
 struct verdict {
 	const char *why;
-	char interp[XC_LINE_MAX];
+	char interp[ELFINFO_SHEBANG_MAX];
 };
-
-static void judge_fd(int fd, struct xc *x)
-{
-	unsigned char head[XC_HEAD];
-	ssize_t n = xc_pread(fd, 0, head, sizeof(head));
-
-	x->kind = XC_PLAIN;
-	if (n > 0)
-		xc_judge(fd, head, (size_t)n, x, xc_pread);
-}
 
 #define JUDGE_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
@@ -460,7 +387,7 @@ static void judge_fd(int fd, struct xc *x)
 static int judge(int fd, int dirfd, const char *path, int oflags, struct verdict *v)
 {
 	struct xc x;
-	char interp[XC_LINE_MAX];
+	char interp[ELFINFO_SHEBANG_MAX];
 
 	v->why = NULL;
 	v->interp[0] = '\0';
