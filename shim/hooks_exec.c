@@ -483,13 +483,33 @@ static int supervise(const char *target, char *const argv[], char *const envp[],
  * execveat(dirfd, path, argv, envp, flags), judged first: the one path
  * every hook below takes. Returns -errno.
  */
+/* A target to run under the supervisor: its name for the supervisor,
+ * then supervise(). Out of line, so that the buffers here are not on the
+ * stack of every exec. */
+static __attribute__((noinline)) int exec_supervised(int dirfd, const char *path, bool self,
+						       char *const argv[], char *const envp[],
+						       const struct verdict *v)
+{
+	char nbuf[PATH_MAX];
+	const char *target = path;
+	int fd;
+
+	if (self) {
+		target = fd_path(dirfd, nbuf);
+	} else if (path[0] != '/' && dirfd != AT_FDCWD) {
+		if ((fd = openat(dirfd, path, O_PATH | O_CLOEXEC)) < 0)
+			return -errno;
+		target = fd_path(fd, nbuf);
+		close_fd(fd);
+	}
+	return supervise(target, argv, envp, v);
+}
+
 static int exec_at(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	bool self = (flags & AT_EMPTY_PATH) && path && !*path;
-	char nbuf[PATH_MAX];
-	const char *target = path;
 	struct verdict v;
-	int fd, err;
+	int err;
 
 	if (!path)
 		return -EFAULT;
@@ -497,17 +517,8 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
 		    (flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0, &v);
 	if (err == -ENOENT || err == -ENOTDIR)
 		return err;
-	if (!err && v.why) {
-		if (self) {
-			target = fd_path(dirfd, nbuf);
-		} else if (path[0] != '/' && dirfd != AT_FDCWD) {
-			if ((fd = openat(dirfd, path, O_PATH | O_CLOEXEC)) < 0)
-				return -errno;
-			target = fd_path(fd, nbuf);
-			close_fd(fd);
-		}
-		return supervise(target, argv, envp, &v);
-	}
+	if (!err && v.why)
+		return exec_supervised(dirfd, path, self, argv, envp, &v);
 	if (dirfd == AT_FDCWD && !flags)
 		return sys_execve(path, argv, envp);
 	return sys_execveat(dirfd, path, argv, envp, flags);
