@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -431,35 +432,72 @@ static const char *fd_path(int fd, char buf[PATH_MAX])
 }
 
 /*
- * The supervisor's command line for target: SUP TARGET ARGV[1]...,
- * mmap()ed in *nv (argv_free(*nv, *size) after), the supervisor's path in
- * sup. Returns 0 or -errno. A missing or unusable supervisor is EACCES
- * (not ENOEXEC, which would make execvp and every shell run the file as a
- * shell script), with one line naming the program and why.
+ * The mark the supervisor's tree carries. A dynamic program in that tree
+ * still has LD_PRELOAD, so our hooks run in it (and in the supervisor
+ * itself, whose child executes the command); sending its static children
+ * to a second supervisor would fail, as a seccomp listener cannot nest,
+ * and is not needed: the supervisor's filter already covers every
+ * descendant. The mark alone could be inherited by a process outside the
+ * tree, so it counts only in a process under a seccomp filter.
  */
-static int sup_argv(const char *target, char *const argv[], const struct verdict *v,
-		    char sup[PATH_MAX], char tbuf[PATH_MAX], char ***nv, size_t *size)
+#define SUP_MARK_NAME "SOCKS4WRAP_SUPERVISED"
+#define SUP_MARK SUP_MARK_NAME "=1"
+
+static bool already_supervised(void)
+{
+	return getenv(SUP_MARK_NAME) && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
+}
+
+/* The supervisor's command line and environment, mmap()ed. */
+struct sup_cmd {
+	char path[PATH_MAX];   /* LIBDIR/socks4wrap-sup */
+	char target[PATH_MAX]; /* "./prog" for "prog" */
+	char **argv, **envp;   /* SUP TARGET ARGV[1]...; envp + SUP_MARK */
+	size_t argv_size, envp_size;
+};
+
+static void sup_release(struct sup_cmd *c)
+{
+	if (c->argv)
+		argv_free(c->argv, c->argv_size);
+	if (c->envp)
+		argv_free(c->envp, c->envp_size);
+}
+
+/*
+ * Prepares the supervisor's command for target. Returns 0 or -errno. A
+ * missing or unusable supervisor is EACCES (not ENOEXEC, which would make
+ * execvp and every shell run the file as a shell script), with one line
+ * naming the program and why. The environment is the caller's, with the
+ * mark added: nothing is taken out.
+ */
+static int sup_prepare(const char *target, char *const argv[], char *const envp[],
+		       const struct verdict *v, struct sup_cmd *c)
 {
 	const char *interp = v->interp[0] ? v->interp : NULL;
-	char *pre[2];
+	char *pre[2], *mark[1] = {(char *)SUP_MARK};
 
+	c->argv = c->envp = NULL;
 	if (!target) {
 		sup_refused("(a descriptor)", v->why, interp, NULL, " cannot be told its path");
 		return -EACCES;
 	}
-	if (!sup_path(sup)) {
+	if (!sup_path(c->path)) {
 		sup_refused(target, v->why, interp, NULL, " cannot be found (where is this library?)");
 		return -EACCES;
 	}
-	if (access(sup, X_OK) != 0) {
-		sup_refused(target, v->why, interp, sup, errno == ENOENT ? " is missing" : " cannot be run");
+	if (access(c->path, X_OK) != 0) {
+		sup_refused(target, v->why, interp, c->path, errno == ENOENT ? " is missing" : " cannot be run");
 		return -EACCES;
 	}
-	pre[0] = sup;
-	pre[1] = (char *)sup_target(target, tbuf);
-	if (!(*nv = argv_build(pre, 2, argv, 1, size)))
+	pre[0] = c->path;
+	pre[1] = (char *)sup_target(target, c->target);
+	if (!(c->argv = argv_build(pre, 2, argv, 1, &c->argv_size)) ||
+	    !(c->envp = argv_build(mark, 1, envp, 0, &c->envp_size))) {
+		sup_release(c);
 		return -ENOMEM;
-	sup_note(target, interp ? "a script whose interpreter the preload cannot serve" : v->why, sup);
+	}
+	sup_note(target, interp ? "a script whose interpreter the preload cannot serve" : v->why, c->path);
 	return 0;
 }
 
@@ -467,22 +505,16 @@ static int sup_argv(const char *target, char *const argv[], const struct verdict
 static int supervise(const char *target, char *const argv[], char *const envp[],
 		     const struct verdict *v)
 {
-	char sup[PATH_MAX], tbuf[PATH_MAX];
-	size_t size;
-	char **nv;
-	int err = sup_argv(target, argv, v, sup, tbuf, &nv, &size);
+	struct sup_cmd c;
+	int err = sup_prepare(target, argv, envp, v, &c);
 
 	if (err)
 		return err;
-	err = sys_execve(sup, nv, envp);
-	argv_free(nv, size);
+	err = sys_execve(c.path, c.argv, c.envp);
+	sup_release(&c);
 	return err;
 }
 
-/*
- * execveat(dirfd, path, argv, envp, flags), judged first: the one path
- * every hook below takes. Returns -errno.
- */
 /* A target to run under the supervisor: its name for the supervisor,
  * then supervise(). Out of line, so that the buffers here are not on the
  * stack of every exec. */
@@ -517,7 +549,7 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
 		    (flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0, &v);
 	if (err == -ENOENT || err == -ENOTDIR)
 		return err;
-	if (!err && v.why)
+	if (!err && v.why && !already_supervised())
 		return exec_supervised(dirfd, path, self, argv, envp, &v);
 	if (dirfd == AT_FDCWD && !flags)
 		return sys_execve(path, argv, envp);
@@ -752,21 +784,19 @@ struct spawn_args {
 static int spawn_one(const char *path, void *ctx)
 {
 	const struct spawn_args *a = ctx;
-	char sup[PATH_MAX], tbuf[PATH_MAX];
 	struct verdict v;
-	size_t size;
-	char **nv;
+	struct sup_cmd c;
 	int err;
 
 	err = judge(-1, AT_FDCWD, path, 0, &v);
 	if (err == -ENOENT || err == -ENOTDIR)
 		return err;
-	if (err || !v.why)
+	if (err || !v.why || already_supervised())
 		return -real.posix_spawn(a->pid, path, a->fa, a->attr, a->argv, a->envp);
-	if ((err = sup_argv(path, a->argv, &v, sup, tbuf, &nv, &size)))
+	if ((err = sup_prepare(path, a->argv, a->envp, &v, &c)))
 		return err;
-	err = -real.posix_spawn(a->pid, sup, a->fa, a->attr, nv, a->envp);
-	argv_free(nv, size);
+	err = -real.posix_spawn(a->pid, c.path, a->fa, a->attr, c.argv, c.envp);
+	sup_release(&c);
 	return err;
 }
 

@@ -303,15 +303,52 @@ through_proxy() {
 }
 
 # --- with the supervisor -----------------------------------------------------
+#
+# These run only where build/socks4wrap-sup exists (branch sup merged).
 
-@test "with socks4wrap-sup beside the library, a static program's connect goes through socks4d" {
+need_sup() {
 	[ -x "$S4_BUILD/socks4wrap-sup" ] ||
 		skip "build/socks4wrap-sup is not built (the supervisor's branch is not merged here)"
-	local before
+}
+
+# supervised CMD...: CMD, under socks4wrap with the real supervisor beside
+# the library, makes exactly one connection to the echo server, through
+# socks4d, and prints connect=0 (s4static's word for it).
+supervised() {
+	local before peers_before
 	before=$(granted)
-	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" execve "$BIN/s4static"
+	peers_before=$(peers)
+	run s4_wrap "$SOCKS4D_PORT" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "connect=0" ]
+	has_line "connect=0"
 	wait_granted $((before + 1))
+	s4_wait_log echo "connection from" 5
+	[ "$(peers)" -eq $((peers_before + 1)) ]
+}
+
+@test "with socks4wrap-sup beside the library, a static program's connect goes through socks4d" {
+	need_sup
+	supervised "$S4_BUILD/s4exec" execve "$BIN/s4static"
+}
+
+@test "with socks4wrap-sup, sh -c and posix_spawnp of a static program go through socks4d" {
+	need_sup
+	supervised sh -c "'$BIN/s4static'"
+	PATH=$BIN:$PATH supervised "$S4_BUILD/s4exec" posix_spawnp s4static
+}
+
+@test "with socks4wrap-sup, a #! script whose interpreter is static goes through socks4d" {
+	need_sup
+	supervised "$S4_BUILD/s4exec" execve "$BIN/static-script"
+}
+
+@test "under socks4wrap-sup, a preloaded program's static child is not sent to a second supervisor" {
+	need_sup
+	require_cmd busybox busybox-static
+	# s4exec (preloaded) -> busybox sh (static: supervised) -> s4exec
+	# (dynamic, preloaded, under the filter) -> s4static: one supervisor,
+	# whose filter covers the last exec too.
+	supervised "$S4_BUILD/s4exec" execve "$(command -v busybox)" sh -c \
+		"'$S4_BUILD/s4exec' execve '$BIN/s4static'"
 }
