@@ -123,31 +123,33 @@ static bool xc_shared_object(int fd)
 	return true;
 }
 
-/* Judges one file (elfinfo, shim/elfinfo.h, does the reading). */
-static void judge_fd(int fd, struct xc *x)
+/* Judges one file (elfinfo, shim/elfinfo.h, does the reading). Returns
+ * 0, or the read's -errno (x says XC_PLAIN: the kernel will say why). */
+static int judge_fd(int fd, struct xc *x)
 {
 	struct elfinfo e;
 	size_t n;
+	int err;
 
 	x->kind = XC_PLAIN;
 	x->why = "";
-	if (elfinfo_probe_fd(&e, fd) < 0)
-		return; /* unreadable: the kernel says what it says */
+	if ((err = elfinfo_probe_fd(&e, fd)) < 0)
+		return err;
 	switch (e.kind) {
 	case ELFINFO_DYNAMIC:
 	case ELFINFO_SOCKS4WRAP: /* a nested socks4wrap chooses for itself */
 	case ELFINFO_NOT_ELF:
 	case ELFINFO_BAD:
-		return;
+		return 0;
 	case ELFINFO_SCRIPT:
 		x->kind = XC_SCRIPT;
 		n = strnlen(e.interp, sizeof(x->interp) - 1);
 		memcpy(x->interp, e.interp, n);
 		x->interp[n] = '\0';
-		return;
+		return 0;
 	case ELFINFO_STATIC:
 		if (xc_shared_object(fd))
-			return;
+			return 0;
 		x->why = "a static executable";
 		break;
 	case ELFINFO_GO:
@@ -161,6 +163,7 @@ static void judge_fd(int fd, struct xc *x)
 		break;
 	}
 	x->kind = XC_SUPERVISE;
+	return 0;
 }
 
 /* --- the kernel, asked without the PLT ------------------------------------ */
@@ -203,16 +206,37 @@ static void xl_put(struct xline *l, const char *s)
 		l->buf[l->len++] = *s++;
 }
 
-static void xl_num(struct xline *l, long v)
+/* v in decimal, at the end of d; returns where it starts. */
+static char *fmt_num(char d[24], long v)
 {
-	char d[24];
-	int i = (int)sizeof(d);
+	int i = 23;
 
-	d[--i] = '\0';
+	d[i] = '\0';
 	do
 		d[--i] = (char)('0' + v % 10);
 	while ((v /= 10) > 0 && i > 0);
-	xl_put(l, d + i);
+	return d + i;
+}
+
+static void xl_num(struct xline *l, long v)
+{
+	char d[24];
+
+	xl_put(l, fmt_num(d, v));
+}
+
+/* "/proc/self/fd/N" in buf: a file by its descriptor, for what cannot
+ * read it (an O_PATH descriptor) or needs its name (the supervisor). */
+#define PROC_FD_MAX 40
+
+static const char *proc_fd(int fd, char buf[PROC_FD_MAX])
+{
+	char d[24];
+	const char *n = fmt_num(d, fd);
+
+	memcpy(buf, "/proc/self/fd/", 14);
+	memcpy(buf + 14, n, strlen(n) + 1);
+	return buf;
 }
 
 /* The settings a line obeys, read from the environment: SOCKS4_QUIET,
@@ -393,7 +417,16 @@ static int judge(int fd, int dirfd, const char *path, int oflags, struct verdict
 	v->why = NULL;
 	v->interp[0] = '\0';
 	if (fd >= 0) {
-		judge_fd(fd, &x);
+		/* fexecve and AT_EMPTY_PATH take O_PATH descriptors too, which
+		 * cannot be read: read the file through /proc instead. */
+		if (judge_fd(fd, &x) == -EBADF) {
+			char link[PROC_FD_MAX];
+
+			if ((fd = open(proc_fd(fd, link), JUDGE_OPEN)) >= 0) {
+				judge_fd(fd, &x);
+				close_fd(fd);
+			}
+		}
 	} else {
 		if ((fd = openat(dirfd, path, JUDGE_OPEN | oflags)) < 0)
 			return -errno;
@@ -417,14 +450,10 @@ static int judge(int fd, int dirfd, const char *path, int oflags, struct verdict
 /* A path the supervisor can open for what fd refers to, in buf. */
 static const char *fd_path(int fd, char buf[PATH_MAX])
 {
-	char link[32] = "/proc/self/fd/";
-	struct xline l = {.len = 0};
+	char link[PROC_FD_MAX];
 	ssize_t n;
 
-	xl_num(&l, fd);
-	l.buf[l.len] = '\0';
-	memcpy(link + 14, l.buf, l.len + 1);
-	n = readlink(link, buf, PATH_MAX - 1);
+	n = readlink(proc_fd(fd, link), buf, PATH_MAX - 1);
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
@@ -675,7 +704,7 @@ HOOK int execveat(int dirfd, const char *path, char *const argv[], char *const e
 HOOK int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	if (fd < 0)
-		return exec_fail(-EINVAL);
+		return exec_fail(-EINVAL); /* as glibc's */
 	return exec_fail(exec_at(fd, "", argv, envp, AT_EMPTY_PATH));
 }
 

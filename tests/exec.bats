@@ -108,6 +108,10 @@ exec_refused() {
 	exec_refused fexecve "$BIN/s4static" "$BIN/s4static"
 }
 
+@test "fexecve of an O_PATH descriptor, which cannot be read, is judged through /proc and refused" {
+	exec_refused fexecve-opath "$BIN/s4static" "$BIN/s4static"
+}
+
 @test "posix_spawn and posix_spawnp of a static program are refused" {
 	exec_refused posix_spawn "$BIN/s4static" "$BIN/s4static"
 	PATH=$BIN:$PATH exec_refused posix_spawnp s4static "$BIN/s4static"

@@ -5,7 +5,8 @@
  *   s4exec CALL PROG [ARG...]
  *	CALL is execve, execv, execvp, execvpe, execl, execle, execlp
  *	(at most 8 ARGs), execveat (PROG's directory as dirfd, the base name
- *	as path), fexecve (PROG opened O_RDONLY | O_CLOEXEC), posix_spawn or
+ *	as path), fexecve (PROG opened O_RDONLY | O_CLOEXEC), fexecve-opath
+ *	(opened O_PATH | O_CLOEXEC, which cannot be read), posix_spawn or
  *	posix_spawnp. argv[0] is PROG, the environment this one's.
  *	S4EXEC_PAD=N in the environment appends one argument of N bytes
  *	(past the kernel's 128 KiB per argument: E2BIG).
@@ -117,8 +118,8 @@ int main(int argc, char **argv)
 		if ((dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return failed("open", dir, errno);
 		execveat(dfd, basename(base), args, environ, 0);
-	} else if (!strcmp(call, "fexecve")) {
-		int fd = open(prog, O_RDONLY | O_CLOEXEC);
+	} else if (!strcmp(call, "fexecve") || !strcmp(call, "fexecve-opath")) {
+		int fd = open(prog, (call[7] ? O_PATH : O_RDONLY) | O_CLOEXEC);
 
 		if (fd < 0)
 			return failed("open", prog, errno);
