@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #ifndef SOCKS4WRAP_SYSCONFDIR
@@ -414,6 +415,13 @@ const char *config_file_type(unsigned mode)
 	return "not a file";
 }
 
+bool config_file_usable(const struct stat *st)
+{
+	/* /dev/null (1, 3) is the documented way to read no file. */
+	return S_ISREG(st->st_mode) ||
+	       (S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3);
+}
+
 static int not_regular(struct config *c, const char *path, const char *by,
 		       unsigned mode)
 {
@@ -428,7 +436,7 @@ static int not_regular(struct config *c, const char *path, const char *by,
  * Opens a settings file that may be missing: an fd on a regular file,
  * -ENOENT when it is not there, or -EINVAL with c->error set. O_NONBLOCK,
  * so that a FIFO (or a device) named as the settings file never blocks
- * the open; only a regular file is read.
+ * the open; only a regular file (or /dev/null) is read.
  */
 static int open_settings(struct config *c, const char *path, const char *by,
 			 bool required)
@@ -445,7 +453,7 @@ static int open_settings(struct config *c, const char *path, const char *by,
 			return fail(c, "settings file %s (%s): %s", path, by, strerror(-fd));
 		return fail(c, "settings file %s: %s", path, strerror(-fd));
 	}
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) == 0 && !config_file_usable(&st)) {
 		sys_close(fd);
 		return not_regular(c, path, by, st.st_mode);
 	}

@@ -444,7 +444,7 @@ static void check_conf(const char *path, const char *source)
 		die(EXIT_SETUP, "%s '%s': no such file", source, path);
 	if (S_ISDIR(st.st_mode))
 		die(EXIT_SETUP, "%s '%s': is a directory", source, path);
-	if (!S_ISREG(st.st_mode))
+	if (!config_file_usable(&st))
 		die(EXIT_SETUP, "%s '%s': not a regular file (%s)", source, path,
 		    config_file_type(st.st_mode));
 	if (access(path, R_OK) < 0)
@@ -673,7 +673,9 @@ static void follow(struct target *t, const char *path)
 		if (stat(file, &st) == 0)
 			note_privilege(t, file, &st);
 		t->final = file;
-		if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		/* Closed below, before any exec: no O_CLOEXEC, which musl's
+		 * open() would follow with an fcntl(). */
+		if ((fd = open(file, O_RDONLY | O_NOCTTY)) < 0) {
 			t->open_err = errno;
 			return;
 		}

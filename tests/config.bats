@@ -390,6 +390,15 @@ fifo() { rm -f "$1" && mkfifo "$1"; }
 	[ "$output" = "socks4wrap: SOCKS4_CONF '/dev/zero': not a regular file (a character device)" ]
 }
 
+@test "/dev/null as the settings file reads none, as documented" {
+	printf 'severe\n' >"$HOME/.socks4rc" # not read
+	run --separate-stderr "$SOCKS4WRAP" -f /dev/null -s 127.0.0.1:1080 -n 192.0.2.1:80
+	[ "$status" -eq 0 ]
+	has_line "# settings file: /dev/null"
+	SOCKS4_CONF=/dev/null run --separate-stderr "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 0 ]
+}
+
 @test "socks4wrap-query over a FIFO says so at once" {
 	fifo "$RC"
 	SOCKS4_CONF=$RC run timeout 10 "$S4_BUILD/socks4wrap-query" --check
