@@ -77,14 +77,16 @@ static ssize_t xc_pread(int fd, off_t off, void *buf, size_t len)
 /*
  * elfinfo calls a program with no PT_INTERP static. ld.so is one of those
  * too, yet run as a program it loads the program it is given and honours
- * LD_PRELOAD: a shared object (ET_DYN with a dynamic section) that is not
- * a static PIE (DF_1_PIE in DT_FLAGS_1). Costs reads only for static
- * targets, which are on their way to the supervisor anyway.
+ * LD_PRELOAD: a shared object (ET_DYN, a DT_SONAME) that is not a static
+ * PIE (DF_1_PIE in DT_FLAGS_1). Anything unclear is static, so that doubt
+ * sends a program to the supervisor rather than around it. Costs reads
+ * only for static targets, which are on their way to the supervisor.
  */
 static bool xc_shared_object(int fd)
 {
 	unsigned char b[XC_HEAD];
 	ssize_t n = xc_pread(fd, 0, b, sizeof(b));
+	bool soname = false;
 	ElfW(Ehdr) eh;
 	ElfW(Phdr) ph;
 	size_t i;
@@ -114,13 +116,15 @@ static bool xc_shared_object(int fd)
 
 			memcpy(&d, more + j, sizeof(d));
 			if (d.d_tag == DT_NULL)
-				return true;
-			if (d.d_tag == DT_FLAGS_1)
-				return !(d.d_un.d_val & DF_1_PIE);
+				return soname;
+			if (d.d_tag == DT_SONAME)
+				soname = true;
+			if (d.d_tag == DT_FLAGS_1 && (d.d_un.d_val & DF_1_PIE))
+				return false;
 		}
 		done += (size_t)got - (size_t)got % sizeof(ElfW(Dyn));
 	}
-	return true;
+	return false;
 }
 
 /* Judges one file (elfinfo, shim/elfinfo.h, does the reading). Returns
@@ -833,11 +837,14 @@ HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_action
 		     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct spawn_args a = {pid, fa, attr, argv, envp};
+	int saved = errno, r;
 
 	shim_real();
 	if (!real.posix_spawn)
 		return ENOSYS;
-	return -spawn_one(path, &a);
+	r = -spawn_one(path, &a);
+	errno = saved; /* the answer is the return value; errno is not ours to move */
+	return r;
 }
 
 /* posix_spawnp: glibc's search (execvpe's, without the /bin/sh fallback)
@@ -847,13 +854,14 @@ HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actio
 		      const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct spawn_args a = {pid, fa, attr, argv, envp};
+	int saved = errno, r;
 
 	shim_real();
 	if (!real.posix_spawn)
 		return ENOSYS;
 	if (!*file)
 		return ENOENT;
-	if (strchr(file, '/'))
-		return -spawn_one(file, &a);
-	return -path_search(file, spawn_one, &a);
+	r = strchr(file, '/') ? -spawn_one(file, &a) : -path_search(file, spawn_one, &a);
+	errno = saved;
+	return r;
 }

@@ -266,6 +266,11 @@ through_proxy() {
 	done
 }
 
+@test "posix_spawnp past missing PATH entries succeeds and leaves errno as it was" {
+	PATH=$BATS_TEST_TMPDIR/none:/nonexistent:$S4_BUILD:$PATH through_proxy "$S4_BUILD/s4exec" posix_spawnp \
+		s4probe connect 127.0.0.1 "$ECHO_PORT" -s hi -e hi
+}
+
 @test "sh, env and xargs starting a dynamic program: still preloaded and proxied" {
 	through_proxy sh -c "'$S4_BUILD/s4probe' connect 127.0.0.1 $ECHO_PORT -s hi -e hi"
 	PATH=$S4_BUILD:$PATH through_proxy env s4probe connect 127.0.0.1 "$ECHO_PORT" -s hi -e hi

@@ -12,7 +12,8 @@
  *	(past the kernel's 128 KiB per argument: E2BIG).
  *	An exec that returns prints "CALL PROG: ERRNO-NAME" and exits 126.
  *	A spawn waits for the child and exits with its status, or prints
- *	"CALL PROG: ERRNO-NAME" and exits 126 when posix_spawn fails.
+ *	"CALL PROG: ERRNO-NAME" and exits 126 when posix_spawn fails (3 when
+ *	it succeeded but changed errno).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -89,8 +90,14 @@ int main(int argc, char **argv)
 		int st, err;
 		pid_t pid;
 
+		errno = EDOM; /* a successful spawn must leave errno alone */
 		if ((err = spawn(&pid, prog, NULL, NULL, args, environ)))
 			return failed(call, prog, err);
+		if (errno != EDOM) {
+			printf("%s %s: succeeded but changed errno to %s\n", call, prog,
+			       strerrorname_np(errno));
+			return 3;
+		}
 		if (waitpid(pid, &st, 0) < 0)
 			return failed(call, prog, errno);
 		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
