@@ -7,7 +7,7 @@
 
 S4_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 S4_BUILD=$S4_ROOT/build
-SOCKS4WRAP=$S4_ROOT/scripts/socks4wrap
+SOCKS4WRAP=$S4_BUILD/socks4wrap
 SOCKS4D=$S4_BUILD/socks4d
 S4_PY=/usr/bin/python3 # Debian's python3: it has the python3-* test modules
 export S4_ROOT S4_BUILD SOCKS4WRAP SOCKS4D S4_PY
