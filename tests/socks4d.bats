@@ -141,7 +141,49 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
 	[ "${lines[1]}" = "eof" ]
-	s4_wait_log "$SRV" "CONNECT .* user=bob: rejected \(client not allowed\)" 5
+	s4_wait_log "$SRV" "client 127\.0\.0\.1:[0-9]+: rejected \(client not allowed\)" 5
+}
+
+# Issue 13 item 14: the -a check comes at accept(), so clients from outside
+# the list never take one of the -m slots, however long they stay.
+@test "clients outside the -a list get 91 at once and never take a -m slot" {
+	per_test -m 2 -r 10 -a 127.0.0.1/32
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" "$(ECHO_DST)" <<'EOF'
+import socket, sys
+from s4client import *
+proxy, dst = sys.argv[1], sys.argv[2]
+outsiders = []
+for i in range(4):
+    o = socket.socket()
+    o.settimeout(TIMEOUT)
+    o.bind(("127.0.0.2", 0))
+    o.connect(("127.0.0.1", int(proxy)))
+    outsiders.append(o)  # silent: not a byte of a request
+for i, o in enumerate(outsiders):
+    rep, _, end = read_exact(o, 8)
+    print("outsider", i, fmt_reply(rep) if not end else end)
+held = []
+for i in range(2):
+    s = open_proxy(proxy)
+    s.sendall(build_request(CMD_CONNECT, dst) + b"in %d" % i)
+    rep, _, end = read_exact(s, 8)
+    print("insider", i, fmt_reply(rep) if not end else end)
+    held.append(s)
+for i, s in enumerate(held):
+    data, end = read_to_end(s, 4)
+    print("insider", i, esc(data))
+EOF
+	[ "$status" -eq 0 ]
+	for i in 0 1 2 3; do
+		has_line "outsider $i reply 0 91 0.0.0.0:0"
+	done
+	[[ ${lines[4]} == "insider 0 reply 0 90 "* ]]
+	[[ ${lines[5]} == "insider 1 reply 0 90 "* ]]
+	has_line "insider 0 in 0"
+	has_line "insider 1 in 1"
+	s4_wait_log "$SRV" "client 127\.0\.0\.2:[0-9]+: rejected \(client not allowed\)" 5
+	run grep -c "too many clients" "$BATS_FILE_TMPDIR/$SRV.log"
+	[ "$output" = 0 ]
 }
 
 @test "a USERID of 1024 bytes is accepted" {
@@ -297,6 +339,133 @@ s.close()' "$SOCKS4D_PORT"
 	s4_wait_log "$SRV" "closed \(client left while waiting\)" 5
 	run s4c probe "$where"
 	[ "$output" = "refused" ]
+}
+
+# --- relays cut short --------------------------------------------------------
+
+# Issue 13 item 15: what socks4d has acknowledged to the client reaches the
+# destination even when the client then resets: all of it, then the reset.
+@test "a client's reset after its last byte was acknowledged loses none of it" {
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
+import fcntl, socket, struct, sys, termios, time
+from s4client import *
+proxy = sys.argv[1]
+dest = socket.socket()
+dest.bind(("127.0.0.1", 0))
+dest.listen(1)
+s = open_proxy(proxy)
+s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
+print(fmt_reply(read_exact(s, 8)[0]))
+c, _ = dest.accept()
+c.settimeout(TIMEOUT)
+s.sendall(b"x" * 1000000)
+def outq(sock):
+    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+for _ in range(500):  # until socks4d has acknowledged every byte
+    if outq(s) == 0:
+        break
+    time.sleep(0.01)
+print("outq", outq(s))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+data, end = read_to_end(c)
+print("destination got", len(data), "then", end)
+EOF
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "reply 0 90 "* ]]
+	[ "${lines[1]}" = "outq 0" ]
+	[ "${lines[2]}" = "destination got 1000000 then reset" ]
+}
+
+# stop_relayed SIGNAL: a relay through its own socks4d, one byte each way,
+# then SIGNAL to the server; prints what each end saw, sets STOP_RC to the
+# server's exit status.
+stop_relayed() {
+	per_test
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" "$(s4_pid "$SRV")" "$1" <<'EOF'
+import os, signal, socket, sys
+from s4client import *
+proxy, pid, sig = sys.argv[1], int(sys.argv[2]), getattr(signal, sys.argv[3])
+dest = socket.socket()
+dest.bind(("127.0.0.1", 0))
+dest.listen(1)
+s = open_proxy(proxy)
+s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
+print(fmt_reply(read_exact(s, 8)[0]))
+c, _ = dest.accept()
+c.settimeout(TIMEOUT)
+s.sendall(b"u")
+c.sendall(b"d")
+print("relayed", esc(read_exact(c, 1)[0]), esc(read_exact(s, 1)[0]))
+os.kill(pid, sig)
+print("client", read_to_end(s)[1])
+print("destination", read_to_end(c)[1])
+EOF
+	STOP_RC=0
+	wait "$(s4_pid "$SRV")" || STOP_RC=$?
+}
+
+# Issue 13 item 16: a relay cut by SIGTERM must not read as a clean end.
+@test "SIGTERM resets relays in progress at both ends and logs what was cut" {
+	stop_relayed SIGTERM
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "relayed u d" ]
+	[ "${lines[2]}" = "client reset" ]
+	[ "${lines[3]}" = "destination reset" ]
+	[ "$STOP_RC" -eq 0 ]
+	s4_wait_log "$SRV" "CONNECT 127\.0\.0\.1:[0-9]+ from 127\.0\.0\.1:[0-9]+: reset \(cut by signal 15; 1 bytes up, 1 bytes down\)" 5
+}
+
+@test "SIGHUP ends socks4d as SIGTERM does: relays reset, exit 0" {
+	stop_relayed SIGHUP
+	[ "$status" -eq 0 ]
+	[ "${lines[2]}" = "client reset" ]
+	[ "${lines[3]}" = "destination reset" ]
+	[ "$STOP_RC" -eq 0 ]
+	s4_wait_log "$SRV" "reset \(cut by signal 1; 1 bytes up, 1 bytes down\)" 5
+}
+
+# Issue 13 item 17: a receiver that stops reading must not make socks4d hold
+# megabytes for it. What the sender gets rid of before it stalls, direct
+# and through socks4d, differs by what socks4d holds (its two socket
+# buffers and a pipe) and the second hop's own buffers.
+@test "a stalled receiver costs a bounded amount of buffering in socks4d" {
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
+import select, socket, sys
+from s4client import *
+proxy = sys.argv[1]
+def fill(s):
+    """Bytes s takes before a peer that never reads stops it for 1 s."""
+    s.setblocking(False)
+    chunk, sent = b"x" * 65536, 0
+    while True:
+        try:
+            sent += s.send(chunk)
+        except BlockingIOError:
+            if not select.select([], [s], [], 1.0)[1]:
+                return sent
+def stalled(via_proxy):
+    dest = socket.socket()
+    dest.bind(("127.0.0.1", 0))
+    dest.listen(1)
+    to = "127.0.0.1:%d" % dest.getsockname()[1]
+    if via_proxy:
+        s = open_proxy(proxy)
+        s.sendall(build_request(CMD_CONNECT, to))
+        read_exact(s, 8)
+    else:
+        s = socket.create_connection(parse_hostport(to))
+    c, _ = dest.accept()
+    n = fill(s)
+    s.close(); c.close(); dest.close()
+    return n
+direct, proxied = stalled(False), stalled(True)
+print("direct", direct, "proxied", proxied)
+print("extra MiB", (proxied - direct) // (1 << 20))
+EOF
+	[ "$status" -eq 0 ]
+	[[ ${lines[-1]} =~ ^extra\ MiB\ (-?[0-9]+)$ ]] || s4_fail "$output" || return 1
+	[ "${BASH_REMATCH[1]}" -lt 4 ] || s4_fail "$output"
 }
 
 # --- limits and life cycle ---------------------------------------------------

@@ -139,7 +139,7 @@ void deadline_clear(struct session *s)
 	heap_down(last->heap_idx);
 }
 
-/* The heap holds max_clients slots: a session has at most one deadline. */
+/* The heap holds a slot per client and per outsider: one deadline each. */
 void deadline_set(struct session *s, int64_t when)
 {
 	deadline_clear(s);
@@ -225,6 +225,7 @@ static void server_accept(void)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_in sin;
+		bool allowed;
 		socklen_t len = sizeof sin;
 		int fd = accept4(srv.listener.fd, (struct sockaddr *)&sin, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -249,14 +250,19 @@ static void server_accept(void)
 			log_error("accept: %s", strerror(errno));
 			return;
 		}
-		if (srv.nclients >= conf.max_clients) {
+		allowed = client_allowed(&sin);
+		if (!allowed && srv.noutsiders >= conf.max_clients) {
+			refuse_outsider(fd, &sin);
+			continue;
+		}
+		if (allowed && srv.nclients >= conf.max_clients) {
 			char why[64];
 
 			snprintf(why, sizeof why, "too many clients: %u", conf.max_clients);
 			refuse(fd, &sin, why);
 			continue;
 		}
-		session_new(fd, &sin);
+		session_new(fd, &sin, !allowed);
 	}
 }
 
@@ -267,6 +273,7 @@ static void signal_read(void)
 	if (read(srv.signals.fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		log_event("exiting on signal %u", si.ssi_signo);
 		srv.stop = true;
+		srv.stop_signal = (int)si.ssi_signo;
 	}
 }
 
@@ -363,7 +370,7 @@ static int event_loop(void)
 static void server_cleanup(void)
 {
 	while (srv.sessions)
-		session_close(srv.sessions, false);
+		session_cut(srv.sessions, srv.stop_signal);
 	reap_dead();
 	pipe_pool_drain();
 	if (srv.listener.fd >= 0)
@@ -424,7 +431,7 @@ static int server_start(void)
 	int one = 1, fd, r;
 
 	srv.epfd = srv.listener.fd = srv.signals.fd = srv.spare_fd = -1;
-	srv.heap = calloc(conf.max_clients, sizeof *srv.heap);
+	srv.heap = calloc(2 * (size_t)conf.max_clients, sizeof *srv.heap);
 	if (!srv.heap) {
 		log_error("out of memory");
 		return -ENOMEM;
@@ -439,9 +446,11 @@ static int server_start(void)
 	 * signal never reaches signalfd, so take both back first. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP); /* no settings to reload: a stop like TERM */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srv.signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -398,11 +398,6 @@ static void request_done(struct session *s, const struct socks4_request *req,
 		reject(s, true);
 		return;
 	}
-	if (!client_allowed(&s->client_addr)) {
-		log_sess(s, true, "rejected (client not allowed)");
-		reject(s, true);
-		return;
-	}
 	if (mis_after_request(s))
 		return;
 	if (req->command == SOCKS4_CMD_CONNECT)
@@ -592,7 +587,28 @@ void refuse(int fd, const struct sockaddr_in *sin, const char *why)
 	log_event("client %s: refused (%s)", fmt_sin(from, sin), why);
 }
 
-void session_new(int fd, const struct sockaddr_in *sin)
+/*
+ * More outsiders than -m at once: 91 and close, with no session. The 8
+ * bytes fit a fresh socket's send buffer; a request arriving after the
+ * close may turn it into a reset, which is the price of holding nothing.
+ */
+void refuse_outsider(int fd, const struct sockaddr_in *sin)
+{
+	uint8_t rep[SOCKS4_REPLY_LEN];
+
+	socks4_build_reply(rep, SOCKS4_REPLY_REJECTED, 0, 0);
+	if (send(fd, rep, sizeof rep, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* it is being refused either way */
+	}
+	refuse(fd, sin, "client not allowed");
+}
+
+/*
+ * A client from accept(). One outside the -a list is answered 91 at once,
+ * before it has sent a byte (issue 13 item 14): it never waits for a
+ * request in one of the -m slots the allowed clients need.
+ */
+void session_new(int fd, const struct sockaddr_in *sin, bool outsider)
 {
 	struct session *s = calloc(1, sizeof *s);
 
@@ -615,6 +631,17 @@ void session_new(int fd, const struct sockaddr_in *sin)
 	if (srv.sessions)
 		srv.sessions->prev = s;
 	srv.sessions = s;
+	if (outsider) {
+		char from[ADDR_STRLEN];
+
+		s->outsider = true;
+		srv.noutsiders++;
+		log_event("client %s: rejected (client not allowed)",
+			  fmt_sin(from, sin));
+		reject(s, true);
+		session_run(s);
+		return;
+	}
 	srv.nclients++;
 	deadline_set(s, srv.now + conf.request_ms);
 	/* Most clients send the request with the handshake's last ACK:
@@ -644,7 +671,10 @@ void session_close(struct session *s, bool reset)
 		srv.sessions = s->next_s;
 	if (s->next_s)
 		s->next_s->prev = s->prev;
-	srv.nclients--;
+	if (s->outsider)
+		srv.noutsiders--;
+	else
+		srv.nclients--;
 	s->state = SESS_DEAD;
 	/* Events already fetched may still point into s: free it later. */
 	s->dead_next = srv.dead;
@@ -659,4 +689,35 @@ void reap_dead(void)
 		srv.dead = s->dead_next;
 		free(s);
 	}
+}
+
+/*
+ * The server is stopping on signo: a relay, or an exchange that would
+ * have become one, ends with a reset at both ends, so neither mistakes
+ * the cut for a clean end (issue 13 item 16). A refusal already sent
+ * (LINGER) keeps its FIN.
+ */
+void session_cut(struct session *s, int signo)
+{
+	char from[ADDR_STRLEN];
+
+	switch (s->state) {
+	case SESS_DEAD:
+		return;
+	case SESS_LINGER:
+		session_close(s, false);
+		return;
+	case SESS_RELAY:
+		log_sess(s, false, "reset (cut by signal %d; %llu bytes up, %llu bytes down)",
+			 signo, s->up.bytes, s->down.bytes);
+		break;
+	case SESS_REQUEST:
+		log_event("client %s: reset (cut by signal %d before a complete request)",
+			  fmt_sin(from, &s->client_addr), signo);
+		break;
+	default:
+		log_sess(s, false, "reset (cut by signal %d before the relay)", signo);
+		break;
+	}
+	session_close(s, true);
 }

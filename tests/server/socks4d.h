@@ -46,6 +46,9 @@
 #define PIPE_DEFAULT_CAP 65536
 #define PIPE_BULK_CAP (4 * 1024 * 1024) /* a pipe that fills up grows to this, */
 #define PIPE_BULK_FALLBACK (1024 * 1024) /* or to pipe-max-size's default */
+#define RELAY_SOCKBUF (512 * 1024) /* SO_RCVBUF/SO_SNDBUF; the kernel doubles it */
+#define CUT_FLUSH_MS 10000 /* a reset relay's held bytes get this long to go */
+#define CUT_POLL_MS 10	   /* how often the send queue is looked at meanwhile */
 #define MAX_CIDRS 64 /* -a options; route.h holds up to ROUTE_MAX */
 #define EXTRA_MAX 4096
 #define LOG_LINE_MAX 8192
@@ -143,6 +146,9 @@ struct flow {
 	size_t off, pending; /* bytes held in the pipe or in buf[off..] */
 	unsigned long long bytes;
 	bool eof, shut;
+	int err;   /* reading src failed (a reset): flush, then reset dst */
+	int werr;  /* writing dst failed: what is held cannot be delivered */
+	bool stop; /* the relay is being cut: read nothing more */
 	const struct flow *other; /* the opposite direction */
 	bool cannot_grow; /* F_SETPIPE_SZ refused once: do not ask again */
 };
@@ -153,6 +159,7 @@ struct session {
 	struct endpoint client, remote, bind;
 	struct flow up, down; /* up: client -> remote */
 	struct sockaddr_in client_addr;
+	int64_t cut_until; /* a cut relay's last chance to deliver; 0: none */
 
 	uint8_t command; /* from the request, addresses in network order */
 	uint32_t dst_addr;
@@ -171,6 +178,7 @@ struct session {
 	struct session *prev, *next_s;	   /* all live sessions */
 	struct session *rprev, *rnext;	   /* the ready list */
 	struct session *dead_next;
+	bool outsider; /* outside -a: answered 91 at accept(), holds no slot */
 };
 
 #define HEAP_NONE SIZE_MAX
@@ -181,7 +189,9 @@ struct server {
 	int spare_fd; /* given up to accept-and-close when out of fds */
 	int64_t now;
 	bool stop;
-	unsigned nclients;
+	unsigned nclients;   /* allowed clients, at most conf.max_clients */
+	unsigned noutsiders; /* refused ones being answered, as many again */
+	int stop_signal;     /* the signal that set stop */
 	struct session *sessions, *ready, *dead;
 	struct session **heap;
 	size_t heap_len;
@@ -221,7 +231,9 @@ void ready_remove(struct session *s);
 /* session.c: a client from accept() to close. */
 bool client_allowed(const struct sockaddr_in *sin);
 void refuse(int fd, const struct sockaddr_in *sin, const char *why);
-void session_new(int fd, const struct sockaddr_in *sin);
+void refuse_outsider(int fd, const struct sockaddr_in *sin);
+void session_new(int fd, const struct sockaddr_in *sin, bool outsider);
+void session_cut(struct session *s, int signo);
 void session_run(struct session *s);
 void session_timeout(struct session *s);
 void session_close(struct session *s, bool reset);
