@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # socks4d.bats - the bundled SOCKS4 server, spoken to by a raw client
-# (tests/helpers/s4client.py): CONNECT, BIND, limits, timeouts, -M.
+# (tests/helpers/s4client.py): CONNECT, BIND, SOCKS 4A, limits, timeouts,
+# relays cut short, -M.
 
 load helpers/common
 
@@ -18,10 +19,12 @@ setup_file() {
 	ECHO_PORT=$(cat "$BATS_FILE_TMPDIR/echo.port")
 	export ECHO_PORT
 	start_socks4d socks4d -t 5
+	ns4a_setup
 }
 
 teardown_file() {
 	s4_stop_all
+	ns4a_teardown
 }
 
 teardown() {
@@ -466,6 +469,171 @@ EOF
 	[ "$status" -eq 0 ]
 	[[ ${lines[-1]} =~ ^extra\ MiB\ (-?[0-9]+)$ ]] || s4_fail "$output" || return 1
 	[ "${BASH_REMATCH[1]}" -lt 4 ] || s4_fail "$output"
+}
+
+# --- SOCKS 4A ------------------------------------------------------------------
+#
+# Names are resolved in a network namespace of this file's own (only lo),
+# whose /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf are ours: `ip
+# netns exec` mounts /etc/netns/NAME/* over /etc. hosts names echo.s4test;
+# DNS is slowdns.py on 127.0.0.1:53 (slow.* after 2 s, the rest NXDOMAIN).
+
+# ns4a_setup (setup_file): the namespace, its files, DNS and an echo server
+# inside. Without root or `ip netns` it records why in NS4A_SKIP; in CI it
+# fails instead.
+ns4a_setup() {
+	local ns err
+	NS4A_SKIP=
+	if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1; then
+		NS4A_SKIP="SOCKS 4A tests need root and ip (iproute2)"
+	else
+		ns=s4d-$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+		if ! err=$(ip netns add "$ns" 2>&1); then
+			NS4A_SKIP="ip netns add: $err"
+		fi
+	fi
+	if [ -n "$NS4A_SKIP" ]; then
+		[ -z "${CI:-}" ] || s4_fail "$NS4A_SKIP" || return 1
+		export NS4A_SKIP
+		return 0
+	fi
+	NS4A=$ns
+	export NS4A
+	echo "$ns" >"$BATS_FILE_TMPDIR/ns4a"
+	mkdir -p "/etc/netns/$ns"
+	printf '127.0.0.1 localhost\n127.0.0.1 echo.s4test\n' >"/etc/netns/$ns/hosts"
+	printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:1\n' >"/etc/netns/$ns/resolv.conf"
+	printf 'hosts: files dns\n' >"/etc/netns/$ns/nsswitch.conf"
+	in4a ip link set lo up || return 1
+	s4_start dns4a ip netns exec "$ns" "$S4_PY" "$BATS_TEST_DIRNAME/helpers/slowdns.py" \
+		127.0.0.1 53 2
+	s4_wait_log dns4a '^listening$' 10 || return 1
+	s4_start echo4a ip netns exec "$ns" "$S4_PY" "$S4C" echo "$BATS_FILE_TMPDIR/echo4a.port"
+	s4_wait_file "$BATS_FILE_TMPDIR/echo4a.port" || return 1
+	ECHO4A_PORT=$(cat "$BATS_FILE_TMPDIR/echo4a.port")
+	export ECHO4A_PORT
+}
+
+# ns4a_teardown (teardown_file, after s4_stop_all): the namespace and files.
+ns4a_teardown() {
+	local ns
+	[ -f "$BATS_FILE_TMPDIR/ns4a" ] || return 0
+	ns=$(cat "$BATS_FILE_TMPDIR/ns4a")
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "/etc/netns/$ns"
+	rm -f "$BATS_FILE_TMPDIR/ns4a"
+}
+
+ns4a_require() {
+	[ -z "${NS4A_SKIP:-}" ] || skip "$NS4A_SKIP"
+}
+
+in4a() { ip netns exec "$NS4A" "$@"; }
+
+# per_test4a [socks4d options]: per_test, with socks4d inside the namespace.
+per_test4a() {
+	SRV=t$BATS_TEST_NUMBER
+	PER_TEST+=("$SRV")
+	s4_start "$SRV" ip netns exec "$NS4A" "$SOCKS4D" -l 127.0.0.1:0 \
+		-p "$BATS_FILE_TMPDIR/$SRV.port" -v "$@"
+	s4_wait_file "$BATS_FILE_TMPDIR/$SRV.port" || return 1
+	PORT=$(cat "$BATS_FILE_TMPDIR/$SRV.port")
+}
+
+@test "a SOCKS4A CONNECT by name is resolved, relayed, and logged with name and address" {
+	ns4a_require
+	per_test4a
+	run in4a "$S4_PY" "$S4C" connect "$PORT" "echo.s4test:$ECHO4A_PORT" --send 'by name' --want 7
+	[ "$status" -eq 0 ]
+	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	has_line 'data by name'
+	s4_wait_log "$SRV" "CONNECT echo\.s4test:$ECHO4A_PORT at 127\.0\.0\.1 from 127\.0\.0\.1:[0-9]+ user=bob: granted" 5
+	# /etc/hosts answered: the name never reached DNS
+	run grep -c "query echo.s4test" "$BATS_FILE_TMPDIR/dns4a.log"
+	[ "$output" = 0 ]
+}
+
+@test "a SOCKS4A name that does not resolve gets 91" {
+	ns4a_require
+	per_test4a
+	run in4a "$S4_PY" "$S4C" connect "$PORT" "nx.s4test:$ECHO4A_PORT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	[ "${lines[1]}" = "eof" ]
+	s4_wait_log "$SRV" "CONNECT nx\.s4test:$ECHO4A_PORT from .* user=bob: rejected \(name does not resolve: .*\)" 5
+	grep -q "query nx.s4test 1" "$BATS_FILE_TMPDIR/dns4a.log"
+}
+
+# A name of n 'h's in a 4A CONNECT to port 80, as hex for --raw.
+name_request_hex() {
+	printf '04010050000000016200'
+	printf "%${1}s" '' | tr ' ' 'h' | od -An -v -tx1 | tr -d ' \n'
+	printf '00'
+}
+
+@test "a SOCKS4A name longer than 255 bytes gets 91 before its end arrives" {
+	local hex
+	hex=$(name_request_hex 256)
+	# no NUL after the 256th byte: the limit, not the end, decides
+	run s4c connect "$SOCKS4D_PORT" x:0 --raw "${hex%00}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log socks4d "client 127\.0\.0\.1:[0-9]+: rejected \(SOCKS4A name longer than 255 bytes\)" 5
+}
+
+@test "a SOCKS4A name with a byte no host name holds gets 91" {
+	run s4c connect "$SOCKS4D_PORT" x:0 --raw 04010050000000016200626164206e616d6500
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log socks4d "client 127\.0\.0\.1:[0-9]+: rejected \(SOCKS4A name empty or with a byte no name holds\)" 5
+}
+
+@test "-N refuses SOCKS4A requests with 91 and says so" {
+	per_test -N
+	run s4c connect "$PORT" "localhost:$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log "$SRV" "CONNECT localhost:$ECHO_PORT from .* user=bob: rejected \(SOCKS4A is off: -N\)" 5
+	# plain SOCKS4 still works
+	run s4c connect "$PORT" "$(ECHO_DST)" --send 'ok' --want 2
+	has_line 'data ok'
+}
+
+@test "a slow SOCKS4A lookup holds up no other client" {
+	ns4a_require
+	per_test4a
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run in4a "$S4_PY" - "$PORT" "$ECHO4A_PORT" <<'EOF'
+import select, sys
+from s4client import *
+proxy, port = sys.argv[1], sys.argv[2]
+slow = open_proxy(proxy)
+slow.sendall(build_request(CMD_CONNECT, "slow.s4test:" + port))
+plain = open_proxy(proxy)  # DNS answers slow.s4test 2 s from now
+plain.sendall(build_request(CMD_CONNECT, "127.0.0.1:" + port) + b"meanwhile")
+print("plain", fmt_reply(read_exact(plain, 8)[0]), esc(read_exact(plain, 9)[0]))
+ready = select.select([slow], [], [], 0)[0]
+print("slow", "answered already" if ready else "still resolving")
+slow.settimeout(10)
+print("slow", fmt_reply(read_exact(slow, 8)[0]))
+EOF
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^plain\ reply\ 0\ 90\ .*\ meanwhile$ ]]
+	[ "${lines[1]}" = "slow still resolving" ]
+	[[ ${lines[2]} == "slow reply 0 90 "* ]]
+	s4_wait_log "$SRV" "CONNECT slow\.s4test:$ECHO4A_PORT at 127\.0\.0\.1 from .*: granted" 5
+}
+
+@test "-d is applied to the address a SOCKS4A name resolves to" {
+	ns4a_require
+	per_test4a -d "127.0.0.1:$ECHO4A_PORT"
+	run in4a "$S4_PY" "$S4C" connect "$PORT" "echo.s4test:$ECHO4A_PORT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log "$SRV" "CONNECT echo\.s4test:$ECHO4A_PORT at 127\.0\.0\.1 from .*: rejected \(destination refused by -d 127\.0\.0\.1:$ECHO4A_PORT\)" 5
+	# and to a plain request for the same address
+	run in4a "$S4_PY" "$S4C" connect "$PORT" "127.0.0.1:$ECHO4A_PORT"
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log "$SRV" "CONNECT 127\.0\.0\.1:$ECHO4A_PORT from .*: rejected \(destination refused by -d 127\.0\.0\.1:$ECHO4A_PORT\)" 5
 }
 
 # --- limits and life cycle ---------------------------------------------------

@@ -289,6 +289,10 @@ static void on_event(struct endpoint *ep, uint32_t events)
 		signal_read();
 		return;
 	}
+	if (ep->role == EP_RESOLVER) {
+		resolver_collect();
+		return;
+	}
 	if (s->state == SESS_DEAD || ep->fd < 0)
 		return; /* closed earlier in this batch */
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -372,6 +376,7 @@ static void server_cleanup(void)
 	while (srv.sessions)
 		session_cut(srv.sessions, srv.stop_signal);
 	reap_dead();
+	resolver_stop();
 	pipe_pool_drain();
 	if (srv.listener.fd >= 0)
 		close(srv.listener.fd);
@@ -431,6 +436,7 @@ static int server_start(void)
 	int one = 1, fd, r;
 
 	srv.epfd = srv.listener.fd = srv.signals.fd = srv.spare_fd = -1;
+	srv.resolver.fd = -1;
 	srv.heap = calloc(2 * (size_t)conf.max_clients, sizeof *srv.heap);
 	if (!srv.heap) {
 		log_error("out of memory");
@@ -462,6 +468,11 @@ static int server_start(void)
 	r = ep_add(&srv.signals, srv.signals.fd, EP_SIGNAL, NULL);
 	if (r)
 		return r;
+	if (!conf.no_4a) {
+		r = resolver_start();
+		if (r)
+			return r;
+	}
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

@@ -19,9 +19,10 @@ static void usage(FILE *out)
 	fputs(
 "usage: socks4d [-l ADDR:PORT] [-a CIDR]... [-t SECONDS] [-b SECONDS]\n"
 "               [-r SECONDS] [-e ADDR] [-z] [-Z] [-m N] [-p FILE]\n"
-"               [-M SPEC]... [-v] [-h]\n"
+"               [-d DEST]... [-N] [-M SPEC]... [-v] [-h]\n"
 "\n"
-"A SOCKS4 server for tests: CONNECT and BIND as in draft-vance-socks-v4-09.\n"
+"A SOCKS4 server for tests: CONNECT and BIND as in draft-vance-socks-v4-09,\n"
+"and SOCKS 4A (a name for the server to resolve, off the event loop).\n"
 "\n"
 "  -l ADDR:PORT  listen there (default " DEFAULT_LISTEN "; port 0 picks one)\n"
 "  -a CIDR       allow clients from CIDR (repeatable; default " DEFAULT_ALLOW ")\n"
@@ -32,6 +33,9 @@ static void usage(FILE *out)
 "  -z            BIND: put 0.0.0.0 in the first reply's DSTIP\n"
 "  -Z            CONNECT: put 0.0.0.0:0 in the reply\n"
 "  -m N          serve at most N clients at once (default 1024)\n"
+"  -d DEST       refuse requests to DEST: a.b.c.d[/n][:PORT[-PORT]]\n"
+"                (repeatable; a 4A name is judged by its address)\n"
+"  -N            refuse SOCKS 4A requests (91) instead of resolving them\n"
 "  -p FILE       write the port to FILE once listening\n"
 "  -v            log one line per event to stderr\n"
 "  -h            show this help\n"
@@ -120,6 +124,21 @@ static int parse_allow(const char *s, const char **why)
 	return route_add(&conf.allow, &r);
 }
 
+/* -d: a destination as shim/route.c reads it, ports allowed. */
+static int parse_deny(const char *s, const char **why)
+{
+	struct route_rule r;
+	int err = route_parse_dest(s, strlen(s), ROUTE_DENY, &r, why);
+
+	if (err)
+		return err;
+	if (route_add(&conf.deny, &r) < 0) {
+		*why = "is one too many (the limit is 128)";
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 static void bad_usage(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "socks4d: ");
@@ -143,9 +162,10 @@ void parse_args(int argc, char **argv)
 	conf.max_clients = DEFAULT_MAX_CLIENTS;
 	conf.mis.reply = conf.mis.version = conf.mis.second = -1;
 	conf.allow.fallback = ROUTE_DENY;
+	conf.deny.fallback = ROUTE_PROXY;
 	parse_hostport(DEFAULT_LISTEN, &conf.listen_addr);
 
-	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:M:vh")) != -1) {
+	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:d:NM:vh")) != -1) {
 		switch (c) {
 		case 'l':
 			if (parse_hostport(optarg, &conf.listen_addr) < 0)
@@ -191,6 +211,17 @@ void parse_args(int argc, char **argv)
 			break;
 		case 'p':
 			conf.port_file = optarg;
+			break;
+		case 'd':
+			if (parse_deny(optarg, &why) < 0) {
+				char msg[160];
+
+				snprintf(msg, sizeof msg, "-d '%%s' %s", why);
+				bad_usage(msg, optarg);
+			}
+			break;
+		case 'N':
+			conf.no_4a = true;
 			break;
 		case 'M':
 			if (parse_misbehaviour(optarg, &conf.mis) < 0)

@@ -51,9 +51,26 @@ static void sess_label(const struct session *s, bool with_user, char *buf,
 		       size_t cap)
 {
 	char dst[ADDR_STRLEN], src[ADDR_STRLEN];
-	int n = snprintf(buf, cap, "%s %s from %s", command_name(s->command),
-			 addr_fmt((struct v4){ s->dst_addr, s->dst_port }, dst),
-			 fmt_sin(src, &s->client_addr));
+	int n;
+
+	/* 4A: "CONNECT files.example:21 at 192.0.2.7 from ...", the name
+	 * as asked for and, once resolved, the address used. */
+	if (s->host) {
+		char at[ADDR_STRLEN + 4] = "";
+
+		if (s->resolved) {
+			addr_fmt((struct v4){ s->dst_addr, s->dst_port }, dst);
+			*strrchr(dst, ':') = '\0';
+			snprintf(at, sizeof at, " at %s", dst);
+		}
+		n = snprintf(buf, cap, "%s %.*s:%u%s from %s", command_name(s->command),
+			     (int)s->host_len, s->host, (unsigned)ntohs(s->dst_port),
+			     at, fmt_sin(src, &s->client_addr));
+	} else {
+		n = snprintf(buf, cap, "%s %s from %s", command_name(s->command),
+			     addr_fmt((struct v4){ s->dst_addr, s->dst_port }, dst),
+			     fmt_sin(src, &s->client_addr));
+	}
 
 	if (with_user && n > 0 && (size_t)n < cap) {
 		const char *uid = (const char *)s->req + SOCKS4_REQUEST_FIXED_LEN;
@@ -383,6 +400,25 @@ static void bind_step(struct session *s)
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
+/* A complete request with an address (resolved, for 4A): -d, then go. */
+static void request_go(struct session *s)
+{
+	const struct route_rule *hit;
+
+	if (route_lookup(&conf.deny, s->dst_addr, s->dst_port, &hit) == ROUTE_DENY) {
+		char rule[ROUTE_DEST_STRLEN];
+
+		log_sess(s, true, "rejected (destination refused by -d %s)",
+			 route_fmt_dest(hit, rule));
+		reject(s, true);
+		return;
+	}
+	if (s->command == SOCKS4_CMD_CONNECT)
+		connect_start(s);
+	else
+		bind_start(s);
+}
+
 static void request_done(struct session *s, const struct socks4_request *req,
 			 size_t size)
 {
@@ -390,20 +426,53 @@ static void request_done(struct session *s, const struct socks4_request *req,
 	s->command = req->command;
 	s->dst_addr = req->addr;
 	s->dst_port = req->port;
+	s->host = req->host;
+	s->host_len = req->host_len;
 	deadline_clear(s);
 
-	if (req->host) {
-		log_sess(s, true, "rejected (SOCKS4A name %.*s: not served)",
-			 (int)req->host_len, req->host);
+	if (s->host && conf.no_4a) {
+		log_sess(s, true, "rejected (SOCKS4A is off: -N)");
 		reject(s, true);
 		return;
 	}
 	if (mis_after_request(s))
 		return;
-	if (req->command == SOCKS4_CMD_CONNECT)
-		connect_start(s);
-	else
-		bind_start(s);
+	if (s->host) {
+		int r = resolver_submit(s);
+
+		if (r) {
+			log_sess(s, true, "rejected (cannot resolve: %s)", strerror(-r));
+			reject(s, true);
+			return;
+		}
+		/* -t bounds the whole CONNECT, the name's lookup included */
+		s->state = SESS_RESOLVING;
+		deadline_set(s, srv.now + conf.connect_ms);
+		return;
+	}
+	request_go(s);
+}
+
+/* The name's addresses are in: the first one -d allows is used. */
+void session_resolved(struct session *s, const char *why, const uint32_t *addrs,
+		      size_t n_addrs)
+{
+	deadline_clear(s);
+	if (why) {
+		log_sess(s, true, "rejected (name does not resolve: %s)", why);
+		reject(s, true);
+		session_run(s);
+		return;
+	}
+	for (size_t i = 0; i < n_addrs; i++) {
+		s->dst_addr = addrs[i];
+		if (route_lookup(&conf.deny, s->dst_addr, s->dst_port, NULL) !=
+		    ROUTE_DENY)
+			break;
+	}
+	s->resolved = true;
+	request_go(s);
+	session_run(s);
 }
 
 static void request_fail(struct session *s, const char *why)
@@ -518,6 +587,8 @@ void session_run(struct session *s)
 		case SESS_REQUEST:
 			request_step(s);
 			break;
+		case SESS_RESOLVING:
+			break; /* resolve.c's answer or the deadline moves it on */
 		case SESS_CONNECTING:
 			connect_step(s);
 			break;
@@ -552,6 +623,11 @@ void session_timeout(struct session *s)
 			  fmt_sin(from, &s->client_addr), conf.request_ms);
 		session_close(s, false);
 		return;
+	case SESS_RESOLVING:
+		log_sess(s, true, "rejected (timeout resolving the name)");
+		resolver_cancel(s);
+		reject(s, true);
+		break;
 	case SESS_CONNECTING:
 		log_sess(s, true, "rejected (timeout)");
 		ep_close(&s->remote, false);
@@ -658,6 +734,7 @@ void session_close(struct session *s, bool reset)
 {
 	if (s->state == SESS_DEAD)
 		return;
+	resolver_cancel(s);
 	ep_close(&s->client, reset);
 	ep_close(&s->remote, reset);
 	ep_close(&s->bind, false);

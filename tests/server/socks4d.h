@@ -8,6 +8,8 @@
  *	loop.c                   epoll, signals, deadlines -> events on endpoints
  *	session.c                events -> a session's request, CONNECT or BIND,
  *	                         reply (codec: shim/socks4.c)
+ *	resolve.c                a 4A name -> worker threads -> its addresses,
+ *	                         back to session.c through an eventfd
  *	relay.c                  a granted session's bytes, client <-> remote
  *
  * Addresses are formatted by shim/addr.c and matched against -a by
@@ -49,6 +51,8 @@
 #define RELAY_SOCKBUF (512 * 1024) /* SO_RCVBUF/SO_SNDBUF; the kernel doubles it */
 #define CUT_FLUSH_MS 10000 /* a reset relay's held bytes get this long to go */
 #define CUT_POLL_MS 10	   /* how often the send queue is looked at meanwhile */
+#define RESOLVE_THREADS 4   /* names resolved at once; more wait their turn */
+#define RESOLVE_ADDRS_MAX 8 /* of a name's addresses, the first -d allows */
 #define MAX_CIDRS 64 /* -a options; route.h holds up to ROUTE_MAX */
 #define EXTRA_MAX 4096
 #define LOG_LINE_MAX 8192
@@ -80,6 +84,8 @@ struct config {
 	unsigned max_clients;
 	const char *port_file;
 	bool verbose;
+	bool no_4a;		 /* -N: refuse SOCKS 4A requests */
+	struct route_table deny; /* -d: destinations refused (ROUTE_DENY) */
 	struct misbehaviour mis;
 };
 
@@ -88,6 +94,7 @@ struct config {
 
 enum sess_state {
 	SESS_REQUEST,	  /* reading the request */
+	SESS_RESOLVING,	  /* 4A: the name is with resolve.c */
 	SESS_CONNECTING,  /* non-blocking connect() to DSTIP:DSTPORT */
 	SESS_REPLY_DELAY, /* -M delay: holding the first reply */
 	SESS_REPLYING,	  /* writing a reply, maybe a byte at a time */
@@ -112,6 +119,7 @@ enum ep_role {
 	EP_CLIENT,
 	EP_REMOTE, /* the destination of a CONNECT, or BIND's inbound host */
 	EP_BIND,   /* BIND's listening socket */
+	EP_RESOLVER, /* resolve.c's eventfd: answers are waiting */
 };
 
 struct session;
@@ -164,6 +172,10 @@ struct session {
 	uint8_t command; /* from the request, addresses in network order */
 	uint32_t dst_addr;
 	uint16_t dst_port;
+	const char *host; /* 4A: the name, inside req[]; NULL for SOCKS4 */
+	size_t host_len;
+	bool resolved;		  /* 4A: dst_addr is the name's address now */
+	struct resolve_job *job;  /* 4A: the name is being resolved */
 	uint8_t req[SOCKS4_REQUEST_4A_MAX];
 	size_t req_len, req_size; /* bytes read; the request's own length */
 
@@ -185,7 +197,7 @@ struct session {
 
 struct server {
 	int epfd;
-	struct endpoint listener, signals;
+	struct endpoint listener, signals, resolver;
 	int spare_fd; /* given up to accept-and-close when out of fds */
 	int64_t now;
 	bool stop;
@@ -240,6 +252,18 @@ void session_close(struct session *s, bool reset);
 void reap_dead(void);
 __attribute__((format(printf, 3, 4))) void
 log_sess(const struct session *s, bool with_user, const char *fmt, ...);
+
+/* resolve.c: 4A names through getaddrinfo() in worker threads. */
+struct resolve_job;
+int resolver_start(void);
+int resolver_submit(struct session *s);
+void resolver_cancel(struct session *s);
+void resolver_collect(void);
+void resolver_stop(void);
+
+/* session.c: a name's answer (why: NULL, or what went wrong). */
+void session_resolved(struct session *s, const char *why, const uint32_t *addrs,
+		      size_t n_addrs);
 
 /* relay.c: moving a granted session's bytes. */
 void relay_start(struct session *s);
