@@ -19,7 +19,7 @@ static void usage(FILE *out)
 	fputs(
 "usage: socks4d [-l ADDR:PORT] [-a CIDR]... [-t SECONDS] [-b SECONDS]\n"
 "               [-r SECONDS] [-e ADDR] [-z] [-Z] [-m N] [-p FILE]\n"
-"               [-d DEST]... [-N] [-M SPEC]... [-v] [-h]\n"
+"               [-d DEST]... [-N] [-M SPEC]... [-U] [-v] [-h]\n"
 "\n"
 "A SOCKS4 server for tests: CONNECT and BIND as in draft-vance-socks-v4-09,\n"
 "and SOCKS 4A (a name for the server to resolve, off the event loop).\n"
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 "      close-before-first  BIND: close without any reply\n"
 "      close-after-first   BIND: close right after the first reply\n"
 "      second=N            BIND: code N instead of 90 in the second reply,\n"
-"                          then close both unless N is 90\n",
+"                          then close both unless N is 90\n"
+"  -U            a client whose USERID is m:SPEC[,SPEC]... gets those -M\n"
+"                specs on top of the server's (one server, many tests)\n",
 	      out);
 }
 
@@ -165,7 +167,7 @@ void parse_args(int argc, char **argv)
 	conf.deny.fallback = ROUTE_PROXY;
 	parse_hostport(DEFAULT_LISTEN, &conf.listen_addr);
 
-	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:d:NM:vh")) != -1) {
+	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:d:NM:Uvh")) != -1) {
 		switch (c) {
 		case 'l':
 			if (parse_hostport(optarg, &conf.listen_addr) < 0)
@@ -222,6 +224,9 @@ void parse_args(int argc, char **argv)
 			break;
 		case 'N':
 			conf.no_4a = true;
+			break;
+		case 'U':
+			conf.mis_from_user = true;
 			break;
 		case 'M':
 			if (parse_misbehaviour(optarg, &conf.mis) < 0)
