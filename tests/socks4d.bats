@@ -350,27 +350,13 @@ s.close()' "$SOCKS4D_PORT"
 # destination even when the client then resets: all of it, then the reset.
 @test "a client's reset after its last byte was acknowledged loses none of it" {
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
-import fcntl, socket, struct, sys, termios, time
+import sys
 from s4client import *
-proxy = sys.argv[1]
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
-c.settimeout(TIMEOUT)
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 s.sendall(b"x" * 1000000)
-def outq(sock):
-    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
-for _ in range(500):  # until socks4d has acknowledged every byte
-    if outq(s) == 0:
-        break
-    time.sleep(0.01)
-print("outq", outq(s))
-s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()
+print("outq", wait_acknowledged(s))  # socks4d has taken every byte
+reset_close(s)
 data, end = read_to_end(c)
 print("destination got", len(data), "then", end)
 EOF
@@ -387,26 +373,13 @@ EOF
 # client's side (about 2.1 MB) and part of socks4d's receive buffer.
 @test "a destination's reset loses none of what it sent, while the client still sends" {
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
-import fcntl, socket, struct, sys, termios, time
+import sys, time
 from s4client import *
-proxy = sys.argv[1]
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 c.sendall(b"y" * 2500000)
-def outq(sock):
-    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
-for _ in range(500):  # until socks4d has acknowledged every byte
-    if outq(c) == 0:
-        break
-    time.sleep(0.01)
-print("outq", outq(c))
-c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-c.close()
+print("outq", wait_acknowledged(c))  # socks4d has taken every byte
+reset_close(c)
 time.sleep(0.2)
 s.sendall(b"ping")  # socks4d's write of it to the destination fails
 time.sleep(0.2)
@@ -425,17 +398,11 @@ EOF
 stop_relayed() {
 	per_test
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" "$(s4_pid "$SRV")" "$1" <<'EOF'
-import os, signal, socket, sys
+import os, signal, sys
 from s4client import *
-proxy, pid, sig = sys.argv[1], int(sys.argv[2]), getattr(signal, sys.argv[3])
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
-c.settimeout(TIMEOUT)
+pid, sig = int(sys.argv[2]), getattr(signal, sys.argv[3])
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 s.sendall(b"u")
 c.sendall(b"d")
 print("relayed", esc(read_exact(c, 1)[0]), esc(read_exact(s, 1)[0]))

@@ -110,36 +110,7 @@ static int parse_hostport(const char *s, struct sockaddr_in *sin)
 	return 0;
 }
 
-/* -a: "a.b.c.d[/n]" as shim/route.c reads it (host bits refused). */
-static int parse_allow(const char *s, const char **why)
-{
-	struct route_rule r;
-	int err;
 
-	if (strchr(s, ':')) {
-		*why = "has a port; -a takes ADDR[/BITS]";
-		return -EINVAL;
-	}
-	err = route_parse_dest(s, strlen(s), ROUTE_PROXY, &r, why);
-	if (err)
-		return err;
-	return route_add(&conf.allow, &r);
-}
-
-/* -d: a destination as shim/route.c reads it, ports allowed. */
-static int parse_deny(const char *s, const char **why)
-{
-	struct route_rule r;
-	int err = route_parse_dest(s, strlen(s), ROUTE_DENY, &r, why);
-
-	if (err)
-		return err;
-	if (route_add(&conf.deny, &r) < 0) {
-		*why = "is one too many (the limit is 128)";
-		return -ENOSPC;
-	}
-	return 0;
-}
 
 static void bad_usage(const char *fmt, const char *arg)
 {
@@ -151,10 +122,31 @@ static void bad_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
+/*
+ * -a (ROUTE_PROXY: serve) and -d (ROUTE_DENY): a rule as shim/route.c
+ * reads it, host bits refused; -a takes no port. Exits 2 on bad input.
+ */
+static void add_rule(char opt, const char *arg, struct route_table *t,
+		     enum route_action action)
+{
+	const char *why = "is one too many (the limit is 64)";
+	struct route_rule r;
+	char msg[160];
+
+	if (t->n < MAX_CIDRS) {
+		if (action == ROUTE_PROXY && strchr(arg, ':'))
+			why = "has a port; -a takes ADDR[/BITS]";
+		else if (route_parse_dest(arg, strlen(arg), action, &r, &why) == 0 &&
+			 route_add(t, &r) == 0)
+			return;
+	}
+	snprintf(msg, sizeof msg, "-%c '%%s' %s", opt, why);
+	bad_usage(msg, arg);
+}
+
 void parse_args(int argc, char **argv)
 {
 	char opt[3] = "-?";
-	const char *why = NULL;
 	int c;
 	long v;
 
@@ -174,14 +166,7 @@ void parse_args(int argc, char **argv)
 				bad_usage("-l wants ADDR:PORT, not '%s'", optarg);
 			break;
 		case 'a':
-			if (conf.allow.n == MAX_CIDRS)
-				bad_usage("too many -a (the limit is %s)", "64");
-			if (parse_allow(optarg, &why) < 0) {
-				char msg[160];
-
-				snprintf(msg, sizeof msg, "-a '%%s' %s", why);
-				bad_usage(msg, optarg);
-			}
+			add_rule('a', optarg, &conf.allow, ROUTE_PROXY);
 			break;
 		case 't':
 			if (parse_seconds(optarg, &conf.connect_ms) < 0)
@@ -215,12 +200,7 @@ void parse_args(int argc, char **argv)
 			conf.port_file = optarg;
 			break;
 		case 'd':
-			if (parse_deny(optarg, &why) < 0) {
-				char msg[160];
-
-				snprintf(msg, sizeof msg, "-d '%%s' %s", why);
-				bad_usage(msg, optarg);
-			}
+			add_rule('d', optarg, &conf.deny, ROUTE_DENY);
 			break;
 		case 'N':
 			conf.no_4a = true;
@@ -251,5 +231,5 @@ void parse_args(int argc, char **argv)
 	if (optind < argc)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!conf.allow.n)
-		parse_allow(DEFAULT_ALLOW, &why);
+		add_rule('a', DEFAULT_ALLOW, &conf.allow, ROUTE_PROXY);
 }

@@ -489,6 +489,23 @@ static void request_fail(struct session *s, const char *why)
 	reject(s, true);
 }
 
+/* socks4_parse_request()'s verdict on a bad request, for the log. */
+static const char *request_refusal(int verdict, char *buf, size_t cap)
+{
+	switch (verdict) {
+	case SOCKS4_USERID_TOO_LONG:
+		snprintf(buf, cap, "user id longer than %d bytes", SOCKS4_USERID_MAX);
+		return buf;
+	case SOCKS4_HOST_TOO_LONG:
+		snprintf(buf, cap, "SOCKS4A name longer than %d bytes", SOCKS4_HOST_MAX);
+		return buf;
+	case SOCKS4_HOST_INVALID:
+		return "SOCKS4A name empty or with a byte no name holds";
+	default:
+		return "malformed request";
+	}
+}
+
 static void request_step(struct session *s)
 {
 	char from[ADDR_STRLEN];
@@ -527,28 +544,10 @@ static void request_step(struct session *s)
 		r = socks4_parse_request(s->req, s->req_len, SOCKS4_USERID_MAX, &req);
 		if (r == SOCKS4_NEED_MORE)
 			continue;
-		if (r == SOCKS4_MALFORMED) {
-			request_fail(s, "malformed request");
-			return;
-		}
-		if (r == SOCKS4_USERID_TOO_LONG) {
+		if (r < 0) {
 			char why[64];
 
-			snprintf(why, sizeof why, "user id longer than %d bytes",
-				 SOCKS4_USERID_MAX);
-			request_fail(s, why);
-			return;
-		}
-		if (r == SOCKS4_HOST_TOO_LONG) {
-			char why[64];
-
-			snprintf(why, sizeof why, "SOCKS4A name longer than %d bytes",
-				 SOCKS4_HOST_MAX);
-			request_fail(s, why);
-			return;
-		}
-		if (r == SOCKS4_HOST_INVALID) {
-			request_fail(s, "SOCKS4A name empty or with a byte no name holds");
+			request_fail(s, request_refusal(r, why, sizeof why));
 			return;
 		}
 		request_done(s, &req, (size_t)r);
