@@ -66,7 +66,7 @@ wrap_env() {
 
 @test "--version in the source tree prints the Makefile's version" {
 	local version
-	version=$(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")
+	version=$(make -s -C "$S4_ROOT" version)
 	run "$SOCKS4WRAP" --version
 	[ "$status" -eq 0 ]
 	[ "$output" = "socks4wrap $version" ]
@@ -604,7 +604,7 @@ fake_shell() {
 	has_line "$(preload "$root/lib/socks4wrap/libsocks4wrap.so")"
 	grep -qx "s4w_sysconfdir='$root/etc'" "$root/bin/socks4wrap"
 	run "$root/bin/socks4wrap" --version
-	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
+	[ "$output" = "socks4wrap $(make -s -C "$S4_ROOT" version)" ]
 }
 
 @test "scripts/socks4wrap is shellcheck clean" {
