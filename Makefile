@@ -108,13 +108,18 @@ $(B)/version: FORCE
 	@mkdir -p $(B)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
 
-# The man pages as installed: their .TH line carries the version and date.
+# The man pages as installed: their .TH line carries the version and date,
+# and socks4wrap(1) names the library directory. The stamp holds the three.
 MAN_PAGES = $(B)/man/socks4wrap.1 $(B)/man/socks4rc.5
 all: $(MAN_PAGES)
-$(B)/man/%: man/% $(CHANGELOG)
+$(B)/man/%: man/% $(B)/man-vars
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GEN     $@")
-	$(Q)sed -e '/^\.TH /s|@VERSION@|$(VERSION)|' -e '/^\.TH /s|@DATE@|$(DATE)|' $< >$@
+	$(Q)sed -e '/^\.TH /s|@VERSION@|$(VERSION)|' -e '/^\.TH /s|@DATE@|$(DATE)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' $< >$@
+$(B)/man-vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION) $(DATE) $(LIBDIR)' | cmp -s - $@ || echo '$(VERSION) $(DATE) $(LIBDIR)' >$@
 
 version:
 	@echo '$(VERSION)'

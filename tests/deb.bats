@@ -148,7 +148,7 @@ dpkg_i() {
 	[ -z "$(grep -E '^[EW]: ' <<<"$output")" ]
 }
 
-@test "the package holds the wrapper on PATH, the library in /usr/lib/TRIPLET/socks4wrap and both man pages" {
+@test "the package holds the wrapper on PATH, the library in /usr/lib/TRIPLET/socks4wrap and both man pages, which say so" {
 	require_built
 	run package_files
 	[ "$status" -eq 0 ]
@@ -160,9 +160,12 @@ dpkg_i() {
 	has_line /usr/share/doc/socks4wrap/copyright
 	# nothing outside Debian's places
 	[ -z "$(grep -E '^/usr/local/|^/usr/lib/socks4wrap/|^/usr/sbin/' <<<"$output")" ]
-	# the wrapper looks for the library where the package put it
+	# the wrapper looks for the library where the package put it, and
+	# socks4wrap(1) says where that is
 	extracted
 	grep -aq "$libdir" "$x/usr/bin/socks4wrap"
+	zcat "$x/usr/share/man/man1/socks4wrap.1.gz" | grep -qx "\.I $libdir/"
+	[ -z "$(zcat "$x/usr/share/man/man1/socks4wrap.1.gz" | grep -e /usr/local/lib -e @LIBDIR@)" ]
 }
 
 @test "/etc/socks4rc is a conffile holding socks4rc.example" {
