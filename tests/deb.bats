@@ -103,8 +103,12 @@ package_files() {
 # snapshot FILE: every path under /usr and /etc with its type, mode and
 # owner; for files and links also size and mtime (a directory's mtime
 # changes whenever an entry is added, which is no change to what it is).
+# Not /etc/netns: ip netns keeps each namespace's /etc there, which any
+# network-namespace test running on the machine (tests/helpers/netns.bash)
+# creates and removes while this file runs.
 snapshot() {
-	find /usr /etc -xdev \( -type d -printf '%p d %m %u:%g\n' \) -o \
+	find /usr /etc -xdev -path /etc/netns -prune -o \
+		\( -type d -printf '%p d %m %u:%g\n' \) -o \
 		-printf '%p %y %m %u:%g %s %T@ %l\n' | LC_ALL=C sort >"$1"
 }
 
