@@ -127,8 +127,7 @@ apt_get() {
 # dpkg_i DEB: dpkg -i, retried for up to a minute while another program
 # holds the dpkg lock.
 dpkg_i() {
-	local n
-	for n in $(seq 60); do
+	for _ in $(seq 60); do
 		run dpkg -i "$1" </dev/null
 		[[ $status -ne 0 && $output == *"dpkg frontend lock"* ]] || return 0
 		sleep 1
@@ -224,6 +223,13 @@ dpkg_i() {
 	grep -qx '\.TH SOCKS4RC 5 2037-01-02 "socks4wrap 9\.8\.7" "File Formats"' "$d/usr/share/man/man5/socks4rc.5"
 	SOCKS4_SERVER=127.0.0.1:1080 SOCKS4_CONF=/dev/null run "$d/usr/lib/socks4wrap/socks4wrap-query" 192.0.2.1:80
 	[ "${lines[0]}" = "# socks4wrap 9.8.7 --dry-run: what the shim would use" ]
+}
+
+@test "debian/tests/smoke is shellcheck clean" {
+	require_cmd shellcheck
+	run shellcheck "$S4_ROOT/debian/tests/smoke"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 # --- installed on this machine: root -----------------------------------------
