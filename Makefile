@@ -102,8 +102,9 @@ $(B)/sysconfdir: FORCE
 	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
 FORCE:
 
-# The same for the version, in the programs that print it.
-$(B)/shim/query.o: $(B)/version
+# The same for the version, in the programs that print it: socks4wrap-query
+# and the launcher, both its copies.
+$(B)/shim/query.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
 $(B)/version: FORCE
 	@mkdir -p $(B)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
