@@ -5,11 +5,20 @@
 #   make check SANITIZE=address,undefined
 #   make demo            a proxied fetch and an active-mode FTP download
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg
+#   make version         print the version (debian/changelog's top entry)
 #   make V=1             show the commands
 #
 # Local settings go in config.mak (not tracked).
 
-VERSION   = 0.1.0
+# The version, in one place: the top entry of debian/changelog, without a
+# Debian revision. socks4wrap --version, socks4wrap-query, the man pages
+# and the package all take it from there; a release is a new changelog
+# entry (dch -v X.Y.Z), and tests/deb.bats checks that they agree. DATE,
+# that entry's day, dates the man pages.
+CHANGELOG = debian/changelog
+VERSION  := $(shell sed -n '1{s/^[^ ]* .\([^ ]*\). .*/\1/;s/^[0-9]*://;s/-[^-]*$$//;p;}' $(CHANGELOG))
+DATE     := $(shell LC_ALL=C date -u +%Y-%m-%d -d "$$(sed -n 's/^ -- .*>  //p' $(CHANGELOG) | head -n 1)")
+$(if $(VERSION),,$(error cannot read the version from $(CHANGELOG)))
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib/socks4wrap
@@ -144,6 +153,29 @@ $(B)/sysconfdir: FORCE
 	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
 FORCE:
 
+# The same for the version, in the programs that print it: socks4wrap-query
+# and the launcher, both its copies.
+$(B)/shim/query.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
+$(B)/version: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+
+# The man pages as installed: their .TH line carries the version and date,
+# and socks4wrap(1) names the library directory. The stamp holds the three.
+MAN_PAGES = $(B)/man/socks4wrap.1 $(B)/man/socks4rc.5
+all: $(MAN_PAGES)
+$(B)/man/%: man/% $(B)/man-vars
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)sed -e '/^\.TH /s|@VERSION@|$(VERSION)|' -e '/^\.TH /s|@DATE@|$(DATE)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' $< >$@
+$(B)/man-vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION) $(DATE) $(LIBDIR)' | cmp -s - $@ || echo '$(VERSION) $(DATE) $(LIBDIR)' >$@
+
+version:
+	@echo '$(VERSION)'
+
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
 # The engine's own tests link the modules under test, still no hooks.
@@ -194,13 +226,14 @@ bench: all
 # example only where there is none, and uninstall removes it only while it
 # is still byte for byte the example.
 install: $(LIB) $(QUERY) $(INST_LAUNCH)
+install: $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
 	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
 	install -m 0755 $(INST_LAUNCH) $(DESTDIR)$(BINDIR)/socks4wrap
-	install -m 0644 man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
-	install -m 0644 man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
+	install -m 0644 $(B)/man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
+	install -m 0644 $(B)/man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
 	    install -m 0644 socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc
 
@@ -215,7 +248,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all check demo bench fuzz fuzz-build install uninstall clean version FORCE
 .SECONDARY:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \

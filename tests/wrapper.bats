@@ -67,7 +67,7 @@ wrap_env() {
 
 @test "--version in the source tree prints the Makefile's version" {
 	local version
-	version=$(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")
+	version=$(make -s -C "$S4_ROOT" version)
 	run "$SOCKS4WRAP" --version
 	[ "$status" -eq 0 ]
 	[ "$output" = "socks4wrap $version" ]
@@ -898,7 +898,7 @@ fake_shell() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "socks4wrap: $root/etc/socks4rc:1: unknown setting 'bogus'" ]
 	run "$root/bin/socks4wrap" --version
-	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
+	[ "$output" = "socks4wrap $(make -s -C "$S4_ROOT" version)" ]
 }
 
 @test "the shell scripts that remain are shellcheck clean" {
