@@ -155,7 +155,7 @@ FORCE:
 
 # The same for the version, in the programs that print it: socks4wrap-query
 # and the launcher, both its copies.
-$(B)/shim/query.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
+$(B)/shim/query.o $(B)/shim/init.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
 $(B)/version: FORCE
 	@mkdir -p $(B)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@

@@ -43,6 +43,7 @@ static void build_settings(void)
 	if (config_build(c, env) == 0)
 		config_resolve(c);
 	log_setup(c->debug, c->quiet, c->log_path);
+	log_msg(LOG_INFO, "socks4wrap %s", SOCKS4WRAP_VERSION);
 	if (c->error[0])
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail", c->error);
 	in_init = false;

@@ -203,6 +203,10 @@ dpkg_i() {
 	[ "$(zcat "$x/usr/share/man/man1/socks4wrap.1.gz" | grep '^\.TH ')" = ".TH SOCKS4WRAP 1 $date \"socks4wrap $version\" \"User Commands\"" ]
 	[ "$(zcat "$x/usr/share/man/man5/socks4rc.5.gz" | grep '^\.TH ')" = ".TH SOCKS4RC 5 $date \"socks4wrap $version\" \"File Formats\"" ]
 	[[ "$(zcat "$x/usr/share/doc/socks4wrap/changelog.gz" | head -n 1)" == "socks4wrap ($version) "* ]]
+	# the library says its version in its first -v line
+	run env LD_PRELOAD="$x$libdir/libsocks4wrap.so" SOCKS4_SERVER=127.0.0.1:9 SOCKS4_DEBUG=1 \
+		SOCKS4_CONF=/dev/null bash -c 'exec 3<>/dev/tcp/127.0.0.1/9'
+	[[ "$output" == "socks4wrap: ["*"] socks4wrap $version"$'\n'* ]]
 }
 
 @test "a new debian/changelog entry is the version of make version, the wrapper and the man pages" {
