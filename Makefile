@@ -51,7 +51,7 @@ B = build
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
-            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c \
+            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c shim/hooks_io.c \
             shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so

@@ -302,7 +302,7 @@ static int move_epolls(int fd, const struct fdslot *s, int op, struct epoll_even
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
 		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		len = read(f, buf, sizeof(buf) - 1);
+		len = real.read(f, buf, sizeof(buf) - 1);
 		real.close(f);
 		if (len <= 0)
 			continue;

@@ -229,6 +229,55 @@ static int told(struct fdslot *s, int r)
 	return r;
 }
 
+/*
+ * A data call, or fcntl() making the socket blocking, on a socket whose
+ * CONNECT is still under way: the program takes the socket as connected,
+ * so the exchange is finished first (see hooks_io.c). A non-blocking
+ * socket gets one step and EAGAIN if that was not enough, as the kernel
+ * says for a connect still under way; a blocking one waits, with the
+ * call's rules for signals and its socket timeout (timeo_opt:
+ * SO_RCVTIMEO or SO_SNDTIMEO; 0 for fcntl(), which nothing interrupts).
+ * Returns 0 (go on with the call) or -errno (a failure, told once).
+ */
+int connect_settle(int fd, int timeo_opt)
+{
+	struct pollfd p[1];
+	struct fdslot *s;
+	struct drive d;
+	int r = 0, w;
+
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)) || s->kind != FD_CONNECT || foreign(s))
+		goto out;
+	if (s->hs.state == HS_FAILED && !s->reported) {
+		r = told(s, -hs_errno(&s->hs));
+		goto out;
+	}
+	if (!hs_pending(&s->hs))
+		goto out;
+	if (timeo_opt && shim_nonblocking(fd)) {
+		if ((r = connect_step(fd, s)) > 0)
+			r = -EAGAIN;
+		else
+			r = told(s, r);
+		goto out;
+	}
+	drive_begin(&d, fd, s, s->deadline, timeo_opt);
+	while ((r = connect_step(fd, s)) > 0) {
+		if ((w = drive_wait(&d, r, p, 0)) == 0)
+			continue;
+		if (w == -EBADF || w == -EINTR || w == -EAGAIN) {
+			r = w;
+			goto out;
+		}
+		r = connect_abort(s, w);
+	}
+	r = told(s, r);
+out:
+	fdstate_unlock();
+	return r;
+}
+
 /* connect() again on a socket whose CONNECT has not been told as failed. */
 static int connect_again(int fd, struct fdslot *s)
 {
@@ -533,8 +582,11 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	shim_real();
 	if (!real.sendto)
 		return shim_ret(0, -ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || (r = fastopen_connect(fd, addr, alen)) > 0)
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_connect(fd, addr, alen)) > 0) {
+		if (fdstate_slot(fd) && (r = connect_settle(fd, SO_SNDTIMEO)) < 0)
+			return shim_ret(0, r);
 		return real.sendto(fd, buf, len, flags, addr, alen);
+	}
 	return r < 0 ? -1 : real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
 }
 
@@ -556,8 +608,11 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	shim_real();
 	if (!real.sendmsg)
 		return shim_ret(0, -ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || (r = fastopen_msg(fd, msg)) > 0)
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_msg(fd, msg)) > 0) {
+		if (fdstate_slot(fd) && (r = connect_settle(fd, SO_SNDTIMEO)) < 0)
+			return shim_ret(0, r);
 		return real.sendmsg(fd, msg, flags);
+	}
 	return r < 0 ? -1 : real.sendmsg(fd, msg, flags & ~MSG_FASTOPEN);
 }
 

@@ -57,6 +57,14 @@ void real_init(void)
 	FIND(sendto);
 	FIND(sendmsg);
 	FIND(sendmmsg);
+	FIND(read);
+	FIND(readv);
+	FIND(recv);
+	FIND(recvfrom);
+	FIND(recvmsg);
+	FIND(write);
+	FIND(writev);
+	FIND(send);
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(dlopen);

@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 struct real_fns {
 	int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
@@ -28,6 +29,15 @@ struct real_fns {
 			  const struct sockaddr *addr, socklen_t alen);
 	ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
 	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
+	ssize_t (*read)(int fd, void *buf, size_t len);
+	ssize_t (*readv)(int fd, const struct iovec *iov, int n);
+	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
+	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+			    socklen_t *alen);
+	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	ssize_t (*writev)(int fd, const struct iovec *iov, int n);
+	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
 	void *(*dlopen)(const char *file, int mode);

@@ -109,6 +109,10 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
 
 /* --- what one flow offers another --------------------------------------- */
 
+/* hooks_connect.c: finishes a CONNECT still under way before a data call
+ * or fcntl(F_SETFL) goes ahead: 0 or -errno (see there). Takes the lock. */
+int connect_settle(int fd, int timeo_opt);
+
 /*
  * hooks_bind.c, under the slot lock, for the calls other flows own:
  * bind_release() for connect() on a BIND socket (0: the BIND is closed
