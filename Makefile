@@ -43,6 +43,7 @@ B = build
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/primary.c \
             shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
+SHIM_SRCS += shim/names.c shim/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
@@ -59,6 +60,7 @@ QUERY      = $(B)/socks4wrap-query
 
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config
+UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
@@ -100,6 +102,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+$(B)/test_names: $(B)/shim/names.o
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
