@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -46,4 +47,12 @@ void real_init(void)
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(epoll_ctl);
+	FIND(getaddrinfo);
+	FIND(gethostbyname);
+	FIND(gethostbyname2);
+	FIND(gethostbyname_r);
+	FIND(gethostbyname2_r);
+	FIND(getnameinfo);
+	FIND(gethostbyaddr);
+	FIND(gethostbyaddr_r);
 }

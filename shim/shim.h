@@ -75,4 +75,13 @@ int bind_start(int fd, struct fdslot *s);
  * the socket, which fails the same way when we connect it to the server. */
 bool shim_is_stream(int fd);
 
+/*
+ * For connect(): whether ip (network order) is in the fake range
+ * (hooks_names.c): 1 when it is not; 0 with its name in name (cap
+ * bytes) when a lookup handed it out; -ENOENT when it is fake but no
+ * name has it (remote-dns off, or another process's address): such a
+ * connect() fails closed.
+ */
+int shim_fake_name(uint32_t ip, char *name, size_t cap);
+
 #endif
