@@ -55,6 +55,7 @@ SERVER      = $(B)/socks4d
 # socks4wrap --dry-run's printer: the shim's own settings code, as a program
 # installed next to the library.
 QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
+QUERY_SRCS += shim/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
