@@ -198,7 +198,7 @@ static int gai_fake(const char *node, const char *service,
 	h.ai_canonname = NULL;
 	h.ai_next = NULL;
 	if (h.ai_family == AF_INET6 && !(h.ai_flags & AI_V4MAPPED)) {
-		log_msg(LOG_ERROR, "name %s: an IPv6-only lookup of a name the proxy resolves "
+		log_msg(LOG_INFO, "name %s: an IPv6-only lookup of a name the proxy resolves "
 			"fails with EAI_ADDRFAMILY: SOCKS4A carries IPv4 only", node);
 		return EAI_ADDRFAMILY;
 	}
@@ -320,7 +320,7 @@ static int hostent_fake(const char *name, int af, struct hostent *he, char *buf,
 
 	*herr = 0;
 	if (af == AF_INET6) {
-		log_msg(LOG_ERROR, "name %s: an IPv6 lookup of a name the proxy resolves finds "
+		log_msg(LOG_INFO, "name %s: an IPv6 lookup of a name the proxy resolves finds "
 			"nothing: SOCKS4A carries IPv4 only", name);
 		*herr = NO_DATA;
 		return 0;
