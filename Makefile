@@ -66,6 +66,7 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
 TOOL_NAMES = s4probe s4edge s4loop s4bench
+TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
