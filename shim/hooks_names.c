@@ -593,13 +593,48 @@ HOOK struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 	return real.gethostbyaddr(addr, len, type);
 }
 
-/* --- for connect() ----------------------------------------------------------- */
+/* --- for connect() and BIND ----------------------------------------------------- */
 
-int shim_fake_name(uint32_t ip, char *name, size_t cap)
+int shim_fake_route(struct v4 dst, const char **host)
 {
-	uint32_t mask = 0xffffffffu << (32 - shim_cfg.fake_prefix);
+	const struct route_rule *hit;
+	char a[ADDR_STRLEN], why[ROUTE_NAME_LEN + CONFIG_PATH_MAX + 32];
+	char origin[CONFIG_PATH_MAX + 16];
+	int r = shim_fake_name(dst.ip, host);
+	const char *name = *host;
 
-	if ((ntohl(ip) & mask) != shim_cfg.fake_net)
+	if (r > 0)
 		return 1;
-	return names_lookup(ip, name, cap) < 0 ? -ENOENT : 0;
+	if (r < 0) {
+		log_msg(LOG_ERROR, "CONNECT %s: a fake address no lookup of this process gave out "
+			"(remote-dns %s): EHOSTUNREACH", addr_fmt(dst, a),
+			config_remote_dns_str(shim_cfg.remote_dns));
+		return EHOSTUNREACH;
+	}
+	switch (route_lookup_dest(&shim_cfg.routes, name, dst.ip, dst.port, &hit)) {
+	case ROUTE_PROXY:
+		return 0;
+	case ROUTE_DENY:
+		snprintf(why, sizeof(why), "%s %s, %s", route_action_str(hit->action),
+			 route_rule_name(&shim_cfg.routes, hit) ? route_rule_name(&shim_cfg.routes, hit)
+								 : route_fmt_dest(hit, a),
+			 config_rule_origin(&shim_cfg, hit, origin, sizeof(origin)));
+		log_msg(LOG_ERROR, "CONNECT %s:%u: denied by rule %s (EACCES)", name,
+			ntohs(dst.port), why);
+		return EACCES;
+	case ROUTE_DIRECT:
+		break;
+	}
+	log_msg(LOG_ERROR, "CONNECT %s:%u: a rule sends it direct, but the name was left to "
+		"the proxy; a 'direct %s' rule has it resolved here (EHOSTUNREACH)", name,
+		ntohs(dst.port), name);
+	return EHOSTUNREACH;
+}
+
+int shim_fake_name(uint32_t ip, const char **host)
+{
+	*host = NULL;
+	if (!shim_is_fake(ip))
+		return 1;
+	return (*host = names_get(ip)) ? 0 : -ENOENT;
 }

@@ -161,6 +161,18 @@ int names_lookup(uint32_t ip, char *buf, size_t cap)
 	return err;
 }
 
+const char *names_get(uint32_t ip)
+{
+	uint32_t i = ntohl(ip) - 1;
+	const char *name = NULL;
+
+	pthread_mutex_lock(&lock);
+	if (range_size && i - range_net < count)
+		name = entries[i - range_net].name;
+	pthread_mutex_unlock(&lock);
+	return name;
+}
+
 size_t names_count(void)
 {
 	size_t n;

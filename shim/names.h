@@ -58,6 +58,13 @@ bool names_in_range(uint32_t ip);
  */
 int names_lookup(uint32_t ip, char *buf, size_t cap);
 
+/*
+ * The name behind fake address ip, as stored: it stays valid and
+ * unchanged for the life of the process (nothing is ever removed or
+ * rewritten), so a request can point at it. NULL when no name has ip.
+ */
+const char *names_get(uint32_t ip);
+
 /* How many names are held, and how many fit. */
 size_t names_count(void);
 size_t names_capacity(void);

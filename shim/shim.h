@@ -10,6 +10,7 @@
 #include "fdstate.h"
 #include "real.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 
@@ -75,13 +76,28 @@ int bind_start(int fd, struct fdslot *s);
  * the socket, which fails the same way when we connect it to the server. */
 bool shim_is_stream(int fd);
 
+/* Whether ip (network order) is in the fake range (remote-dns; see
+ * hooks_names.c): a few instructions, asked by every connect() that
+ * the address rules send to the proxy. */
+static inline bool shim_is_fake(uint32_t ip)
+{
+	return ((uint64_t)(ntohl(ip) ^ shim_cfg.fake_net) >> (32 - shim_cfg.fake_prefix)) == 0;
+}
+
 /*
- * For connect(): whether ip (network order) is in the fake range
- * (hooks_names.c): 1 when it is not; 0 with its name in name (cap
- * bytes) when a lookup handed it out; -ENOENT when it is fake but no
- * name has it (remote-dns off, or another process's address): such a
- * connect() fails closed.
+ * The name behind ip: 1 when ip is not in the fake range; 0 with *host
+ * the name a lookup gave ip (it stays valid for the life of the process,
+ * so an exchange may keep the pointer); -ENOENT for a fake address no
+ * lookup of this process gave out (remote-dns off, or another process's).
  */
-int shim_fake_name(uint32_t ip, char *name, size_t cap);
+int shim_fake_name(uint32_t ip, const char **host);
+
+/*
+ * connect() to dst, which shim_is_fake(): 0 with *host the name, when it
+ * goes through the proxy as SOCKS4A; else the errno the program gets,
+ * logged: EHOSTUNREACH for a fake address no lookup gave out, or one a
+ * rule sends direct; EACCES for a deny rule.
+ */
+int shim_fake_route(struct v4 dst, const char **host);
 
 #endif

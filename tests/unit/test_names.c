@@ -44,6 +44,10 @@ TEST(same_name_same_address)
 	CHECK_EQ_INT(names_lookup(c, buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "other.example");
 	CHECK_EQ_INT(names_count(), 2);
+	/* the stored name, the same pointer each time, for a request to keep */
+	CHECK_EQ_STR(names_get(a), "files.example");
+	CHECK(names_get(a) == names_get(b));
+	CHECK(names_get(htonl(NET_240 + 3)) == NULL);
 }
 
 TEST(addresses_outside_or_unused)
