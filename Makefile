@@ -41,7 +41,7 @@ B = build
 
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
-            shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/primary.c \
+            shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
             shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
 SHIM_SRCS += shim/names.c shim/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)

@@ -27,9 +27,9 @@ struct real_fns {
 	ssize_t (*sendto)(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *addr, socklen_t alen);
 	ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
+	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
-	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
 	/* name lookups (hooks_names.c) */
 	int (*getaddrinfo)(const char *node, const char *service,
 			   const struct addrinfo *hints, struct addrinfo **res);
