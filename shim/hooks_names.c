@@ -638,3 +638,11 @@ int shim_fake_name(uint32_t ip, const char **host)
 		return 1;
 	return (*host = names_get(ip)) ? 0 : -ENOENT;
 }
+
+void shim_fake_failed(const struct hs *h)
+{
+	if (h->err == HS_ERR_REFUSED)
+		log_msg(LOG_ERROR, "%s:%u: the SOCKS server could not resolve the name, or does "
+			"not speak SOCKS4A (Dante's sockd does not; remote-dns off, or a 'direct %s' "
+			"rule, has it resolved here instead)", h->host, ntohs(h->dst.port), h->host);
+}

@@ -159,4 +159,8 @@ int shim_fake_name(uint32_t ip, const char **host);
  */
 int shim_fake_route(struct v4 dst, const char **host);
 
+/* After a SOCKS4A exchange failed and was logged: one more line saying
+ * what a refusal of a name may mean. */
+void shim_fake_failed(const struct hs *h);
+
 #endif
