@@ -88,7 +88,7 @@ start_sshd() {
 		StrictModes no
 		AllowTcpForwarding yes
 		UseDNS no
-		LogLevel VERBOSE
+		LogLevel ${SSHD_LOGLEVEL:-VERBOSE}
 	EOF
 	s4_start "$name" ip netns exec "$ns" /usr/sbin/sshd -D -e -f "$d/sshd_config"
 	s4_wait_port -n "$ns" "$addr" "$port" || return 1
@@ -103,7 +103,8 @@ ssh_opts() {
 
 start_ssh_socks() {
 	local name=$1 port sshport
-	start_sshd "$name-sshd" "$NETNS_PROXY" 127.0.0.1 || return 1
+	# DEBUG1: sshd names each forwarding target ("target NAME port N")
+	SSHD_LOGLEVEL=DEBUG1 start_sshd "$name-sshd" "$NETNS_PROXY" 127.0.0.1 || return 1
 	sshport=$(echo "$name-sshd" | tr '[:lower:]-' '[:upper:]_')_PORT
 	sshport=${!sshport}
 	port=$(s4_free_port -n "$NETNS_PROXY" "$NETNS_PROXY_IN")
