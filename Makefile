@@ -48,7 +48,9 @@ SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
 # The bundled server shares the codec with the shim.
-SERVER_SRCS = tests/server/socks4d.c shim/socks4.c
+SERVER_SRCS = tests/server/options.c tests/server/misbehave.c tests/server/loop.c \
+              tests/server/session.c tests/server/relay.c tests/server/resolve.c \
+              shim/socks4.c shim/addr.c shim/route.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
@@ -82,7 +84,7 @@ $(LIB): $(SHIM_OBJS)
 
 $(SERVER): $(SERVER_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS) -lpthread
 
 $(QUERY): $(QUERY_OBJS)
 	@$(if $(Q),echo "  LD      $@")

@@ -6,7 +6,7 @@ Standard library only; every socket wait is bounded (--timeout, 5 s).
   s4client.py echo PORTFILE             echo server: logs "peer IP:PORT" per
                                         connection, echoes, and on EOF sends
                                         "bye\\n" and closes
-  s4client.py connect PROXYPORT DST [options]
+  s4client.py connect PROXYPORT DST [options]   (DST NAME:PORT: SOCKS 4A)
   s4client.py bind PROXYPORT DST [options]
   s4client.py probe IP:PORT             prints "connected" or "refused"
 
@@ -52,8 +52,15 @@ def parse_hostport(text):
 
 
 def build_request(cmd, dst, user=b"bob"):
+    """SOCKS4 for an IPv4 DST, SOCKS 4A (DSTIP 0.0.0.1, the name after the
+    USERID) for anything else."""
     host, port = parse_hostport(dst)
-    return struct.pack("!BBH4s", 4, cmd, port, socket.inet_aton(host)) + user + b"\0"
+    try:
+        ip = socket.inet_pton(socket.AF_INET, host)
+    except OSError:
+        return (struct.pack("!BBH4s", 4, cmd, port, b"\0\0\0\1") + user + b"\0"
+                + host.encode("latin-1") + b"\0")
+    return struct.pack("!BBH4s", 4, cmd, port, ip) + user + b"\0"
 
 
 def fmt_reply(rep):
