@@ -23,6 +23,10 @@ setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	netns_setup || return 1
 	[ -z "$NETNS_SKIP" ] || return 0
+	# names (issue 15), before anything starts in the namespaces: the
+	# client's resolver knows only inside.example; the proxy resolves
+	# files.example; ssh -D is a second 4A server (below)
+	names_setup inside.example="$NETNS_SERVER_ADDR"
 	mkdir -p "$d/pub"
 	chmod 755 "$d/pub"
 	ftp_blob "$d/pub/blob" 2000000
@@ -33,13 +37,11 @@ setup_file() {
 	# cannot report the proxy's outward address from the reply
 	netns_start_socks4d zeros -Z
 	start_sockd -n "$NETNS_PROXY" sockd "$NETNS_PROXY_IN" "$NETNS_PROXY_OUT" 192.0.2.0/24
-	# names (issue 15): the client's resolver knows only inside.example;
-	# the proxy resolves files.example; ssh -D is a second 4A server
-	names_setup inside.example="$NETNS_SERVER_ADDR"
 	echo "hello by name" >"$d/pub/hello.txt"
 	start_http -n "$NETNS_SERVER" http "$d/pub" "$NETNS_SERVER_ADDR"
 	start_sshd server-sshd "$NETNS_SERVER" "$NETNS_SERVER_ADDR"
 	start_ssh_socks sshsocks
+	netns_start_socks4d no4a -N
 }
 
 teardown_file() {
@@ -321,8 +323,9 @@ curl_by_name() {
 @test "remote-dns on: curl fetches by name through socks4d and ssh -D, and local DNS is never asked" {
 	require_preloadable curl
 	each_4a_proxy curl_by_name
-	grep -q "direct-tcpip.*$NAMES_SERVER_NAME" "$BATS_FILE_TMPDIR/sshsocks-sshd.log" ||
-		grep -q "$NAMES_SERVER_NAME" "$BATS_FILE_TMPDIR/sshsocks.log"
+	# each server resolved the name itself
+	grep -q "target $NAMES_SERVER_NAME port $HTTP_PORT" "$BATS_FILE_TMPDIR/sshsocks-sshd.log"
+	grep "$NAMES_SERVER_NAME" "$BATS_FILE_TMPDIR/socks4d.log"
 }
 
 wget_by_name() {
@@ -470,6 +473,27 @@ print(s.connect_ex(('240.0.0.77', $HTTP_PORT)) == errno.EHOSTUNREACH)"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT: denied by rule deny $NAMES_SERVER_NAME, $PWD/rc:1 (EACCES)"* ]]
+}
+
+@test "a socks4d that refuses 4A (-N): the connect() fails with ECONNREFUSED and says what may be wrong" {
+	run by_name "$NO4A_PORT" "$S4_PY" -c "
+import errno, socket
+try:
+    socket.create_connection(('$NAMES_SERVER_NAME', $HTTP_PORT), timeout=10)
+except ConnectionRefusedError:
+    print('refused')"
+	echo "$output"
+	has_line refused
+	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT via $NETNS_PROXY_IN:$NO4A_PORT: rejected (91, request rejected or failed)"* ]]
+	[[ "$output" == *"could not resolve the name, or does not speak SOCKS4A"* ]]
+}
+
+@test "a name the proxy cannot resolve is refused (91) by socks4d" {
+	run by_name "$SOCKS4D_PORT" curl -sS --max-time 20 "http://nowhere.example:$HTTP_PORT/"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"CONNECT nowhere.example:$HTTP_PORT via $NETNS_PROXY_IN:$SOCKS4D_PORT: rejected (91"* ]]
+	names_never_asked nowhere.example
 }
 
 @test "Dante's sockd does not speak 4A: a name fails with ECONNREFUSED and a line that says why" {
