@@ -103,9 +103,10 @@ static SLOW enum way classify(const char *name)
 		w = WAY_LOCAL_FIRST;
 		break;
 	}
-	/* /etc/hosts is the host's own word, read here rather than by the
-	 * C library, which would go on to DNS for a name it lacks. */
-	if (config_hosts_has("/etc/hosts", name, real.close))
+	/* /etc/hosts is the host's own word, unless a rule named the name:
+	 * read here rather than by the C library, which would go on to DNS
+	 * for a name it lacks. */
+	if (!hit && config_hosts_has("/etc/hosts", name, real.close))
 		w = WAY_REAL;
 	errno = saved;
 	return w;

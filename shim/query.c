@@ -286,7 +286,7 @@ static bool name_decision(const struct config *c, const char *host, uint16_t por
 		printf(")\n");
 		return false;
 	}
-	if (config_hosts_has("/etc/hosts", host, close)) {
+	if (!hit && config_hosts_has("/etc/hosts", host, close)) {
 		printf("%s: resolved here (/etc/hosts names it)\n", host);
 		return false;
 	}

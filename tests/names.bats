@@ -171,6 +171,15 @@ never_asked() {
 	asked other.example
 }
 
+@test "a proxy rule naming a name in /etc/hosts leaves it to the proxy" {
+	printf 'server 127.0.0.1:1\nremote-dns on\nproxy hosts-only.example\n' >rc
+	SOCKS4_CONF=$PWD/rc run lookup on gai hosts-only.example 80 inet stream
+	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 80" ]
+	SOCKS4_CONF=$PWD/rc run lookup on gai hosts-alias 80 inet stream
+	[ "$output" = "AF_INET SOCK_STREAM 6 192.0.2.77 80" ]
+	[ ! -s "$DNS_LOG" ]
+}
+
 @test "gethostbyname, gethostbyname_r and gethostbyname2 give the same fake address" {
 	run lookup on ghbn files.example
 	[ "$output" = "files.example - 240.0.0.1" ]
