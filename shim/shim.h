@@ -136,8 +136,8 @@ static inline bool shim_low_pointer(const void *p)
 /* --- hooks_names.c: names the proxy resolves (remote-dns) ---------------- */
 
 /* Whether ip (network order) is in the fake range (remote-dns; see
- * hooks_names.c): a few instructions, asked by every connect() that
- * the address rules send to the proxy. */
+ * hooks_names.c): a few instructions, asked by every IPv4 connect()
+ * before the rules, since a name's rules are not the address's. */
 static inline bool shim_is_fake(uint32_t ip)
 {
 	return ((uint64_t)(ntohl(ip) ^ shim_cfg.fake_net) >> (32 - shim_cfg.fake_prefix)) == 0;

@@ -1,19 +1,29 @@
 /*
- * s4gai.c - getaddrinfo() timed per call, for make bench (issue 15).
+ * s4gai.c - getaddrinfo() and connect() by name timed per call, for make
+ * bench (issue 15).
  *
  *   s4gai NAME COUNT [new]
+ *	Calls getaddrinfo(NAME, "80", {AF_INET, SOCK_STREAM}) COUNT times,
+ *	or with "new" COUNT different names (iN.NAME).
+ *   s4gai -c NAME COUNT
+ *	Listens on 127.0.0.1 (a thread accepts and closes), looks NAME up
+ *	once with that port, then connects COUNT blocking sockets to the
+ *	answer, one at a time, each closed once the listener has taken it.
+ *	Under the library with remote-dns on and a SOCKS server, NAME
+ *	127.0.0.1 times a plain CONNECT and a name the proxy resolves to
+ *	127.0.0.1 a SOCKS4A one (SOCKS4_BIND=off keeps the listener local).
  *
- * Calls getaddrinfo(NAME, "80", {AF_INET, SOCK_STREAM}) COUNT times, or
- * with "new" COUNT different names (iN.NAME), and prints
- * "calls=COUNT per_call_us=X failures=N" on one line. Run it with the
- * library preloaded to time remote-dns on or off.
+ * Prints "calls=COUNT per_call_us=X failures=N" on one line.
  */
 #include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_us(void)
 {
@@ -21,6 +31,58 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int listener;
+
+static void *acceptor(void *arg)
+{
+	int c;
+
+	(void)arg;
+	while ((c = accept(listener, NULL, NULL)) >= 0)
+		close(c);
+	return NULL;
+}
+
+static int connects(const char *name, long count)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	long failures = 0;
+	char port[8];
+	pthread_t th;
+	double t0;
+
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	if (listener < 0 || bind(listener, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(listener, 128) < 0 ||
+	    getsockname(listener, (struct sockaddr *)&sin, &len) < 0) {
+		perror("s4gai: listener");
+		return 1;
+	}
+	pthread_create(&th, NULL, acceptor, NULL);
+	snprintf(port, sizeof(port), "%u", ntohs(sin.sin_port));
+	if (getaddrinfo(name, port, &hints, &res) != 0) {
+		fprintf(stderr, "s4gai: cannot resolve %s\n", name);
+		return 1;
+	}
+	t0 = now_us();
+	for (long i = 0; i < count; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		char b;
+		if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0)
+			failures++;
+		else
+			(void)!read(fd, &b, 1); /* EOF: the listener took it */
+		if (fd >= 0)
+			close(fd);
+	}
+	printf("calls=%ld per_call_us=%.3f failures=%ld\n", count, (now_us() - t0) / (double)count,
+	       failures);
+	freeaddrinfo(res);
+	return failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -31,8 +93,10 @@ int main(int argc, char **argv)
 	double t0;
 	int fresh;
 
+	if (argc == 4 && !strcmp(argv[1], "-c") && (count = atol(argv[3])) > 0)
+		return connects(argv[2], count);
 	if (argc < 3 || (count = atol(argv[2])) <= 0 || strlen(argv[1]) > 200) {
-		fprintf(stderr, "usage: s4gai NAME COUNT [new]\n");
+		fprintf(stderr, "usage: s4gai NAME COUNT [new] | s4gai -c NAME COUNT\n");
 		return 2;
 	}
 	fresh = argc > 3 && !strcmp(argv[3], "new");
