@@ -297,6 +297,27 @@ by_name() {
 	SOCKS4_REMOTE_DNS=${NAMES_MODE:-on} wrapped "$@"
 }
 
+# py_get PROXYPORT HOST: Python fetches /hello.txt from HOST:HTTP_PORT
+# under socks4wrap (remote-dns as by_name); prints the body, or the
+# exception's class. Python runs under a sanitizer build; curl does not.
+py_get() {
+	by_name "$1" "$S4_PY" -c "
+import socket, sys
+try:
+    s = socket.create_connection(('$2', $HTTP_PORT), timeout=10)
+except OSError as e:
+    print(type(e).__name__)
+    sys.exit(1)
+s.sendall(b'GET /hello.txt HTTP/1.0\\r\\n\\r\\n')
+data = b''
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip())"
+}
+
 # each_4a_proxy FN: FN PROXYPORT LOG for socks4d and for ssh -D, the log
 # being where the proxy names what it resolved.
 each_4a_proxy() {
@@ -392,6 +413,7 @@ ftp_by_name() {
 	rm -f got
 	case $1 in
 	curl) run by_name "$2" curl -sS --max-time 30 -P - "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" -o got ;;
+	tnftp) run by_name "$2" tnftp -A -q 30 -o got "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" </dev/null ;;
 	python) run by_name "$2" "$S4_PY" -c "
 import ftplib
 f = ftplib.FTP()
@@ -410,37 +432,64 @@ f.quit()" ;;
 	names_never_asked "$NAMES_SERVER_NAME"
 }
 
-@test "remote-dns on: active-mode FTP by name through socks4d, curl (binds the control address) and ftplib (advertises it)" {
-	require_preloadable curl
-	ftp_by_name curl "$SOCKS4D_PORT"
+@test "remote-dns on: active-mode FTP by name through socks4d, Python ftplib (advertises the control address)" {
+	local before
+	before=$(lines socks4d)
 	ftp_by_name python "$SOCKS4D_PORT"
-	# the BINDs named the application server by name: 4A BINDs
-	grep -E "BIND .*$NAMES_SERVER_NAME" "$BATS_FILE_TMPDIR/socks4d.log"
+	# the BIND named the application server: a 4A BIND
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "remote-dns on: active-mode FTP by name through socks4d, tnftp -A (reads the port before listen, binds the control address)" {
+	local before
+	before=$(lines socks4d)
+	ftp_by_name tnftp "$SOCKS4D_PORT"
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "remote-dns on: active-mode FTP by name through socks4d, curl -P - (binds the control address)" {
+	local before
+	require_preloadable curl
+	before=$(lines socks4d)
+	ftp_by_name curl "$SOCKS4D_PORT"
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
 }
 
 @test "ssh -D has no BIND: by name, passive FTP works and active mode fails with a clear line" {
 	: >"$NAMES_DNS_LOG"
 	rm -f got
-	run by_name "$SSHSOCKS_PORT" curl -sS --max-time 30 "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" -o got
+	run by_name "$SSHSOCKS_PORT" "$S4_PY" -c "
+import ftplib, sys
+f = ftplib.FTP()
+f.connect('$NAMES_SERVER_NAME', $PYFTPD_PORT, timeout=10)
+f.login()
+f.set_pasv(sys.argv[1] == 'passive')
+with open('got', 'wb') as out:
+    f.retrbinary('RETR blob', out.write)" passive
 	echo "$output"
 	[ "$status" -eq 0 ]
 	cmp got "$BATS_FILE_TMPDIR/pub/blob"
-	run by_name "$SSHSOCKS_PORT" curl -sS --max-time 30 -P - "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" -o got
+	run by_name "$SSHSOCKS_PORT" "$S4_PY" -c "
+import ftplib
+f = ftplib.FTP()
+f.connect('$NAMES_SERVER_NAME', $PYFTPD_PORT, timeout=10)
+f.login()
+f.set_pasv(False)
+f.retrbinary('RETR blob', lambda b: None)"
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"BIND $NAMES_SERVER_NAME:$PYFTPD_PORT"* ]]
+	[[ "$output" == *"BIND $NAMES_SERVER_NAME:$PYFTPD_PORT via $NETNS_PROXY_IN:$SSHSOCKS_PORT: "* ]]
 	names_never_asked "$NAMES_SERVER_NAME"
 }
 
 @test "local-first: a name the inside resolver knows goes by address, one it does not by 4A" {
 	local before
-	require_preloadable curl
 	before=$(lines socks4d)
 	: >"$NAMES_DNS_LOG"
-	NAMES_MODE=local-first run by_name "$SOCKS4D_PORT" curl -sS --max-time 20 "http://inside.example:$HTTP_PORT/hello.txt"
+	NAMES_MODE=local-first run py_get "$SOCKS4D_PORT" inside.example
 	echo "$output"
 	[ "$output" = "hello by name" ]
-	NAMES_MODE=local-first run by_name "$SOCKS4D_PORT" curl -sS --max-time 20 "http://$NAMES_SERVER_NAME:$HTTP_PORT/hello.txt"
+	NAMES_MODE=local-first run py_get "$SOCKS4D_PORT" "$NAMES_SERVER_NAME"
 	echo "$output"
 	[ "$output" = "hello by name" ]
 	names_asked inside.example
@@ -462,16 +511,18 @@ print(s.connect_ex(('240.0.0.77', $HTTP_PORT)) == errno.EHOSTUNREACH)"
 	echo "$output"
 	has_line True
 	[[ "$output" == *"CONNECT 240.0.0.77:$HTTP_PORT: a fake address no lookup of this process gave out (remote-dns on): EHOSTUNREACH"* ]]
-	SOCKS4_REMOTE_DNS=off run wrapped "$SOCKS4D_PORT" curl -sS --max-time 20 "http://240.0.0.1:$HTTP_PORT/"
+	NAMES_MODE=off run py_get "$SOCKS4D_PORT" 240.0.0.1
 	[ "$status" -ne 0 ]
+	has_line OSError
 	[[ "$output" == *"(remote-dns off): EHOSTUNREACH"* ]]
 }
 
 @test "a deny rule for a name fails its connect() with EACCES and names the rule" {
 	printf 'deny %s\n' "$NAMES_SERVER_NAME" >rc
-	run by_name "$SOCKS4D_PORT" -f "$PWD/rc" curl -sS --max-time 20 "http://$NAMES_SERVER_NAME:$HTTP_PORT/hello.txt"
+	SOCKS4_CONF=$PWD/rc run py_get "$SOCKS4D_PORT" "$NAMES_SERVER_NAME"
 	echo "$output"
 	[ "$status" -ne 0 ]
+	has_line PermissionError
 	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT: denied by rule deny $NAMES_SERVER_NAME, $PWD/rc:1 (EACCES)"* ]]
 }
 
@@ -489,18 +540,19 @@ except ConnectionRefusedError:
 }
 
 @test "a name the proxy cannot resolve is refused (91) by socks4d" {
-	run by_name "$SOCKS4D_PORT" curl -sS --max-time 20 "http://nowhere.example:$HTTP_PORT/"
+	run py_get "$SOCKS4D_PORT" nowhere.example
 	echo "$output"
 	[ "$status" -ne 0 ]
+	has_line ConnectionRefusedError
 	[[ "$output" == *"CONNECT nowhere.example:$HTTP_PORT via $NETNS_PROXY_IN:$SOCKS4D_PORT: rejected (91"* ]]
 	names_never_asked nowhere.example
 }
 
 @test "Dante's sockd does not speak 4A: a name fails with ECONNREFUSED and a line that says why" {
-	require_preloadable curl
-	run by_name "$SOCKD_PORT" curl -sS --max-time 20 "http://$NAMES_SERVER_NAME:$HTTP_PORT/hello.txt"
+	run py_get "$SOCKD_PORT" "$NAMES_SERVER_NAME"
 	echo "$output"
 	[ "$status" -ne 0 ]
+	has_line ConnectionRefusedError
 	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT via $NETNS_PROXY_IN:$SOCKD_PORT: rejected (91, request rejected or failed)"* ]]
 	[[ "$output" == *"could not resolve the name, or does not speak SOCKS4A"* ]]
 }
