@@ -380,6 +380,45 @@ EOF
 	[ "${lines[2]}" = "destination got 1000000 then reset" ]
 }
 
+# The same from the other side, with the client still sending when the
+# destination has reset: its bytes fail to go out, and what the
+# destination sent before its reset still reaches the client, all of it,
+# also what socks4d has acknowledged but not yet read: 2.5 MB fill the
+# client's side (about 2.1 MB) and part of socks4d's receive buffer.
+@test "a destination's reset loses none of what it sent, while the client still sends" {
+	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
+import fcntl, socket, struct, sys, termios, time
+from s4client import *
+proxy = sys.argv[1]
+dest = socket.socket()
+dest.bind(("127.0.0.1", 0))
+dest.listen(1)
+s = open_proxy(proxy)
+s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
+print(fmt_reply(read_exact(s, 8)[0]))
+c, _ = dest.accept()
+c.sendall(b"y" * 2500000)
+def outq(sock):
+    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+for _ in range(500):  # until socks4d has acknowledged every byte
+    if outq(c) == 0:
+        break
+    time.sleep(0.01)
+print("outq", outq(c))
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+time.sleep(0.2)
+s.sendall(b"ping")  # socks4d's write of it to the destination fails
+time.sleep(0.2)
+data, end = read_to_end(s)
+print("client got", len(data), "then", end)
+EOF
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "reply 0 90 "* ]]
+	[ "${lines[1]}" = "outq 0" ]
+	[ "${lines[2]}" = "client got 2500000 then reset" ]
+}
+
 # stop_relayed SIGNAL: a relay through its own socks4d, one byte each way,
 # then SIGNAL to the server; prints what each end saw, sets STOP_RC to the
 # server's exit status.

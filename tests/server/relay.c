@@ -202,7 +202,9 @@ static int flow_step(struct flow *f)
 			moved = 1;
 		}
 	}
-	if (f->eof && !f->pending && !f->shut && !f->err && !f->stop) {
+	/* A failed side is passed on as a reset, later, never as a FIN. */
+	if (f->eof && !f->pending && !f->shut && !f->err && !f->other->err &&
+	    !f->other->werr) {
 		/* Half-close: pass the EOF on, keep the other way open. When
 		 * the other way is over too, the close() that follows sends
 		 * the FIN: both sockets have been read to EOF. */
@@ -259,10 +261,18 @@ static int unacked(const struct flow *f)
 	return n;
 }
 
+/* The flow writes to the side that failed: nothing more for it. */
+static bool dst_failed(const struct flow *f)
+{
+	return f->werr || f->other->err;
+}
+
 /*
- * One side reset (or a write failed): what socks4d accepted from the
- * other direction's source still goes out, and is acknowledged, before
- * both sides are reset (issue 13 item 15). Bounded by CUT_FLUSH_MS.
+ * One side reset (or a write to it failed): what socks4d has taken from
+ * that side, in its socket's queue or in the pipe, still goes to the
+ * other side, and is acknowledged there, before both are reset (issue 13
+ * item 15). Nothing more is read from the side still up. Bounded by
+ * CUT_FLUSH_MS.
  */
 static void relay_cut(struct session *s, bool more)
 {
@@ -270,11 +280,12 @@ static void relay_cut(struct session *s, bool more)
 	int err = s->up.err ? s->up.err : s->down.err ? s->down.err
 			    : s->up.werr ? s->up.werr : s->down.werr;
 	int left = 0;
+	bool reading = false;
 
-	if (!s->cut_until) {
+	if (!s->cut_until)
 		s->cut_until = srv.now + CUT_FLUSH_MS;
-		s->up.stop = s->down.stop = true;
-	}
+	for (int i = 0; i < 2; i++)
+		flows[i]->stop = dst_failed(flows[i]);
 	if (more) {
 		ready_add(s);
 		return;
@@ -282,18 +293,21 @@ static void relay_cut(struct session *s, bool more)
 	for (int i = 0; i < 2; i++) {
 		const struct flow *f = flows[i];
 
-		if (!f->werr)
-			left += (int)f->pending + unacked(f);
+		if (f->stop)
+			continue;
+		left += (int)f->pending + unacked(f);
+		reading = reading || !f->eof;
 	}
-	if (left && srv.now < s->cut_until) {
+	if ((left || reading) && srv.now < s->cut_until) {
 		int64_t next = srv.now + CUT_POLL_MS;
 
 		deadline_set(s, next < s->cut_until ? next : s->cut_until);
 		return;
 	}
-	if (left)
-		log_sess(s, false, "closed (%s; %llu bytes up, %llu bytes down, %d not delivered)",
-			 strerror(err), s->up.bytes, s->down.bytes, left);
+	if (left || reading)
+		log_sess(s, false, "closed (%s; %llu bytes up, %llu bytes down; "
+			 "%d held bytes not delivered in time)", strerror(err),
+			 s->up.bytes, s->down.bytes, left);
 	else
 		log_sess(s, false, "closed (%s; %llu bytes up, %llu bytes down)",
 			 strerror(err), s->up.bytes, s->down.bytes);

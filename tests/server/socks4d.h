@@ -156,7 +156,7 @@ struct flow {
 	bool eof, shut;
 	int err;   /* reading src failed (a reset): flush, then reset dst */
 	int werr;  /* writing dst failed: what is held cannot be delivered */
-	bool stop; /* the relay is being cut: read nothing more */
+	bool stop; /* cut, and dst is the side that failed: read no more */
 	const struct flow *other; /* the opposite direction */
 	bool cannot_grow; /* F_SETPIPE_SZ refused once: do not ask again */
 };
