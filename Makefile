@@ -67,7 +67,7 @@ UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe s4edge s4loop s4bench
+TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner
 TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 

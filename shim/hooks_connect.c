@@ -210,8 +210,10 @@ static int connect_block(int fd, struct fdslot *s)
 		if (w == -EBADF)
 			return w;
 		if (w == -EINTR || w == -EAGAIN) {
+			/* SO_SNDTIMEO's second expiry is EALREADY, as the kernel's */
+			int again = s->in_progress;
 			s->in_progress = 1;
-			return w == -EINTR ? -EINTR : -EINPROGRESS;
+			return w == -EINTR ? -EINTR : again ? -EALREADY : -EINPROGRESS;
 		}
 		return connect_abort(s, w);
 	}
