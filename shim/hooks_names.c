@@ -112,20 +112,22 @@ static SLOW enum way classify(const char *name)
 	return w;
 }
 
-/* "a name with a control byte" for the log, printable. */
+/* A name for the log, printable: other bytes as \xNN, cut at cap. */
 static const char *shown(const char *name, char *buf, size_t cap)
 {
-	size_t j = 0;
+	size_t j = 0, i;
 
-	for (size_t i = 0; name[i] && j + 5 < cap; i++) {
+	for (i = 0; name[i] && j + 8 < cap; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (c >= 0x21 && c < 0x7f && c != '\\')
 			buf[j++] = (char)c;
 		else
 			j += (size_t)snprintf(buf + j, cap - j, "\\x%02x", c);
 	}
-	if (name[0] && j + 5 >= cap && j + 4 < cap)
-		memcpy(buf + j, "...", 4), j += 3;
+	if (name[i]) {
+		memcpy(buf + j, "...", 3);
+		j += 3;
+	}
 	buf[j] = '\0';
 	return buf;
 }
@@ -468,7 +470,7 @@ static uint32_t fake_in(const struct sockaddr *sa, socklen_t len)
 {
 	struct v4 v;
 
-	if (!sa || !addr_to_v4(sa, len, &v) || !v.ip || !names_in_range(v.ip))
+	if (!sa || !addr_to_v4(sa, len, &v) || !shim_is_fake(v.ip))
 		return 0;
 	return v.ip;
 }
@@ -527,7 +529,7 @@ static int ghba_fake(const void *addr, socklen_t len, int type, struct hostent *
 	if (!remote_dns_on() || !addr || type != AF_INET || len != sizeof(ip))
 		return 1;
 	memcpy(&ip, addr, sizeof(ip));
-	if (!ip || !names_in_range(ip))
+	if (!shim_is_fake(ip))
 		return 1;
 	if (names_lookup(ip, name, sizeof(name)) < 0) {
 		*herr = HOST_NOT_FOUND;

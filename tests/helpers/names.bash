@@ -44,9 +44,10 @@ names_setup() {
 }
 
 names_teardown() {
-	local f=$BATS_FILE_TMPDIR/names.netns ns
+	local f=$BATS_FILE_TMPDIR/names.netns ns namespaces
 	[ -f "$f" ] || return 0
-	for ns in $(cat "$f"); do
+	read -r -a namespaces <"$f"
+	for ns in "${namespaces[@]}"; do
 		[ -n "$ns" ] && rm -rf "/etc/netns/${ns:?}"
 	done
 	rm -f "$f"
