@@ -62,7 +62,7 @@ QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
 # Unit tests: one program per pure module.
-UNIT_NAMES = test_socks4 test_route test_config
+UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
@@ -101,6 +101,10 @@ FORCE:
 
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
+# The engine's own tests link the modules under test, still no hooks.
+$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/log.o
+$(B)/test_fdstate: $(B)/shim/fdstate.o
+$(B)/test_primary: $(B)/shim/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread

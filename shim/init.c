@@ -73,6 +73,7 @@ static void fork_child(void)
 
 static void find_real(void)
 {
+	log_note_target();
 	real_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	__atomic_store_n(&shim_real_done, true, __ATOMIC_RELEASE);

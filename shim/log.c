@@ -42,8 +42,8 @@ static int open_log(const char *path, struct stat *st)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
 	int err;
 
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) /* ENXIO: a FIFO with no reader, which O_NONBLOCK refuses */
+		return errno == ENXIO ? -EINVAL : -errno;
 	if (fstat(fd, st) < 0 || (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode))) {
 		err = S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL;
 		close_raw(fd);
@@ -71,6 +71,14 @@ void log_setup(int level, int quiet, const char *path)
 				fd == -EINVAL ? "not a regular file or a terminal" : strerror(-fd));
 		}
 	}
+	if (log_fd != STDERR_FILENO || !log_checked)
+		log_note_target();
+}
+
+void log_note_target(void)
+{
+	struct stat st;
+
 	if (fstat(log_fd, &st) == 0) {
 		log_dev = st.st_dev;
 		log_ino = st.st_ino;

@@ -135,3 +135,23 @@ granted() {
 	has_line "quiet_port=found"
 	has_line "listener=quiet"
 }
+
+@test "once the program has put another file behind standard error, the shim's lines stay out of it" {
+	local closed
+	closed=$(s4_free_port)
+	run env SOCKS4_DIRECT= timeout 30 "$SOCKS4WRAP" -s "127.0.0.1:$closed" \
+		"$S4_BUILD/s4corner" logfd 127.0.0.1 "$ECHO_PORT" "$BATS_TEST_TMPDIR/daemon.out"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "reused=yes"
+	has_line "file=clean"
+}
+
+@test "a FIFO given as the log file is refused at once instead of blocking the program's first connect" {
+	mkfifo "$BATS_TEST_TMPDIR/log.fifo"
+	run env SOCKS4_DIRECT= SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_LOG="$BATS_TEST_TMPDIR/log.fifo" \
+		LD_PRELOAD="$S4_BUILD/libsocks4wrap.so" timeout 10 "$S4_BUILD/s4corner" zero 127.0.0.1 "$ECHO_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cannot log to $BATS_TEST_TMPDIR/log.fifo: not a regular file or a terminal; logging to stderr"* ]]
+}

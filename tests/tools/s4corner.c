@@ -461,6 +461,26 @@ static int check_errno(void)
 	return ok;
 }
 
+/* A daemon closes standard error and its next open() takes number 2:
+ * the shim's lines must not land in that file. ARG: the file. */
+static int check_logfd(const char *path)
+{
+	char buf[4096];
+	int fd, n;
+
+	close(2);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	printf("reused=%s\n", fd == 2 ? "yes" : "no");
+	/* a refused CONNECT: a line the shim always writes */
+	n = socket(AF_INET, SOCK_STREAM, 0);
+	connect(n, (void *)&dst, sizeof(dst));
+	lseek(fd, 0, SEEK_SET);
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	printf("file=%s\n", strstr(buf, "socks4wrap:") ? "has our line" : "clean");
+	return fd == 2 && !strstr(buf, "socks4wrap:");
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -486,6 +506,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "race")) return !check_race();
 	if (!strcmp(c, "forklock")) return !check_forklock();
 	if (!strcmp(c, "errno")) return !check_errno();
+	if (!strcmp(c, "logfd") && argc > 4) return !check_logfd(argv[4]);
 	fprintf(stderr, "s4corner: unknown check '%s'\n", c);
 	return 2;
 }
