@@ -18,7 +18,7 @@ setup_file() {
 	s4_wait_file "$BATS_FILE_TMPDIR/echo.port"
 	ECHO_PORT=$(cat "$BATS_FILE_TMPDIR/echo.port")
 	export ECHO_PORT
-	start_socks4d socks4d -t 5
+	start_socks4d socks4d -t 5 -U
 	ns4a_setup
 }
 
@@ -350,27 +350,13 @@ s.close()' "$SOCKS4D_PORT"
 # destination even when the client then resets: all of it, then the reset.
 @test "a client's reset after its last byte was acknowledged loses none of it" {
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
-import fcntl, socket, struct, sys, termios, time
+import sys
 from s4client import *
-proxy = sys.argv[1]
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
-c.settimeout(TIMEOUT)
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 s.sendall(b"x" * 1000000)
-def outq(sock):
-    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
-for _ in range(500):  # until socks4d has acknowledged every byte
-    if outq(s) == 0:
-        break
-    time.sleep(0.01)
-print("outq", outq(s))
-s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()
+print("outq", wait_acknowledged(s))  # socks4d has taken every byte
+reset_close(s)
 data, end = read_to_end(c)
 print("destination got", len(data), "then", end)
 EOF
@@ -387,26 +373,13 @@ EOF
 # client's side (about 2.1 MB) and part of socks4d's receive buffer.
 @test "a destination's reset loses none of what it sent, while the client still sends" {
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$SOCKS4D_PORT" <<'EOF'
-import fcntl, socket, struct, sys, termios, time
+import sys, time
 from s4client import *
-proxy = sys.argv[1]
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 c.sendall(b"y" * 2500000)
-def outq(sock):
-    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
-for _ in range(500):  # until socks4d has acknowledged every byte
-    if outq(c) == 0:
-        break
-    time.sleep(0.01)
-print("outq", outq(c))
-c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-c.close()
+print("outq", wait_acknowledged(c))  # socks4d has taken every byte
+reset_close(c)
 time.sleep(0.2)
 s.sendall(b"ping")  # socks4d's write of it to the destination fails
 time.sleep(0.2)
@@ -425,17 +398,11 @@ EOF
 stop_relayed() {
 	per_test
 	PYTHONPATH=$BATS_TEST_DIRNAME/helpers run "$S4_PY" - "$PORT" "$(s4_pid "$SRV")" "$1" <<'EOF'
-import os, signal, socket, sys
+import os, signal, sys
 from s4client import *
-proxy, pid, sig = sys.argv[1], int(sys.argv[2]), getattr(signal, sys.argv[3])
-dest = socket.socket()
-dest.bind(("127.0.0.1", 0))
-dest.listen(1)
-s = open_proxy(proxy)
-s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
-print(fmt_reply(read_exact(s, 8)[0]))
-c, _ = dest.accept()
-c.settimeout(TIMEOUT)
+pid, sig = int(sys.argv[2]), getattr(signal, sys.argv[3])
+s, c, rep = proxied_pair(sys.argv[1])
+print(fmt_reply(rep))
 s.sendall(b"u")
 c.sendall(b"d")
 print("relayed", esc(read_exact(c, 1)[0]), esc(read_exact(s, 1)[0]))
@@ -763,6 +730,9 @@ EOF
 }
 
 # --- -M misbehaviour ---------------------------------------------------------
+# The first test gives -M on the command line; the rest ask the file's
+# server (-U) for their misbehaviour in the user id, m:SPEC, so one server
+# serves them all.
 
 @test "-M reply=92 sends 92 instead of 90 and closes" {
 	per_test -M reply=92
@@ -772,24 +742,21 @@ EOF
 	[ "${lines[1]}" = "eof" ]
 }
 
-@test "-M reply=92 applies to the first BIND reply too" {
-	per_test -M reply=92
-	run s4c bind "$PORT" 127.0.0.1:21
+@test "-M reply=92 (per client) applies to the first BIND reply too" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --user 'm:reply=92'
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^reply\ 0\ 92\  ]]
 	[ "${lines[1]}" = "eof" ]
 }
 
-@test "-M version=4 puts VN 4 in the reply" {
-	per_test -M version=4
-	run s4c connect "$PORT" "$(ECHO_DST)" --send 'v' --want 1
+@test "-M version=4 (per client) puts VN 4 in the reply" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:version=4' --send 'v' --want 1
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^reply\ 4\ 90\ 127\.0\.0\.1:[0-9]+$ ]]
 }
 
-@test "-M bytewise writes the reply one byte at a time, 20 ms apart" {
-	per_test -M bytewise
-	run s4c connect "$PORT" "$(ECHO_DST)" --timing --send 'b' --want 1
+@test "-M bytewise (per client) writes the reply one byte at a time, 20 ms apart" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:bytewise' --timing --send 'b' --want 1
 	[ "$status" -eq 0 ]
 	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
 	[[ ${lines[1]} =~ ^reply-ms\ ([0-9]+)$ ]]
@@ -799,9 +766,8 @@ EOF
 	has_line 'data b'
 }
 
-@test "-M delay=400 holds the first reply for 400 ms" {
-	per_test -M delay=400
-	run s4c connect "$PORT" "$(ECHO_DST)" --timing --send 'd' --want 1
+@test "-M delay=400 (per client) holds the first reply for 400 ms" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:delay=400' --timing --send 'd' --want 1
 	[ "$status" -eq 0 ]
 	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
 	[[ ${lines[1]} =~ ^reply-ms\ ([0-9]+)$ ]]
@@ -809,64 +775,80 @@ EOF
 	has_line 'data d'
 }
 
-@test "-M stall reads the request, never replies, and holds the connection" {
-	per_test -M stall
-	run s4c connect "$PORT" "$(ECHO_DST)" --timeout 0.7
+@test "-M stall (per client) reads the request, never replies, and holds the connection" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:stall' --timeout 0.7
 	[ "$status" -eq 0 ]
 	[ "$output" = "timeout" ]
-	s4_wait_log "$SRV" "user=bob: misbehaving \(stall\)" 5
-	s4_wait_log "$SRV" "closed \(client left\)" 5
+	s4_wait_log socks4d "user=m:stall: misbehaving \(stall\)" 5
+	s4_wait_log socks4d "closed \(client left\)" 5
 }
 
-@test "-M short sends only 4 reply bytes and closes" {
-	per_test -M short
-	run s4c connect "$PORT" "$(ECHO_DST)"
+@test "-M short (per client) sends only 4 reply bytes and closes" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:short'
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^short\ 005a[0-9a-f]{4}$ ]]
 	[ "${lines[1]}" = "eof" ]
 }
 
-@test "-M reset closes with a TCP reset after the request" {
-	per_test -M reset
-	run s4c connect "$PORT" "$(ECHO_DST)"
+@test "-M reset (per client) closes with a TCP reset after the request" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:reset'
 	[ "$status" -eq 0 ]
 	[ "$output" = "reset" ]
-	s4_wait_log "$SRV" "misbehaving \(reset\)" 5
+	s4_wait_log socks4d "misbehaving \(reset\)" 5
 }
 
-@test "-M extra=TEXT reaches the client right after the reply, before relayed bytes" {
-	per_test -M 'extra=220 hi\r\n'
-	run s4c connect "$PORT" "$(ECHO_DST)" --send 'echo' --shut
+@test "-M extra=TEXT (per client) reaches the client right after the reply, before relayed bytes" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:extra=220 hi\r\n' --send 'echo' --shut
 	[ "$status" -eq 0 ]
 	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
 	[ "${lines[1]}" = 'data 220 hi\r\nechobye\n' ]
 	[ "${lines[2]}" = "eof" ]
 }
 
-@test "-M close-before-first closes a BIND without any reply" {
-	per_test -M close-before-first
-	run s4c bind "$PORT" 127.0.0.1:21
+@test "-M close-before-first (per client) closes a BIND without any reply" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --user 'm:close-before-first'
 	[ "$status" -eq 0 ]
 	[ "$output" = "eof" ]
 }
 
-@test "-M close-after-first closes a BIND right after the first reply" {
-	per_test -M close-after-first
+@test "-M close-after-first (per client) closes a BIND right after the first reply" {
 	# no inbound connection: whether one would still get in is a race
-	run s4c bind "$PORT" 127.0.0.1:21 --no-inbound
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --user 'm:close-after-first' --no-inbound
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} =~ ^reply\ 0\ 90\ 127\.0\.0\.1:[0-9]+$ ]]
 	[ "${lines[1]}" = "eof" ]
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "-M second=93 sends 93 as the second BIND reply and closes both sides" {
-	per_test -M second=93
-	run s4c bind "$PORT" 127.0.0.1:21
+@test "-M second=93 (per client) sends 93 as the second BIND reply and closes both sides" {
+	run s4c bind "$SOCKS4D_PORT" 127.0.0.1:21 --user 'm:second=93'
 	[ "$status" -eq 0 ]
 	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
 	[[ ${lines[1]} =~ ^inbound-local\ (127\.0\.0\.1:[0-9]+)$ ]]
 	[ "${lines[2]}" = "reply 0 93 ${BASH_REMATCH[1]}" ]
 	[ "${lines[3]}" = "eof" ]
 	[[ ${lines[4]} =~ ^inbound-(eof|reset)$ ]]
+}
+
+@test "-U: a bad -M spec in the user id gets 91" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:reply=92,nonsense'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 91 0.0.0.0:0" ]
+	s4_wait_log socks4d "user=m:reply=92,nonsense: rejected \(-U: a bad -M spec in the user id\)" 5
+}
+
+@test "-U: several specs in one user id, on top of the server's -M" {
+	per_test -U -M version=4
+	run s4c connect "$PORT" "$(ECHO_DST)" --user 'm:reply=92,short'
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^short\ 045c[0-9a-f]{4}$ ]]
+	[ "${lines[1]}" = "eof" ]
+}
+
+@test "without -U a user id m:SPEC is only a user id" {
+	per_test
+	run s4c connect "$PORT" "$(ECHO_DST)" --user 'm:reply=92' --send 'x' --want 1
+	[ "$status" -eq 0 ]
+	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
+	has_line 'data x'
 }

@@ -136,6 +136,42 @@ def finish(s, prefix="", want=None):
         out(prefix + end)
 
 
+def proxied_pair(proxy_port):
+    """A CONNECT through the proxy to a listener of our own, accepted:
+    (client socket, destination socket, the reply's 8 bytes)."""
+    dest = socket.socket()
+    dest.bind(("127.0.0.1", 0))
+    dest.listen(1)
+    s = open_proxy(proxy_port)
+    s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
+    rep = read_exact(s, 8)[0]
+    dest.settimeout(TIMEOUT)
+    c, _ = dest.accept()
+    c.settimeout(TIMEOUT)
+    dest.close()
+    return s, c, rep
+
+
+def send_queue(sock):
+    """Bytes written to sock that its peer has not acknowledged (SIOCOUTQ)."""
+    import fcntl, termios
+    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+def wait_acknowledged(sock, seconds=TIMEOUT):
+    """Waits (bounded) until the peer has acknowledged all; the bytes left."""
+    deadline = time.monotonic() + seconds
+    while send_queue(sock) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return send_queue(sock)
+
+
+def reset_close(sock):
+    """close() with SO_LINGER 0: the peer sees a reset."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 def send_request(s, req, split):
     if split:
         for i in range(len(req)):

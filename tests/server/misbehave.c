@@ -3,7 +3,8 @@
  * shim's robustness tests. Parses one spec into struct misbehaviour,
  * and answers session.c's questions at the points where a misbehaviour
  * applies: after a request, in the code of a reply, in a reply's shape.
- * Data flows one way: conf.mis in, a changed session out.
+ * Data flows one way: conf.mis (or, with -U, the client's own copy made
+ * from its USERID) in, a changed session out.
  */
 #include "socks4d.h"
 
@@ -110,30 +111,36 @@ int parse_misbehaviour(const char *spec, struct misbehaviour *m)
 #undef KEY_IS
 }
 
-int mis_first_code(void)
+int mis_first_code(const struct session *s)
 {
-	return conf.mis.reply >= 0 ? conf.mis.reply : SOCKS4_REPLY_GRANTED;
+	const struct misbehaviour *m = sess_mis(s);
+
+	return m->reply >= 0 ? m->reply : SOCKS4_REPLY_GRANTED;
 }
 
-int mis_second_code(void)
+int mis_second_code(const struct session *s)
 {
-	return conf.mis.second >= 0 ? conf.mis.second : SOCKS4_REPLY_GRANTED;
+	const struct misbehaviour *m = sess_mis(s);
+
+	return m->second >= 0 ? m->second : SOCKS4_REPLY_GRANTED;
 }
 
 /* reset, stall, close-before-first: true when one took the session over. */
 bool mis_after_request(struct session *s)
 {
-	if (conf.mis.reset) {
+	const struct misbehaviour *m = sess_mis(s);
+
+	if (m->reset) {
 		log_sess(s, true, "misbehaving (reset)");
 		session_close(s, true);
 		return true;
 	}
-	if (conf.mis.stall) {
+	if (m->stall) {
 		log_sess(s, true, "misbehaving (stall)");
 		s->state = SESS_STALL;
 		return true;
 	}
-	if (s->command == SOCKS4_CMD_BIND && conf.mis.close_before_first) {
+	if (s->command == SOCKS4_CMD_BIND && m->close_before_first) {
 		log_sess(s, true, "misbehaving (close-before-first)");
 		session_close(s, false);
 		return true;
@@ -147,19 +154,70 @@ bool mis_after_request(struct session *s)
  */
 void mis_shape_reply(struct session *s, uint8_t code, bool first)
 {
-	if (conf.mis.version >= 0)
-		s->out[0] = (uint8_t)conf.mis.version;
+	const struct misbehaviour *m = sess_mis(s);
+
+	if (m->version >= 0)
+		s->out[0] = (uint8_t)m->version;
 	if (!first)
 		return;
-	if (conf.mis.short_reply) {
+	if (m->short_reply) {
 		s->out_len = SOCKS4_REPLY_LEN / 2;
 		s->next = NEXT_CLOSE;
 	}
 	if (code == SOCKS4_REPLY_GRANTED && s->command == SOCKS4_CMD_CONNECT &&
-	    conf.mis.extra_len)
+	    m->extra_len)
 		s->out_extra = true;
-	if (conf.mis.delay_ms > 0) {
+	if (m->delay_ms > 0) {
 		s->state = SESS_REPLY_DELAY;
-		deadline_set(s, srv.now + conf.mis.delay_ms);
+		deadline_set(s, srv.now + m->delay_ms);
 	}
+}
+
+/*
+ * -U: a USERID "m:SPEC[,SPEC]..." gives this client its own misbehaviour,
+ * the server's -M plus these, so one server serves many tests. 0 when
+ * the USERID asks for nothing, -EINVAL for a bad spec, -ENOMEM.
+ */
+int mis_from_userid(struct session *s, const char *uid, size_t len)
+{
+	char spec[SOCKS4_USERID_MAX + 1];
+	struct misbehaviour *m;
+	size_t start = 2;
+
+	if (!conf.mis_from_user || len < 2 || memcmp(uid, "m:", 2) != 0)
+		return 0;
+	m = malloc(sizeof *m);
+	if (!m)
+		return -ENOMEM;
+	*m = conf.mis;
+	m->extra = NULL;
+	if (conf.mis.extra_len) {
+		m->extra = malloc(conf.mis.extra_len);
+		if (!m->extra) {
+			free(m);
+			return -ENOMEM;
+		}
+		memcpy(m->extra, conf.mis.extra, conf.mis.extra_len);
+	}
+	s->mis = m; /* freed with the session, even half made */
+	while (start <= len) {
+		const char *comma = memchr(uid + start, ',', len - start);
+		size_t end = comma ? (size_t)(comma - uid) : len;
+
+		memcpy(spec, uid + start, end - start);
+		spec[end - start] = '\0';
+		if (parse_misbehaviour(spec, m) < 0)
+			return -EINVAL;
+		start = end + 1;
+	}
+	return 0;
+}
+
+void mis_free(struct session *s)
+{
+	if (!s->mis)
+		return;
+	free(s->mis->extra);
+	free(s->mis);
+	s->mis = NULL;
 }

@@ -19,7 +19,7 @@ static void usage(FILE *out)
 	fputs(
 "usage: socks4d [-l ADDR:PORT] [-a CIDR]... [-t SECONDS] [-b SECONDS]\n"
 "               [-r SECONDS] [-e ADDR] [-z] [-Z] [-m N] [-p FILE]\n"
-"               [-d DEST]... [-N] [-M SPEC]... [-v] [-h]\n"
+"               [-d DEST]... [-N] [-M SPEC]... [-U] [-v] [-h]\n"
 "\n"
 "A SOCKS4 server for tests: CONNECT and BIND as in draft-vance-socks-v4-09,\n"
 "and SOCKS 4A (a name for the server to resolve, off the event loop).\n"
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 "      close-before-first  BIND: close without any reply\n"
 "      close-after-first   BIND: close right after the first reply\n"
 "      second=N            BIND: code N instead of 90 in the second reply,\n"
-"                          then close both unless N is 90\n",
+"                          then close both unless N is 90\n"
+"  -U            a client whose USERID is m:SPEC[,SPEC]... gets those -M\n"
+"                specs on top of the server's (one server, many tests)\n",
 	      out);
 }
 
@@ -108,36 +110,7 @@ static int parse_hostport(const char *s, struct sockaddr_in *sin)
 	return 0;
 }
 
-/* -a: "a.b.c.d[/n]" as shim/route.c reads it (host bits refused). */
-static int parse_allow(const char *s, const char **why)
-{
-	struct route_rule r;
-	int err;
 
-	if (strchr(s, ':')) {
-		*why = "has a port; -a takes ADDR[/BITS]";
-		return -EINVAL;
-	}
-	err = route_parse_dest(s, strlen(s), ROUTE_PROXY, &r, why);
-	if (err)
-		return err;
-	return route_add(&conf.allow, &r);
-}
-
-/* -d: a destination as shim/route.c reads it, ports allowed. */
-static int parse_deny(const char *s, const char **why)
-{
-	struct route_rule r;
-	int err = route_parse_dest(s, strlen(s), ROUTE_DENY, &r, why);
-
-	if (err)
-		return err;
-	if (route_add(&conf.deny, &r) < 0) {
-		*why = "is one too many (the limit is 128)";
-		return -ENOSPC;
-	}
-	return 0;
-}
 
 static void bad_usage(const char *fmt, const char *arg)
 {
@@ -149,10 +122,31 @@ static void bad_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
+/*
+ * -a (ROUTE_PROXY: serve) and -d (ROUTE_DENY): a rule as shim/route.c
+ * reads it, host bits refused; -a takes no port. Exits 2 on bad input.
+ */
+static void add_rule(char opt, const char *arg, struct route_table *t,
+		     enum route_action action)
+{
+	const char *why = "is one too many (the limit is 64)";
+	struct route_rule r;
+	char msg[160];
+
+	if (t->n < MAX_CIDRS) {
+		if (action == ROUTE_PROXY && strchr(arg, ':'))
+			why = "has a port; -a takes ADDR[/BITS]";
+		else if (route_parse_dest(arg, strlen(arg), action, &r, &why) == 0 &&
+			 route_add(t, &r) == 0)
+			return;
+	}
+	snprintf(msg, sizeof msg, "-%c '%%s' %s", opt, why);
+	bad_usage(msg, arg);
+}
+
 void parse_args(int argc, char **argv)
 {
 	char opt[3] = "-?";
-	const char *why = NULL;
 	int c;
 	long v;
 
@@ -165,21 +159,14 @@ void parse_args(int argc, char **argv)
 	conf.deny.fallback = ROUTE_PROXY;
 	parse_hostport(DEFAULT_LISTEN, &conf.listen_addr);
 
-	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:d:NM:vh")) != -1) {
+	while ((c = getopt(argc, argv, ":l:a:t:b:r:e:zZm:p:d:NM:Uvh")) != -1) {
 		switch (c) {
 		case 'l':
 			if (parse_hostport(optarg, &conf.listen_addr) < 0)
 				bad_usage("-l wants ADDR:PORT, not '%s'", optarg);
 			break;
 		case 'a':
-			if (conf.allow.n == MAX_CIDRS)
-				bad_usage("too many -a (the limit is %s)", "64");
-			if (parse_allow(optarg, &why) < 0) {
-				char msg[160];
-
-				snprintf(msg, sizeof msg, "-a '%%s' %s", why);
-				bad_usage(msg, optarg);
-			}
+			add_rule('a', optarg, &conf.allow, ROUTE_PROXY);
 			break;
 		case 't':
 			if (parse_seconds(optarg, &conf.connect_ms) < 0)
@@ -213,15 +200,13 @@ void parse_args(int argc, char **argv)
 			conf.port_file = optarg;
 			break;
 		case 'd':
-			if (parse_deny(optarg, &why) < 0) {
-				char msg[160];
-
-				snprintf(msg, sizeof msg, "-d '%%s' %s", why);
-				bad_usage(msg, optarg);
-			}
+			add_rule('d', optarg, &conf.deny, ROUTE_DENY);
 			break;
 		case 'N':
 			conf.no_4a = true;
+			break;
+		case 'U':
+			conf.mis_from_user = true;
 			break;
 		case 'M':
 			if (parse_misbehaviour(optarg, &conf.mis) < 0)
@@ -246,5 +231,5 @@ void parse_args(int argc, char **argv)
 	if (optind < argc)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!conf.allow.n)
-		parse_allow(DEFAULT_ALLOW, &why);
+		add_rule('a', DEFAULT_ALLOW, &conf.allow, ROUTE_PROXY);
 }

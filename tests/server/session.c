@@ -7,7 +7,7 @@
  * Data flows in from loop.c (session_run on readiness, session_timeout on
  * a deadline) and out to relay.c once a reply has granted the relay.
  * Where a -M misbehaviour could apply it asks misbehave.c (mis_*); only
- * the paced writing of a reply reads conf.mis itself.
+ * the paced writing of a reply reads the session's misbehaviour itself.
  */
 #include "socks4d.h"
 
@@ -168,7 +168,7 @@ static void reply_done(struct session *s)
 
 static void reply_step(struct session *s)
 {
-	size_t total = s->out_len + (s->out_extra ? conf.mis.extra_len : 0);
+	size_t total = s->out_len + (s->out_extra ? sess_mis(s)->extra_len : 0);
 
 	while (s->out_off < total) {
 		struct iovec iov[2];
@@ -188,10 +188,10 @@ static void reply_step(struct session *s)
 		if (s->out_extra) {
 			size_t skip = s->out_off > s->out_len ? s->out_off - s->out_len : 0;
 
-			iov[iovcnt].iov_base = conf.mis.extra + skip;
-			iov[iovcnt++].iov_len = conf.mis.extra_len - skip;
+			iov[iovcnt].iov_base = sess_mis(s)->extra + skip;
+			iov[iovcnt++].iov_len = sess_mis(s)->extra_len - skip;
 		}
-		if (conf.mis.bytewise) {
+		if (sess_mis(s)->bytewise) {
 			iovcnt = 1;
 			iov[0].iov_len = 1;
 		}
@@ -210,7 +210,7 @@ static void reply_step(struct session *s)
 			return;
 		}
 		s->out_off += (size_t)n;
-		if (conf.mis.bytewise && s->out_off < total)
+		if (sess_mis(s)->bytewise && s->out_off < total)
 			s->pace_until = srv.now + BYTEWISE_GAP_MS;
 	}
 	reply_done(s);
@@ -278,7 +278,7 @@ static void connect_step(struct session *s)
 		local.sin_addr.s_addr = 0;
 		local.sin_port = 0;
 	}
-	code = mis_first_code();
+	code = mis_first_code(s);
 	if (code == SOCKS4_REPLY_GRANTED) {
 		log_sess(s, true, "granted");
 		reply_begin(s, SOCKS4_REPLY_GRANTED, local.sin_addr.s_addr,
@@ -328,14 +328,14 @@ static void bind_start(struct session *s)
 	log_sess(s, true, "listening on %s", fmt_sin(where, &sin));
 	if (conf.bind_reply_zero)
 		sin.sin_addr.s_addr = 0;
-	code = mis_first_code();
+	code = mis_first_code(s);
 	if (code != SOCKS4_REPLY_GRANTED)
 		next = NEXT_LINGER;
-	else if (conf.mis.close_after_first)
+	else if (sess_mis(s)->close_after_first)
 		next = NEXT_CLOSE;
 	if (code != SOCKS4_REPLY_GRANTED)
 		log_sess(s, true, "rejected (-M reply=%d)", code);
-	else if (conf.mis.close_after_first)
+	else if (sess_mis(s)->close_after_first)
 		log_sess(s, true, "misbehaving (close-after-first)");
 	reply_begin(s, (uint8_t)code, sin.sin_addr.s_addr, sin.sin_port, next,
 		    true);
@@ -383,7 +383,7 @@ static void bind_step(struct session *s)
 		reject(s, false);
 		return;
 	}
-	code = mis_second_code();
+	code = mis_second_code(s);
 	if (code == SOCKS4_REPLY_GRANTED) {
 		log_sess(s, false, "inbound from %s: granted", from);
 		reply_begin(s, SOCKS4_REPLY_GRANTED, sin.sin_addr.s_addr,
@@ -430,6 +430,11 @@ static void request_done(struct session *s, const struct socks4_request *req,
 	s->host_len = req->host_len;
 	deadline_clear(s);
 
+	if (mis_from_userid(s, req->userid, req->userid_len) < 0) {
+		log_sess(s, true, "rejected (-U: a bad -M spec in the user id)");
+		reject(s, true);
+		return;
+	}
 	if (s->host && conf.no_4a) {
 		log_sess(s, true, "rejected (SOCKS4A is off: -N)");
 		reject(s, true);
@@ -484,6 +489,23 @@ static void request_fail(struct session *s, const char *why)
 	reject(s, true);
 }
 
+/* socks4_parse_request()'s verdict on a bad request, for the log. */
+static const char *request_refusal(int verdict, char *buf, size_t cap)
+{
+	switch (verdict) {
+	case SOCKS4_USERID_TOO_LONG:
+		snprintf(buf, cap, "user id longer than %d bytes", SOCKS4_USERID_MAX);
+		return buf;
+	case SOCKS4_HOST_TOO_LONG:
+		snprintf(buf, cap, "SOCKS4A name longer than %d bytes", SOCKS4_HOST_MAX);
+		return buf;
+	case SOCKS4_HOST_INVALID:
+		return "SOCKS4A name empty or with a byte no name holds";
+	default:
+		return "malformed request";
+	}
+}
+
 static void request_step(struct session *s)
 {
 	char from[ADDR_STRLEN];
@@ -522,28 +544,10 @@ static void request_step(struct session *s)
 		r = socks4_parse_request(s->req, s->req_len, SOCKS4_USERID_MAX, &req);
 		if (r == SOCKS4_NEED_MORE)
 			continue;
-		if (r == SOCKS4_MALFORMED) {
-			request_fail(s, "malformed request");
-			return;
-		}
-		if (r == SOCKS4_USERID_TOO_LONG) {
+		if (r < 0) {
 			char why[64];
 
-			snprintf(why, sizeof why, "user id longer than %d bytes",
-				 SOCKS4_USERID_MAX);
-			request_fail(s, why);
-			return;
-		}
-		if (r == SOCKS4_HOST_TOO_LONG) {
-			char why[64];
-
-			snprintf(why, sizeof why, "SOCKS4A name longer than %d bytes",
-				 SOCKS4_HOST_MAX);
-			request_fail(s, why);
-			return;
-		}
-		if (r == SOCKS4_HOST_INVALID) {
-			request_fail(s, "SOCKS4A name empty or with a byte no name holds");
+			request_fail(s, request_refusal(r, why, sizeof why));
 			return;
 		}
 		request_done(s, &req, (size_t)r);
@@ -764,6 +768,7 @@ void reap_dead(void)
 		struct session *s = srv.dead;
 
 		srv.dead = s->dead_next;
+		mis_free(s);
 		free(s);
 	}
 }

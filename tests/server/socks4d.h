@@ -84,6 +84,7 @@ struct config {
 	unsigned max_clients;
 	const char *port_file;
 	bool verbose;
+	bool mis_from_user;	 /* -U: a USERID "m:SPEC,..." adds -M specs */
 	bool no_4a;		 /* -N: refuse SOCKS 4A requests */
 	struct route_table deny; /* -d: destinations refused (ROUTE_DENY) */
 	struct misbehaviour mis;
@@ -191,6 +192,7 @@ struct session {
 	struct session *rprev, *rnext;	   /* the ready list */
 	struct session *dead_next;
 	bool outsider; /* outside -a: answered 91 at accept(), holds no slot */
+	struct misbehaviour *mis; /* -U: this client's own; NULL: conf.mis */
 };
 
 #define HEAP_NONE SIZE_MAX
@@ -224,8 +226,10 @@ int parse_long(const char *s, long min, long max, long *out);
 int parse_misbehaviour(const char *spec, struct misbehaviour *m);
 
 /* misbehave.c: what -M changes, asked where it applies (see there). */
-int mis_first_code(void);
-int mis_second_code(void);
+int mis_first_code(const struct session *s);
+int mis_second_code(const struct session *s);
+int mis_from_userid(struct session *s, const char *uid, size_t len);
+void mis_free(struct session *s);
 bool mis_after_request(struct session *s);
 void mis_shape_reply(struct session *s, uint8_t code, bool first);
 
@@ -270,6 +274,12 @@ void relay_start(struct session *s);
 void relay_step(struct session *s);
 void flow_release(struct flow *f);
 void pipe_pool_drain(void);
+
+/* The misbehaviour that applies to s: its own (-U) or the server's. */
+static inline const struct misbehaviour *sess_mis(const struct session *s)
+{
+	return s->mis ? s->mis : &conf.mis;
+}
 
 /* "a.b.c.d:port" of a sockaddr_in, through shim/addr.c. */
 static inline const char *fmt_sin(char buf[ADDR_STRLEN],
