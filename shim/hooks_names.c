@@ -399,8 +399,9 @@ HOOK struct hostent *gethostbyname2(const char *name, int af)
 	return real.gethostbyname2(name, af);
 }
 
-/* gethostbyname_r and gethostbyname2_r: 0 with *result set, or 0 with
- * *result NULL and *h_errnop, or ERANGE for a short buffer. */
+/* gethostbyname_r and gethostbyname2_r, as the C library answers: 0
+ * with *result set; 0 with *result NULL and *h_errnop for a name with no
+ * answer; EAGAIN (TRY_AGAIN) for a full table; ERANGE for a short buffer. */
 static SLOW int ghbn_r_slow(const char *name, int af, bool two, struct hostent *ret,
 			    char *buf, size_t buflen, struct hostent **result, int *h_errnop)
 {
@@ -415,7 +416,7 @@ static SLOW int ghbn_r_slow(const char *name, int af, bool two, struct hostent *
 		log_bad(name);
 		*result = NULL;
 		*h_errnop = HOST_NOT_FOUND;
-		return ENOENT;
+		return 0; /* as the C library says "not found" */
 	case WAY_LOCAL_FIRST:
 		rc = REAL_R();
 		if (rc == ERANGE || *result || !h_found_nothing(*h_errnop))
@@ -433,9 +434,9 @@ static SLOW int ghbn_r_slow(const char *name, int af, bool two, struct hostent *
 		return errno = ERANGE, ERANGE;
 	}
 	errno = saved;
-	if (herr) {
+	if (herr) { /* as the C library: 0 for "not found", EAGAIN to try again */
 		*h_errnop = herr;
-		return herr == TRY_AGAIN ? EAGAIN : ENOENT;
+		return herr == TRY_AGAIN ? EAGAIN : 0;
 	}
 	*result = ret;
 	return 0;
@@ -569,7 +570,7 @@ static SLOW int ghba_r_slow(const void *addr, socklen_t len, int type, struct ho
 	errno = saved;
 	if (herr) {
 		*h_errnop = herr;
-		return ENOENT;
+		return 0;
 	}
 	*result = ret;
 	return 0;

@@ -199,6 +199,34 @@ never_asked() {
 	[ ! -s "$DNS_LOG" ]
 }
 
+@test "gethostbyname2_r: the fake address for AF_INET, nothing for AF_INET6, ERANGE for a short buffer" {
+	run shimmed on "$S4_PY" -c '
+import ctypes, socket
+libc = ctypes.CDLL(None)
+class hostent(ctypes.Structure):
+    _fields_ = [("h_name", ctypes.c_char_p), ("h_aliases", ctypes.POINTER(ctypes.c_char_p)),
+                ("h_addrtype", ctypes.c_int), ("h_length", ctypes.c_int),
+                ("h_addr_list", ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte * 4)))]
+def ask(af, size):
+    he, res, err = hostent(), ctypes.POINTER(hostent)(), ctypes.c_int()
+    buf = ctypes.create_string_buffer(size)
+    rc = libc.gethostbyname2_r(b"files.example", af, ctypes.byref(he), buf, size,
+                               ctypes.byref(res), ctypes.byref(err))
+    if rc or not res:
+        return "rc=%d herr=%d" % (rc, err.value)
+    return "%s %s %s" % (he.h_name.decode(), socket.inet_ntoa(bytes(he.h_addr_list[0].contents)),
+                         he.h_aliases[0])
+print(ask(socket.AF_INET, 1024))
+print(ask(socket.AF_INET6, 1024))
+print(ask(socket.AF_INET, 8))
+'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "files.example 240.0.0.1 None" ]
+	[ "${lines[1]}" = "rc=0 herr=4" ] # as glibc for no answer: 0, NO_DATA
+	[ "${lines[2]}" = "rc=34 herr=-1" ] # ERANGE, NETDB_INTERNAL
+	[ ! -s "$DNS_LOG" ]
+}
+
 @test "a fake address gives its name back: getnameinfo and gethostbyaddr" {
 	run shimmed on "$S4_PY" -c '
 import socket
