@@ -42,7 +42,8 @@ B = build
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
-            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
+            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c \
+            shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
 SHIM_SRCS += shim/names.c shim/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
@@ -61,17 +62,39 @@ QUERY_SRCS += shim/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
+# socks4wrap, the command (shim/launch.c): the settings code linked in,
+# built static, against musl when musl-gcc is there (glibc's own static
+# start-up costs half of /bin/true; musl's next to nothing), and dynamic
+# under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
+# copy make install installs has LIBDIR built in.
+LAUNCH_SRCS    = shim/launch.c shim/elfinfo.c shim/config.c shim/route.c shim/addr.c
+MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
+ifeq ($(SANITIZE),)
+LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))
+LAUNCH_LDFLAGS = -static
+else
+LAUNCH_CC     ?= $(CC)
+LAUNCH_LDFLAGS =
+endif
+LAUNCH_CFLAGS  = $(filter-out -fPIC,$(ALL_CFLAGS))
+LAUNCH_OBJS    = $(LAUNCH_SRCS:%.c=$(B)/launch/%.o)
+LAUNCH         = $(B)/socks4wrap
+INST_OBJS      = $(LAUNCH_SRCS:%.c=$(B)/inst/%.o)
+INST_LAUNCH    = $(B)/inst/socks4wrap
+
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
+UNIT_NAMES += test_elfinfo
 UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner
+TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
 TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
+all: $(LAUNCH)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +112,32 @@ $(SERVER): $(SERVER_OBJS)
 $(QUERY): $(QUERY_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(QUERY_OBJS) $(LDFLAGS)
+
+$(B)/launch/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LAUNCH): $(LAUNCH_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) $(LAUNCH_LDFLAGS) -o $@ $(LAUNCH_OBJS) $(LDFLAGS)
+
+# The installed copy: its own objects, with the paths make install is
+# given, so that installing never rebuilds what make check built.
+$(B)/inst/%.o: %.c $(B)/inst/paths
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) -DSOCKS4WRAP_LIBDIR='"$(LIBDIR)"' -MMD -MP -c -o $@ $<
+
+$(INST_LAUNCH): $(INST_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) $(LAUNCH_LDFLAGS) -o $@ $(INST_OBJS) $(LDFLAGS)
+
+$(B)/inst/paths: FORCE
+	@mkdir -p $(B)/inst
+	@echo '$(LIBDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(LIBDIR) $(SYSCONFDIR)' >$@
+
+$(B)/launch/shim/config.o: $(B)/sysconfdir
 
 # config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
 # when the value changes, so `make install PREFIX=/usr` after a plain
@@ -111,6 +160,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
 $(B)/test_names: $(B)/shim/names.o
+$(B)/test_elfinfo: $(B)/shim/elfinfo.o
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
@@ -148,14 +198,12 @@ bench: all
 # The system socks4rc is the user's once installed: install writes the
 # example only where there is none, and uninstall removes it only while it
 # is still byte for byte the example.
-install: $(LIB) $(QUERY)
+install: $(LIB) $(QUERY) $(INST_LAUNCH)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
 	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
-	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' scripts/socks4wrap > $(DESTDIR)$(BINDIR)/socks4wrap
-	chmod 0755 $(DESTDIR)$(BINDIR)/socks4wrap
+	install -m 0755 $(INST_LAUNCH) $(DESTDIR)$(BINDIR)/socks4wrap
 	install -m 0644 man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
 	install -m 0644 man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
@@ -177,3 +225,4 @@ clean:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \
          $(UNIT_NAMES:%=$(B)/tests/unit/%.d)
+-include $(LAUNCH_OBJS:.o=.d) $(INST_OBJS:.o=.d)

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -59,6 +60,10 @@ void real_init(void)
 	FIND(sendmmsg);
 	FIND(fcntl);
 	FIND(fcntl64);
+	FIND(dlopen);
+	FIND(dlmopen);
+	FIND(execve);
+	FIND(posix_spawn);
 	FIND(getaddrinfo);
 	FIND(gethostbyname);
 	FIND(gethostbyname2);

@@ -8,6 +8,7 @@
 #define REAL_H
 
 #include <netdb.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -30,6 +31,11 @@ struct real_fns {
 	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
+	void *(*dlopen)(const char *file, int mode);
+	void *(*dlmopen)(long lmid, const char *file, int mode);
+	int (*execve)(const char *path, char *const argv[], char *const envp[]);
+	int (*posix_spawn)(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
 	/* name lookups (hooks_names.c) */
 	int (*getaddrinfo)(const char *node, const char *service,
 			   const struct addrinfo *hints, struct addrinfo **res);
