@@ -53,6 +53,7 @@ SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
             shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c shim/hooks_io.c \
             shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
+SHIM_SRCS += shim/names.c shim/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
@@ -66,6 +67,7 @@ SERVER      = $(B)/socks4d
 # socks4wrap --dry-run's printer: the shim's own settings code, as a program
 # installed next to the library.
 QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
+QUERY_SRCS += shim/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
@@ -92,10 +94,12 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
+UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
+TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
@@ -187,6 +191,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+$(B)/test_names: $(B)/shim/names.o
 $(B)/test_elfinfo: $(B)/shim/elfinfo.o
 
 $(B)/%: $(B)/tests/tools/%.o

@@ -126,8 +126,11 @@ static int connect_step(int fd, struct fdslot *s)
 		return r < 0 ? -hs_errno(&s->hs) : r;
 	if (r == 0)
 		granted(fd, s);
-	else if (!not_ours(&s->hs))
+	else if (!not_ours(&s->hs)) {
 		hs_log_failure(&s->hs, NULL);
+		if (s->hs.host) /* SOCKS4A: what a refusal may mean */
+			shim_fake_failed(&s->hs);
+	}
 	return r == 0 ? 0 : -hs_errno(&s->hs);
 }
 
@@ -303,7 +306,7 @@ static int connect_again(int fd, struct fdslot *s)
 	return r == HS_WANT_WRITE ? -EALREADY : told(s, r);
 }
 
-static int connect_proxy(int fd, int family, struct v4 dst)
+static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 {
 	struct fdslot *s;
 	int err, r;
@@ -321,7 +324,7 @@ static int connect_proxy(int fd, int family, struct v4 dst)
 		fdstate_unlock();
 		return err;
 	}
-	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, NULL);
+	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
 	s->peer = dst;
@@ -383,7 +386,24 @@ static SLOW int connect_proxied(int fd, const struct sockaddr *addr, socklen_t l
 
 	if (!shim_is_stream(fd)) /* UDP and the like: the kernel's business */
 		return real.connect(fd, addr, len);
-	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst));
+	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, NULL));
+}
+
+/* A fake address (remote-dns): a SOCKS4A CONNECT with its name, or the
+ * rule's or the missing name's errno (see shim_fake_route). */
+static SLOW int connect_fake(int fd, const struct sockaddr *addr, socklen_t len,
+			     struct v4 dst)
+{
+	int saved = errno, err;
+	const char *host;
+
+	if (!shim_is_stream(fd))
+		return real.connect(fd, addr, len);
+	if ((err = shim_fake_route(dst, &host))) {
+		errno = err;
+		return -1;
+	}
+	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, host));
 }
 
 /*
@@ -409,6 +429,8 @@ connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 			log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
 		return real.connect(fd, addr, len);
 	}
+	if (__builtin_expect(shim_is_fake(dst.ip), 0))
+		return connect_fake(fd, addr, len, dst);
 	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
 	case ROUTE_DIRECT:
 		if (log_enabled(LOG_INFO))

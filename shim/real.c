@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <sys/epoll.h>
@@ -71,4 +72,12 @@ void real_init(void)
 	FIND(dlmopen);
 	FIND(execve);
 	FIND(posix_spawn);
+	FIND(getaddrinfo);
+	FIND(gethostbyname);
+	FIND(gethostbyname2);
+	FIND(gethostbyname_r);
+	FIND(gethostbyname2_r);
+	FIND(getnameinfo);
+	FIND(gethostbyaddr);
+	FIND(gethostbyaddr_r);
 }

@@ -7,6 +7,7 @@
 #ifndef REAL_H
 #define REAL_H
 
+#include <netdb.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -45,6 +46,20 @@ struct real_fns {
 	int (*execve)(const char *path, char *const argv[], char *const envp[]);
 	int (*posix_spawn)(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+	/* name lookups (hooks_names.c) */
+	int (*getaddrinfo)(const char *node, const char *service,
+			   const struct addrinfo *hints, struct addrinfo **res);
+	struct hostent *(*gethostbyname)(const char *name);
+	struct hostent *(*gethostbyname2)(const char *name, int af);
+	int (*gethostbyname_r)(const char *name, struct hostent *ret, char *buf,
+			       size_t buflen, struct hostent **result, int *h_errnop);
+	int (*gethostbyname2_r)(const char *name, int af, struct hostent *ret, char *buf,
+				size_t buflen, struct hostent **result, int *h_errnop);
+	int (*getnameinfo)(const struct sockaddr *sa, socklen_t salen, char *host,
+			   socklen_t hostlen, char *serv, socklen_t servlen, int flags);
+	struct hostent *(*gethostbyaddr)(const void *addr, socklen_t len, int type);
+	int (*gethostbyaddr_r)(const void *addr, socklen_t len, int type, struct hostent *ret,
+			       char *buf, size_t buflen, struct hostent **result, int *h_errnop);
 };
 
 extern struct real_fns real;
