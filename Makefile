@@ -183,7 +183,7 @@ version:
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
 # The engine's own tests link the modules under test, still no hooks.
-$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/log.o
+$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/hs_libc.o $(B)/shim/log.o
 $(B)/test_fdstate: $(B)/shim/fdstate.o
 $(B)/test_primary: $(B)/shim/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)

@@ -641,7 +641,7 @@ int config_build(struct config *c, config_getenv_fn get)
 	return c->error[0] ? -EINVAL : 0;
 }
 
-int config_resolve(struct config *c)
+int config_resolve_with(struct config *c, config_gai_fn gai)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res;
@@ -652,7 +652,9 @@ int config_resolve(struct config *c)
 	c->server.port = c->server_port;
 	if (addr_parse_ip(c->server_host, strlen(c->server_host), &c->server.ip) == 0)
 		return 0;
-	rc = getaddrinfo(c->server_host, NULL, &hints, &res);
+	if (!gai)
+		return fail(c, "SOCKS server '%s': no getaddrinfo() to resolve it", c->server_host);
+	rc = gai(c->server_host, NULL, &hints, &res);
 	if (rc != 0)
 		return fail(c, "SOCKS server '%s': %s", c->server_host, gai_strerror(rc));
 	c->server.ip = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
@@ -792,7 +794,7 @@ bool config_hosts_has(const char *path, const char *name, int (*closefn)(int))
 	if (fd < 0)
 		return false;
 	while (!found) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		ssize_t n = sys_read(fd, buf + have, sizeof(buf) - have);
 		size_t start = 0;
 		char *nl;
 

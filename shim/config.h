@@ -20,6 +20,7 @@
 #include "route.h"
 #include "socks4.h"
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -150,7 +151,17 @@ int config_apply_env(struct config *c, config_getenv_fn get);
  * only). Returns 0, or -EINVAL with c->error set. Not pure: keep it out
  * of unit tests that must not touch the network.
  */
-int config_resolve(struct config *c);
+typedef int (*config_gai_fn)(const char *node, const char *service,
+			     const struct addrinfo *hints, struct addrinfo **res);
+int config_resolve_with(struct config *c, config_gai_fn gai);
+
+/* The same with the C library's getaddrinfo(), for programs. The
+ * preloaded library passes the real one instead: there getaddrinfo() is
+ * one of its own hooks, which it never calls. */
+static inline int config_resolve(struct config *c)
+{
+	return config_resolve_with(c, getaddrinfo);
+}
 
 /* "$(SYSCONFDIR)/socks4rc", as built. */
 const char *config_system_file(void);
