@@ -139,7 +139,15 @@ static int bind_start(int fd, struct fdslot *s)
 	uint32_t gen = s->gen;
 	int r, w;
 
-	if (!primary_find(s->bound.ip, &s->hs.dst)) {
+	/* The application server: with a listener bound to no address in
+	 * particular, or to the proxy-side one every proxied connection
+	 * reports, the connection this thread last used, else the one bound
+	 * to (primary.c: its reported or real local address), else the
+	 * newest. See README, "two application servers". */
+	bool by_use = (!s->bound.ip || primary_is_proxy_ip(s->bound.ip)) &&
+		      io_last_connect(&s->hs.dst);
+
+	if (!by_use && !primary_find(s->bound.ip, &s->hs.dst)) {
 		s->spent = 1; /* unreachable: bind() checked */
 		return -EADDRNOTAVAIL;
 	}

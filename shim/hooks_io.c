@@ -13,8 +13,9 @@
  *
  * On every other descriptor each hook is one table load, one branch and
  * the C library's own function; on a proxied socket whose exchange is
- * over, one more load and branch (the slot's state, read without the
- * lock as a hint that connect_settle() checks under it).
+ * over, a few more: the slot's state, read without the lock as a hint
+ * that connect_settle() checks under it, and the note of which proxied
+ * connection this thread used last (io_last_connect()).
  */
 #include "shim.h"
 
@@ -36,13 +37,38 @@ static SLOW int settle(int fd, int timeo_opt)
 	return 0;
 }
 
-/* The hint: a CONNECT slot whose exchange may still be pending. */
+/*
+ * The proxied connection this thread last did I/O on: the application
+ * server a BIND it opens next most likely belongs to (an FTP client reads
+ * its control connection's reply, then opens the data listener), which
+ * tells two control connections to the same proxy apart.
+ */
+static __thread int last_fd = -1;
+static __thread uint32_t last_gen;
+
+bool io_last_connect(struct v4 *dst)
+{
+	struct fdslot *s = last_fd >= 0 ? fdstate_get(last_fd) : NULL;
+
+	if (!s || s->gen != last_gen || s->kind != FD_CONNECT || s->hs.state != HS_GRANTED)
+		return false;
+	*dst = s->hs.dst;
+	return true;
+}
+
+/* The hint: a CONNECT slot whose exchange may still be pending. On a
+ * proxied socket whose exchange is over, remember it (see above). */
 static inline bool pending(int fd)
 {
 	struct fdslot *s = fdstate_slot(fd);
 
-	return __builtin_expect(s != NULL, 0) && s->kind == FD_CONNECT &&
-	       hs_pending(&s->hs);
+	if (__builtin_expect(s == NULL, 1) || s->kind != FD_CONNECT)
+		return false;
+	if (hs_pending(&s->hs))
+		return true;
+	last_fd = fd;
+	last_gen = s->gen;
+	return false;
 }
 
 #define SETTLE(fd, opt, fn)                                                  \

@@ -110,6 +110,10 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
 
 /* --- what one flow offers another --------------------------------------- */
 
+/* hooks_io.c, under the slot lock: the destination of the proxied
+ * connection this thread last read or wrote, if it is still open. */
+bool io_last_connect(struct v4 *dst);
+
 /* hooks_connect.c: finishes a CONNECT still under way before a data call
  * or fcntl(F_SETFL) goes ahead: 0 or -errno (see there). Takes the lock. */
 int connect_settle(int fd, int timeo_opt);

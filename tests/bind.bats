@@ -266,3 +266,33 @@ ftp_ok() {
 @test "active-mode FTP with a timed control connect, through socks4d" {
 	ftp_ok "$SOCKS4D_PORT" timed-accept -n -t 5000
 }
+
+# Two FTP sessions at once, to two servers (127.0.0.2 and 127.0.0.3),
+# through Dante, which checks that a BIND's connection comes from the
+# application server its request named: each session's data listener
+# must name its own server. Python's ftplib, active mode, A then B then A.
+TWO_SERVERS='
+import ftplib, sys
+a = ftplib.FTP(); a.connect("127.0.0.2", int(sys.argv[1]), timeout=20); a.login()
+b = ftplib.FTP(); b.connect("127.0.0.3", int(sys.argv[2]), timeout=20); b.login()
+for f in (a, b):
+    f.set_pasv(False)
+for name, f in (("a", a), ("b", b), ("a", a)):
+    got = bytearray()
+    f.retrbinary("RETR blob", got.extend)
+    print("%s: %d bytes" % (name, len(got)))
+a.quit(); b.quit()
+'
+
+@test "two FTP sessions to two servers at once: each BIND names its own server, through Dante's source check" {
+	if [ -z "${FTPA_PORT:-}" ]; then
+		start_pyftpd ftpa "$BATS_FILE_TMPDIR/ftp" 127.0.0.2
+		start_pyftpd ftpb "$BATS_FILE_TMPDIR/ftp" 127.0.0.3
+	fi
+	run s4_wrap "$SOCKD_PORT" "$S4_PY" -c "$TWO_SERVERS" "$FTPA_PORT" "$FTPB_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "a: 1048576 bytes"
+	has_line "b: 1048576 bytes"
+	[ "$(grep -c '^a: 1048576 bytes$' <<<"$output")" -eq 2 ]
+}
