@@ -456,7 +456,8 @@ static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t l
 		goto afresh;
 	if (addr->sa_family == AF_UNSPEC) {
 		/* dissolving the association: the socket is a plain one again */
-		if ((r = real.connect(fd, addr, len) == 0 ? 0 : -errno) == 0)
+		r = real.connect(fd, addr, len) == 0 ? 0 : -errno;
+		if (r == 0)
 			fdstate_drop(fd);
 		fdstate_unlock();
 		return shim_ret(saved, r);
