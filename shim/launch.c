@@ -555,7 +555,7 @@ static const char *find_query(void)
  * NAME along PATH as exec finds it: the first regular executable file.
  * *seen is the first thing of that name that is not one, for the message.
  */
-static const char *path_search(const char *name, const char **seen)
+static const char *path_search(const char *name, const char **seen, struct stat *st_out)
 {
 	const char *p = getenv("PATH");
 	size_t nlen = strlen(name);
@@ -576,8 +576,10 @@ static const char *path_search(const char *name, const char **seen)
 		try[dlen] = '/';
 		memcpy(try + dlen + 1, name, nlen + 1);
 		if (stat(try, &st) == 0) {
-			if (S_ISREG(st.st_mode) && access(try, X_OK) == 0)
+			if (S_ISREG(st.st_mode) && access(try, X_OK) == 0) {
+				*st_out = st;
 				return try;
+			}
 			if (!*seen)
 				*seen = try;
 		}
@@ -587,23 +589,23 @@ static const char *path_search(const char *name, const char **seen)
 	}
 }
 
-static const char *find_command(const char *name)
+/* The command's path, with its stat() in *st. */
+static const char *find_command(const char *name, struct stat *st)
 {
 	const char *found, *seen;
-	struct stat st;
 
 	if (!*name)
 		die(EXIT_NOT_FOUND, "'': command not found");
 	if (strchr(name, '/')) {
-		if (stat(name, &st) < 0)
+		if (stat(name, st) < 0)
 			die(EXIT_NOT_FOUND, "%s: no such file", name);
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st->st_mode))
 			die(EXIT_CANNOT_RUN, "%s: is a directory", name);
 		if (access(name, X_OK) < 0)
 			die(EXIT_CANNOT_RUN, "%s: permission denied (not executable)", name);
 		return name;
 	}
-	if ((found = path_search(name, &seen)))
+	if ((found = path_search(name, &seen, st)))
 		return found;
 	if (seen)
 		die(EXIT_CANNOT_RUN, "%s: found %s but it is not an executable file", name, seen);
@@ -659,18 +661,18 @@ static void note_privilege(struct target *t, const char *file, const struct stat
 		t->priv_file = file;
 }
 
-static void follow(struct target *t, const char *path)
+static void follow(struct target *t, const char *path, const struct stat *path_st)
 {
 	const char *file = path, *via_env = NULL;
 	char name[256];
-	struct stat st;
+	struct stat st = *path_st;
 	int level = 0;
 
 	t->path = path;
 	for (;;) {
 		int fd, err;
 
-		if (stat(file, &st) == 0)
+		if (file == path || stat(file, &st) == 0)
 			note_privilege(t, file, &st);
 		t->final = file;
 		/* Closed below, before any exec: no O_CLOEXEC, which musl's
@@ -687,8 +689,10 @@ static void follow(struct target *t, const char *path)
 		}
 		if (t->info.kind == ELFINFO_DYNAMIC && via_env) {
 			/* /usr/bin/env itself: what it runs is what counts. */
-			const char *seen, *found = strchr(via_env, '/') ? via_env
-									: path_search(via_env, &seen);
+			struct stat ignored;
+			const char *seen, *found = strchr(via_env, '/')
+							   ? via_env
+							   : path_search(via_env, &seen, &ignored);
 			if (!found)
 				die(EXIT_NOT_FOUND, "%s: its interpreter %s runs %s: command not found",
 				    path, file, via_env);
@@ -1004,7 +1008,9 @@ int main(int argc, char **argv)
 		die(EXIT_SETUP, "%s", cfg.error);
 
 	/* The command (126, 127), what it is, and how to reach it. */
-	follow(&t, find_command(cmd[0]));
+	struct stat cmd_st;
+	const char *cmd_path = find_command(cmd[0], &cmd_st);
+	follow(&t, cmd_path, &cmd_st);
 	if (mode == MODE_AUTO)
 		mode = preload_reaches(&t) ? MODE_PRELOAD : MODE_SYSCALL;
 	refuse_privileged(&t, mode);
