@@ -665,15 +665,14 @@ static void follow(struct target *t, const char *path, const struct stat *path_s
 {
 	const char *file = path, *via_env = NULL;
 	char name[256];
-	struct stat st = *path_st;
+	struct stat st = *path_st; /* file's, whenever file changes */
 	int level = 0;
 
 	t->path = path;
 	for (;;) {
 		int fd, err;
 
-		if (file == path || stat(file, &st) == 0)
-			note_privilege(t, file, &st);
+		note_privilege(t, file, &st);
 		t->final = file;
 		/* Closed below, before any exec: no O_CLOEXEC, which musl's
 		 * open() would follow with an fcntl(). */
@@ -689,11 +688,9 @@ static void follow(struct target *t, const char *path, const struct stat *path_s
 		}
 		if (t->info.kind == ELFINFO_DYNAMIC && via_env) {
 			/* /usr/bin/env itself: what it runs is what counts. */
-			struct stat ignored;
-			const char *seen, *found = strchr(via_env, '/')
-							   ? via_env
-							   : path_search(via_env, &seen, &ignored);
-			if (!found)
+			const char *seen, *found = strchr(via_env, '/') ? via_env
+									: path_search(via_env, &seen, &st);
+			if (!found || (found == via_env && stat(found, &st) < 0))
 				die(EXIT_NOT_FOUND, "%s: its interpreter %s runs %s: command not found",
 				    path, file, via_env);
 			file = found;
@@ -721,6 +718,8 @@ static void follow(struct target *t, const char *path, const struct stat *path_s
 		}
 		if (t->info.kind == ELFINFO_NOT_ELF && level++ < INTERP_LEVELS) {
 			file = "/bin/sh"; /* ENOEXEC: the shell reads it */
+			if (stat(file, &st) < 0)
+				return;
 			continue;
 		}
 		return;
