@@ -62,7 +62,7 @@ __attribute__((used, section(".note.socks4wrap"), aligned(4))) static const stru
 	char name[12];
 } socks4wrap_note = {sizeof(ELFINFO_NOTE_NAME), 0, ELFINFO_NOTE_TYPE, ELFINFO_NOTE_NAME};
 
-/* --- messages -------------------------------------------------------------- */
+/* --- messages ------------------------------------------------------------- */
 
 static void say(const char *fmt, va_list ap)
 {
@@ -139,7 +139,7 @@ static const char usage[] =
 	"Options end at COMMAND: later arguments belong to it. Without COMMAND,\n"
 	"on a terminal, socks4wrap starts $SHELL. See socks4wrap(1), socks4rc(5).\n";
 
-/* --- memory: static first ----------------------------------------------------- */
+/* --- memory: static first ------------------------------------------------- */
 
 static char arena[16384];
 static size_t arena_used;
@@ -171,7 +171,7 @@ static char *join(const char *a, const char *b, const char *c)
 	return p;
 }
 
-/* --- the environment the command gets ------------------------------------------- */
+/* --- the environment the command gets ------------------------------------- */
 
 /*
  * Variables set or removed, applied when the command's environment is
@@ -251,7 +251,7 @@ static char **build_env(void)
 	return out;
 }
 
-/* --- the command line ----------------------------------------------------------- */
+/* --- the command line ----------------------------------------------------- */
 
 enum talk { TALK_DEFAULT, TALK_VERBOSE, TALK_QUIET };
 enum mode { MODE_AUTO, MODE_PRELOAD, MODE_SYSCALL };
@@ -387,7 +387,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 	return i;
 }
 
-/* --- values checked before anything runs ------------------------------------------ */
+/* --- values checked before anything runs ---------------------------------- */
 
 /* HOST:PORT by the shim's own rules (config.c): HOST has no ':' and fits
  * 255 bytes; PORT is 1-5 decimal digits, 1-65535. */
@@ -474,7 +474,7 @@ static const char *absolute(const char *path)
 	return path[0] == '/' ? path : join(cwd(), "/", path);
 }
 
-/* --- where our files are ----------------------------------------------------------- */
+/* --- where our files are -------------------------------------------------- */
 
 #ifdef SOCKS4WRAP_LIBDIR
 #define FIX "reinstall socks4wrap"
@@ -549,7 +549,7 @@ static const char *find_query(void)
 	return q;
 }
 
-/* --- the command ---------------------------------------------------------------------- */
+/* --- the command ---------------------------------------------------------- */
 
 /*
  * NAME along PATH as exec finds it: the first regular executable file.
@@ -726,7 +726,7 @@ static void follow(struct target *t, const char *path, const struct stat *path_s
 	}
 }
 
-/* --- the mode ----------------------------------------------------------------------------- */
+/* --- the mode ------------------------------------------------------------- */
 
 static bool preload_reaches(const struct target *t)
 {
@@ -815,7 +815,7 @@ static void refuse_privileged(const struct target *t, enum mode m)
 	    how);
 }
 
-/* --- LD_PRELOAD ------------------------------------------------------------------------------ */
+/* --- LD_PRELOAD ----------------------------------------------------------- */
 
 /* " a.so  b.so::" -> "a.so:b.so": ld.so splits at ':' and ' ' and skips
  * empty entries. */
@@ -920,7 +920,7 @@ static void preload_without(const char *lib)
 	env_edit("LD_PRELOAD", *out ? out : NULL);
 }
 
-/* --- main ---------------------------------------------------------------------------------------- */
+/* --- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
