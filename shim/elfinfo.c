@@ -97,7 +97,7 @@ const char *elfinfo_machine_name(unsigned machine)
 	return NULL;
 }
 
-/* --- #! ---------------------------------------------------------------- */
+/* --- #! ------------------------------------------------------------------- */
 
 static bool spacetab(char c)
 {
@@ -159,7 +159,7 @@ int elfinfo_shebang(struct elfinfo *e, const char *buf, size_t len)
 	return 0;
 }
 
-/* --- ELF ----------------------------------------------------------------- */
+/* --- ELF ------------------------------------------------------------------ */
 
 struct src {
 	elfinfo_read_fn rd;

@@ -62,7 +62,7 @@ __attribute__((used, section(".note.socks4wrap"), aligned(4))) static const stru
 	char name[12];
 } socks4wrap_note = {sizeof(ELFINFO_NOTE_NAME), 0, ELFINFO_NOTE_TYPE, ELFINFO_NOTE_NAME};
 
-/* --- messages -------------------------------------------------------------- */
+/* --- messages ------------------------------------------------------------- */
 
 static void say(const char *fmt, va_list ap)
 {
@@ -139,7 +139,7 @@ static const char usage[] =
 	"Options end at COMMAND: later arguments belong to it. Without COMMAND,\n"
 	"on a terminal, socks4wrap starts $SHELL. See socks4wrap(1), socks4rc(5).\n";
 
-/* --- memory: static first ----------------------------------------------------- */
+/* --- memory: static first ------------------------------------------------- */
 
 static char arena[16384];
 static size_t arena_used;
@@ -171,7 +171,7 @@ static char *join(const char *a, const char *b, const char *c)
 	return p;
 }
 
-/* --- the environment the command gets ------------------------------------------- */
+/* --- the environment the command gets ------------------------------------- */
 
 /*
  * Variables set or removed, applied when the command's environment is
@@ -251,7 +251,7 @@ static char **build_env(void)
 	return out;
 }
 
-/* --- the command line ----------------------------------------------------------- */
+/* --- the command line ----------------------------------------------------- */
 
 enum talk { TALK_DEFAULT, TALK_VERBOSE, TALK_QUIET };
 enum mode { MODE_AUTO, MODE_PRELOAD, MODE_SYSCALL };
@@ -387,7 +387,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 	return i;
 }
 
-/* --- values checked before anything runs ------------------------------------------ */
+/* --- values checked before anything runs ---------------------------------- */
 
 /* HOST:PORT by the shim's own rules (config.c): HOST has no ':' and fits
  * 255 bytes; PORT is 1-5 decimal digits, 1-65535. */
@@ -474,7 +474,7 @@ static const char *absolute(const char *path)
 	return path[0] == '/' ? path : join(cwd(), "/", path);
 }
 
-/* --- where our files are ----------------------------------------------------------- */
+/* --- where our files are -------------------------------------------------- */
 
 #ifdef SOCKS4WRAP_LIBDIR
 #define FIX "reinstall socks4wrap"
@@ -549,13 +549,13 @@ static const char *find_query(void)
 	return q;
 }
 
-/* --- the command ---------------------------------------------------------------------- */
+/* --- the command ---------------------------------------------------------- */
 
 /*
  * NAME along PATH as exec finds it: the first regular executable file.
  * *seen is the first thing of that name that is not one, for the message.
  */
-static const char *path_search(const char *name, const char **seen)
+static const char *path_search(const char *name, const char **seen, struct stat *st_out)
 {
 	const char *p = getenv("PATH");
 	size_t nlen = strlen(name);
@@ -576,8 +576,10 @@ static const char *path_search(const char *name, const char **seen)
 		try[dlen] = '/';
 		memcpy(try + dlen + 1, name, nlen + 1);
 		if (stat(try, &st) == 0) {
-			if (S_ISREG(st.st_mode) && access(try, X_OK) == 0)
+			if (S_ISREG(st.st_mode) && access(try, X_OK) == 0) {
+				*st_out = st;
 				return try;
+			}
 			if (!*seen)
 				*seen = try;
 		}
@@ -587,23 +589,23 @@ static const char *path_search(const char *name, const char **seen)
 	}
 }
 
-static const char *find_command(const char *name)
+/* The command's path, with its stat() in *st. */
+static const char *find_command(const char *name, struct stat *st)
 {
 	const char *found, *seen;
-	struct stat st;
 
 	if (!*name)
 		die(EXIT_NOT_FOUND, "'': command not found");
 	if (strchr(name, '/')) {
-		if (stat(name, &st) < 0)
+		if (stat(name, st) < 0)
 			die(EXIT_NOT_FOUND, "%s: no such file", name);
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st->st_mode))
 			die(EXIT_CANNOT_RUN, "%s: is a directory", name);
 		if (access(name, X_OK) < 0)
 			die(EXIT_CANNOT_RUN, "%s: permission denied (not executable)", name);
 		return name;
 	}
-	if ((found = path_search(name, &seen)))
+	if ((found = path_search(name, &seen, st)))
 		return found;
 	if (seen)
 		die(EXIT_CANNOT_RUN, "%s: found %s but it is not an executable file", name, seen);
@@ -659,19 +661,18 @@ static void note_privilege(struct target *t, const char *file, const struct stat
 		t->priv_file = file;
 }
 
-static void follow(struct target *t, const char *path)
+static void follow(struct target *t, const char *path, const struct stat *path_st)
 {
 	const char *file = path, *via_env = NULL;
 	char name[256];
-	struct stat st;
+	struct stat st = *path_st; /* file's, whenever file changes */
 	int level = 0;
 
 	t->path = path;
 	for (;;) {
 		int fd, err;
 
-		if (stat(file, &st) == 0)
-			note_privilege(t, file, &st);
+		note_privilege(t, file, &st);
 		t->final = file;
 		/* Closed below, before any exec: no O_CLOEXEC, which musl's
 		 * open() would follow with an fcntl(). */
@@ -688,8 +689,8 @@ static void follow(struct target *t, const char *path)
 		if (t->info.kind == ELFINFO_DYNAMIC && via_env) {
 			/* /usr/bin/env itself: what it runs is what counts. */
 			const char *seen, *found = strchr(via_env, '/') ? via_env
-									: path_search(via_env, &seen);
-			if (!found)
+									: path_search(via_env, &seen, &st);
+			if (!found || (found == via_env && stat(found, &st) < 0))
 				die(EXIT_NOT_FOUND, "%s: its interpreter %s runs %s: command not found",
 				    path, file, via_env);
 			file = found;
@@ -717,13 +718,15 @@ static void follow(struct target *t, const char *path)
 		}
 		if (t->info.kind == ELFINFO_NOT_ELF && level++ < INTERP_LEVELS) {
 			file = "/bin/sh"; /* ENOEXEC: the shell reads it */
+			if (stat(file, &st) < 0)
+				return;
 			continue;
 		}
 		return;
 	}
 }
 
-/* --- the mode ----------------------------------------------------------------------------- */
+/* --- the mode ------------------------------------------------------------- */
 
 static bool preload_reaches(const struct target *t)
 {
@@ -812,7 +815,7 @@ static void refuse_privileged(const struct target *t, enum mode m)
 	    how);
 }
 
-/* --- LD_PRELOAD ------------------------------------------------------------------------------ */
+/* --- LD_PRELOAD ----------------------------------------------------------- */
 
 /* " a.so  b.so::" -> "a.so:b.so": ld.so splits at ':' and ' ' and skips
  * empty entries. */
@@ -917,7 +920,7 @@ static void preload_without(const char *lib)
 	env_edit("LD_PRELOAD", *out ? out : NULL);
 }
 
-/* --- main ---------------------------------------------------------------------------------------- */
+/* --- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
@@ -1004,7 +1007,9 @@ int main(int argc, char **argv)
 		die(EXIT_SETUP, "%s", cfg.error);
 
 	/* The command (126, 127), what it is, and how to reach it. */
-	follow(&t, find_command(cmd[0]));
+	struct stat cmd_st;
+	const char *cmd_path = find_command(cmd[0], &cmd_st);
+	follow(&t, cmd_path, &cmd_st);
 	if (mode == MODE_AUTO)
 		mode = preload_reaches(&t) ? MODE_PRELOAD : MODE_SYSCALL;
 	refuse_privileged(&t, mode);

@@ -21,7 +21,7 @@ typedef Elf32_Shdr Shdr;
 typedef Elf32_Nhdr Nhdr;
 #endif
 
-/* --- a file in memory, and a reader that counts ------------------------- */
+/* --- a file in memory, and a reader that counts --------------------------- */
 
 struct mem {
 	unsigned char buf[16384];
@@ -123,7 +123,7 @@ static struct elfinfo probe(struct mem *m)
 	return e;
 }
 
-/* --- ELF ------------------------------------------------------------------- */
+/* --- ELF ------------------------------------------------------------------ */
 
 TEST(own_class_and_machine_are_this_programs)
 {
@@ -366,7 +366,7 @@ TEST(read_errors_come_back)
 	free(m);
 }
 
-/* --- #! ----------------------------------------------------------------------- */
+/* --- #! ------------------------------------------------------------------- */
 
 static struct elfinfo script(const char *text, int want)
 {
@@ -456,7 +456,7 @@ TEST(scripts_and_other_files_through_probe)
 	free(m);
 }
 
-/* --- real programs --------------------------------------------------------------- */
+/* --- real programs -------------------------------------------------------- */
 
 static struct elfinfo probe_file(const char *path)
 {
