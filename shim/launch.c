@@ -127,6 +127,8 @@ static const char usage[] =
 	"  -n, --dry-run=HOST:PORT print the settings and where a connection to\n"
 	"                          HOST:PORT would go, and with COMMAND the mode\n"
 	"                          it would run in; run nothing\n"
+	"  -R, --remote-dns=MODE   off, on or local-first: names resolved by the\n"
+	"                          SOCKS server (SOCKS 4A) (SOCKS4_REMOTE_DNS)\n"
 	"  -m, --mode=MODE         auto (the default), preload or syscall: how\n"
 	"                          COMMAND is reached (SOCKS4WRAP_MODE)\n"
 	"  -v, --verbose           debug messages; -vv for more (SOCKS4_DEBUG)\n"
@@ -257,7 +259,7 @@ enum talk { TALK_DEFAULT, TALK_VERBOSE, TALK_QUIET };
 enum mode { MODE_AUTO, MODE_PRELOAD, MODE_SYSCALL };
 
 struct opts {
-	const char *server, *user, *conf, *log, *dry, *mode;
+	const char *server, *user, *conf, *log, *dry, *mode, *rdns;
 	enum talk talk;
 	int debug;
 };
@@ -270,6 +272,7 @@ static const struct valued {
 } valued[] = {
 	{'s', "--server", false}, {'u', "--user", false}, {'f', "--config", true},
 	{'n', "--dry-run", false}, {'m', "--mode", false}, {0, "--log", true},
+	{'R', "--remote-dns", false},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -297,6 +300,9 @@ static void set_valued(struct opts *o, const struct valued *v, const char *shown
 		break;
 	case 'l':
 		o->log = value;
+		break;
+	case 'r':
+		o->rdns = value;
 		break;
 	}
 }
@@ -432,6 +438,12 @@ static enum mode check_mode(const char *v, const char *source)
 	if (!strcmp(v, "syscall"))
 		return MODE_SYSCALL;
 	die(EXIT_USAGE, "%s '%s' is not auto, preload or syscall", source, v);
+}
+
+static void check_rdns(const char *v, const char *source)
+{
+	if (strcmp(v, "off") && strcmp(v, "on") && strcmp(v, "local-first"))
+		die(EXIT_USAGE, "%s '%s' is not off, on or local-first", source, v);
 }
 
 /* What the shim would report later about a settings file, said now, by
@@ -965,6 +977,10 @@ int main(int argc, char **argv)
 		env_edit("SOCKS4_USER", o.user);
 	} else if ((v = env_nonempty("SOCKS4_USER"))) {
 		check_user(v, "SOCKS4_USER");
+	}
+	if (o.rdns) {
+		check_rdns(o.rdns, "-R");
+		env_edit("SOCKS4_REMOTE_DNS", o.rdns);
 	}
 	if (o.mode)
 		mode = check_mode(o.mode, "-m");

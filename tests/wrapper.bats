@@ -920,3 +920,15 @@ fake_shell() {
 	[ -z "$stderr" ]
 	[[ $output == *"SOCKS4WRAP(1)"* ]]
 }
+
+@test "-R and --remote-dns set SOCKS4_REMOTE_DNS, and a bad mode is a usage error" {
+	run "$SOCKS4WRAP" -s 127.0.0.1:1080 -R on sh -c 'echo "$SOCKS4_REMOTE_DNS"'
+	[ "$status" -eq 0 ]
+	[ "$output" = on ]
+	run "$SOCKS4WRAP" -s 127.0.0.1:1080 --remote-dns=local-first sh -c 'echo "$SOCKS4_REMOTE_DNS"'
+	[ "$status" -eq 0 ]
+	[ "$output" = local-first ]
+	run "$SOCKS4WRAP" -s 127.0.0.1:1080 -R sometimes true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"-R 'sometimes' is not off, on or local-first"* ]]
+}
