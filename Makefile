@@ -57,6 +57,13 @@ QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
+# The syscall-mode supervisor: a seccomp listener serving the program's
+# socket calls, on the same settings and routing code as the library.
+SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_notify.c shim/sup_exchange.c \
+           shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
+SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
+SUP      = $(B)/socks4wrap-sup
+
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
@@ -64,8 +71,11 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 # Small C programs the integration tests run under the shim.
 TOOL_NAMES = s4probe s4edge s4loop s4bench
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
+STATIC_TOOL_NAMES = s4probe s4edge
+STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
+all: $(SUP) $(STATIC_TOOL_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,6 +94,10 @@ $(QUERY): $(QUERY_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(QUERY_OBJS) $(LDFLAGS)
 
+$(SUP): $(SUP_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SUP_OBJS) $(LDFLAGS) -lpthread
+
 # config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
 # when the value changes, so `make install PREFIX=/usr` after a plain
 # `make` installs a library that reads /etc/socks4rc.
@@ -100,6 +114,14 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+
+# The same test programs linked statically, for the syscall mode: the
+# preload cannot reach them. Not sanitized (the sanitizers' runtimes do
+# not link statically).
+$(B)/%-static: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lpthread
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
@@ -137,11 +159,12 @@ bench: all
 # The system socks4rc is the user's once installed: install writes the
 # example only where there is none, and uninstall removes it only while it
 # is still byte for byte the example.
-install: $(LIB) $(QUERY)
+install: $(LIB) $(QUERY) $(SUP)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
 	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
+	install -m 0755 $(SUP) $(DESTDIR)$(LIBDIR)/socks4wrap-sup
 	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' scripts/socks4wrap > $(DESTDIR)$(BINDIR)/socks4wrap
 	chmod 0755 $(DESTDIR)$(BINDIR)/socks4wrap
@@ -152,7 +175,7 @@ install: $(LIB) $(QUERY)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/socks4wrap $(DESTDIR)$(LIBDIR)/libsocks4wrap.so \
-	    $(DESTDIR)$(LIBDIR)/socks4wrap-query \
+	    $(DESTDIR)$(LIBDIR)/socks4wrap-query $(DESTDIR)$(LIBDIR)/socks4wrap-sup \
 	    $(DESTDIR)$(MANDIR)/man1/socks4wrap.1 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	-rmdir $(DESTDIR)$(LIBDIR)
 	! cmp -s socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
@@ -164,5 +187,5 @@ clean:
 .PHONY: all check demo bench fuzz fuzz-build install uninstall clean FORCE
 .SECONDARY:
 
--include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \
+-include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) $(SUP_OBJS:.o=.d) \
          $(UNIT_NAMES:%=$(B)/tests/unit/%.d)
