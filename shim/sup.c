@@ -111,7 +111,8 @@ static int recv_report(int sock, struct report *r)
 
 /* In the child: the filter, the listener to the parent, then the
  * command. Never returns. */
-static void run_child(int sock, char **argv, const sigset_t *oldmask)
+static void run_child(int sock, char **argv, const sigset_t *oldmask,
+		      const struct rlimit *nofile)
 {
 	const char *what = "prctl(PR_SET_NO_NEW_PRIVS)";
 	char go;
@@ -134,6 +135,7 @@ static void run_child(int sock, char **argv, const sigset_t *oldmask)
 	if (read(sock, &go, 1) != 1)
 		_exit(1);
 	close(sock);
+	setrlimit(RLIMIT_NOFILE, nofile);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	execvp(argv[0], argv);
 	fprintf(stderr, "socks4wrap: %s: %s\n", argv[0], strerror(errno));
@@ -213,6 +215,7 @@ static int serve(int listener, int sfd, pid_t child)
 int main(int argc, char **argv)
 {
 	sigset_t ours, old;
+	struct rlimit nofile, more;
 	struct report r;
 	int sv[2], sfd, listener, devnull;
 	pid_t child;
@@ -228,6 +231,14 @@ int main(int argc, char **argv)
 	if (sup_cfg.error[0])
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail",
 			sup_cfg.error);
+
+	/* Serving a call holds two descriptors (the caller's pidfd and the
+	 * socket's copy): the supervisor takes the hard limit, the command
+	 * keeps the limits it was given. */
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	more = nofile;
+	more.rlim_cur = more.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &more);
 
 	signal(SIGPIPE, SIG_IGN);
 	sigset_ours(&ours);
@@ -246,7 +257,7 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(sv[0]);
 		close(sfd);
-		run_child(sv[1], argv + 1, &old);
+		run_child(sv[1], argv + 1, &old, &nofile);
 	}
 	close(sv[1]);
 	listener = recv_report(sv[0], &r);
