@@ -122,7 +122,7 @@ static void run_child(int sock, char **argv, const sigset_t *oldmask,
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fd = -errno;
 	else
-		fd = sup_filter_install(&what);
+		fd = sup_filter_install(sup_cfg.bind && !sup_cfg.error[0], &what);
 	if (fd < 0) {
 		send_report(sock, -1, -fd, what);
 		_exit(1);

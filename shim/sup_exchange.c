@@ -123,7 +123,7 @@ static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
 }
 
 /* Exactly the 8 reply bytes, never more: what follows is the program's. */
-static int read_reply(int fd, uint8_t *reply, unsigned *got, int64_t deadline)
+int sup_read_reply(int fd, uint8_t *reply, unsigned *got, int64_t deadline)
 {
 	while (*got < SOCKS4_REPLY_LEN) {
 		ssize_t n = recv(fd, reply + *got, SOCKS4_REPLY_LEN - *got, MSG_DONTWAIT);
@@ -134,6 +134,8 @@ static int read_reply(int fd, uint8_t *reply, unsigned *got, int64_t deadline)
 		else if (n == 0)
 			return ST_EOF;
 		else if (errno == EAGAIN || errno == EINTR) {
+			if (!deadline)
+				return -EAGAIN;
 			if ((err = wait_for(fd, POLLIN, deadline)) < 0)
 				return err;
 		} else
@@ -145,9 +147,9 @@ static int read_reply(int fd, uint8_t *reply, unsigned *got, int64_t deadline)
 /* The log line and the program's errno for a failed exchange, in the
  * library's words (see hs_outcome in handshake.c). */
 static int outcome(const char *what, int err, enum stage st, const uint8_t *b,
-		   unsigned got, struct socks4_reply *r)
+		   unsigned got, unsigned timeout_ms, struct socks4_reply *r)
 {
-	unsigned tmo = sup_cfg.connect_timeout_ms / 1000;
+	unsigned tmo = timeout_ms / 1000;
 	char p[ADDR_STRLEN];
 
 	addr_fmt(sup_cfg.server, p);
@@ -162,10 +164,8 @@ static int outcome(const char *what, int err, enum stage st, const uint8_t *b,
 			socks4_reply_str(r->code));
 		return socks4_reply_errno(r->code);
 	}
-	if (err == 0) {
-		log_msg(LOG_INFO, "%s via %s: granted", what, p);
+	if (err == 0)
 		return 0;
-	}
 	if (st == ST_SERVER && err == -ETIMEDOUT)
 		log_msg(LOG_ERROR, "%s via %s: SOCKS server unreachable: no answer within %u s",
 			what, p, tmo);
@@ -203,7 +203,13 @@ int sup_exchange(int fd, int family, uint8_t cmd, struct v4 dst,
 	}
 	if (!err) {
 		st = ST_REPLY;
-		err = read_reply(fd, reply, &got, deadline);
+		err = sup_read_reply(fd, reply, &got, deadline);
 	}
-	return outcome(what, err, st, reply, got, r);
+	return outcome(what, err, st, reply, got, sup_cfg.connect_timeout_ms, r);
+}
+
+int sup_reply_outcome(const char *what, int err, const uint8_t *reply, unsigned got,
+		      unsigned timeout_ms, struct socks4_reply *r)
+{
+	return outcome(what, err, ST_REPLY, reply, got, timeout_ms, r);
 }

@@ -2,7 +2,8 @@
  * sup_filter.c - the seccomp program of the syscall mode.
  *
  * Native calls: connect(), getsockname() and getpeername() go to the
- * supervisor, and so do sendto()/sendmsg()/sendmmsg() when their flags
+ * supervisor (bind(), listen(), accept() and accept4() too unless BIND is
+ * off), and so do sendto()/sendmsg()/sendmmsg() when their flags
  * carry MSG_FASTOPEN (tested here, so ordinary sends never leave the
  * kernel); io_uring fails with ENOSYS, so programs fall back to plain
  * calls the filter sees. Everything else is allowed at the cost of this
@@ -113,8 +114,9 @@ static int resolve(struct prog *p)
 	return 0;
 }
 
-static int build(struct prog *p)
+static int build(struct prog *p, bool bind)
 {
+	static const unsigned bind_calls[] = {SYS_bind, SYS_listen, SYS_accept, SYS_accept4};
 	static const unsigned notify[] = {SYS_connect, SYS_getsockname, SYS_getpeername};
 	static const unsigned uring[] = {SYS_io_uring_setup, SYS_io_uring_enter,
 					 SYS_io_uring_register};
@@ -133,6 +135,8 @@ static int build(struct prog *p)
 #endif
 	for (size_t i = 0; i < sizeof(notify) / sizeof(notify[0]); i++)
 		jump(p, BPF_JEQ, notify[i], L_NOTIFY, -1);
+	for (size_t i = 0; bind && i < sizeof(bind_calls) / sizeof(bind_calls[0]); i++)
+		jump(p, BPF_JEQ, bind_calls[i], L_NOTIFY, -1);
 	jump(p, BPF_JEQ, SYS_sendto, L_SENDTO, -1);
 	jump(p, BPF_JEQ, SYS_sendmmsg, L_SENDTO, -1); /* flags are argument 3 too */
 	jump(p, BPF_JEQ, SYS_sendmsg, L_SENDMSG, -1);
@@ -168,11 +172,11 @@ static int build(struct prog *p)
 	return resolve(p); /* BPF jumps only forward: resolve() checks */
 }
 
-int sup_filter_install(const char **what)
+int sup_filter_install(bool bind, const char **what)
 {
 	struct prog p = {0};
 	struct sock_fprog fp;
-	int fd, err = build(&p);
+	int fd, err = build(&p, bind);
 
 	*what = "the filter program";
 	if (err)

@@ -48,18 +48,12 @@
 #endif
 #include <fcntl.h>
 
-/* One trapped call being served. */
-struct call {
-	struct seccomp_notif n;
-	int pidfd; /* the calling thread, -1 until opened */
-};
-
-static int listener = -1;
+int sup_listener = -1;
 
 /* --- answering ------------------------------------------------------- */
 
 /* err > 0: fail with that errno; else succeed with val. */
-static void answer(const struct call *c, int err, int64_t val)
+void sup_answer(const struct sup_call *c, int err, int64_t val)
 {
 	struct seccomp_notif_resp r = {.id = c->n.id};
 
@@ -68,24 +62,24 @@ static void answer(const struct call *c, int err, int64_t val)
 	else
 		r.val = val;
 	/* ENOENT: the thread was killed meanwhile; nobody to tell */
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
 /* Lets the kernel do the call itself, reading its arguments again. */
-static void pass(const struct call *c)
+void sup_pass(const struct sup_call *c)
 {
 	struct seccomp_notif_resp r = {.id = c->n.id,
 				       .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
 
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
 /* 0 while the call is still waiting for us, else -ENOENT. */
-static int still_valid(const struct call *c)
+int sup_still_valid(const struct sup_call *c)
 {
 	uint64_t id = c->n.id;
 
-	return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -ENOENT;
+	return ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -ENOENT;
 }
 
 /* --- the program's memory and descriptors ------------------------------ */
@@ -109,7 +103,7 @@ static int tgid_of(pid_t tid)
 /* A pidfd for the calling thread: its own (Linux 6.9), else its
  * process's, opened before the call is checked valid so that it cannot
  * name a process that reused the number. */
-static int open_caller(struct call *c)
+static int open_caller(struct sup_call *c)
 {
 	pid_t tid = (pid_t)c->n.pid;
 	int fd;
@@ -129,7 +123,7 @@ static int open_caller(struct call *c)
 
 /* Reads len bytes at the program's address uaddr: 0, -EFAULT, or
  * -ENOENT when the call is gone. */
-static int peek(struct call *c, uint64_t uaddr, void *buf, size_t len)
+int sup_peek(struct sup_call *c, uint64_t uaddr, void *buf, size_t len)
 {
 	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)uaddr, len};
 	int err;
@@ -138,15 +132,15 @@ static int peek(struct call *c, uint64_t uaddr, void *buf, size_t len)
 		return err;
 	if (len && process_vm_readv((pid_t)c->n.pid, &l, 1, &r, 1, 0) != (ssize_t)len)
 		return errno == ESRCH ? -ENOENT : -EFAULT;
-	return still_valid(c);
+	return sup_still_valid(c);
 }
 
-static int poke(struct call *c, uint64_t uaddr, const void *buf, size_t len)
+int sup_poke(struct sup_call *c, uint64_t uaddr, const void *buf, size_t len)
 {
 	struct iovec l = {(void *)buf, len}, r = {(void *)(uintptr_t)uaddr, len};
 	int err;
 
-	if ((err = still_valid(c)) < 0)
+	if ((err = sup_still_valid(c)) < 0)
 		return err;
 	if (len && process_vm_writev((pid_t)c->n.pid, &l, 1, &r, 1, 0) != (ssize_t)len)
 		return errno == ESRCH ? -ENOENT : -EFAULT;
@@ -155,11 +149,11 @@ static int poke(struct call *c, uint64_t uaddr, const void *buf, size_t len)
 
 /* Our copy of the program's descriptor fd: >= 0, or -errno (EBADF as
  * the kernel would say it). */
-static int take(struct call *c, int fd)
+int sup_take(struct sup_call *c, int fd)
 {
 	int copy, err;
 
-	if ((err = open_caller(c)) < 0 || (err = still_valid(c)) < 0)
+	if ((err = open_caller(c)) < 0 || (err = sup_still_valid(c)) < 0)
 		return err;
 	copy = (int)syscall(SYS_pidfd_getfd, c->pidfd, fd, 0);
 	if (copy < 0)
@@ -167,7 +161,7 @@ static int take(struct call *c, int fd)
 	return copy;
 }
 
-static int sockopt_int(int fd, int level, int name)
+int sup_sockopt_int(int fd, int level, int name)
 {
 	int v = -1;
 	socklen_t len = sizeof(v);
@@ -281,6 +275,9 @@ static int stream_busy(int copy)
 static int connect_proxied(int copy, int domain, struct v4 dst)
 {
 	char what[16 + ADDR_STRLEN], d[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct v4 name, local = {0, 0};
 	struct socks4_reply r;
 	int err;
 
@@ -300,8 +297,14 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 		connect(copy, &un, sizeof(un));
 		return err;
 	}
-	name_set(copy, domain, r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0},
-		 dst);
+	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
+	name_set(copy, domain, name, dst);
+	/* with no address in the reply a program's listener may be bound to
+	 * our real one: remember it, so that its BIND finds this connection */
+	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
+		addr_to_v4((struct sockaddr *)&ss, sl, &local);
+	sup_bind_note_connect(dst, name, local);
+	log_msg(LOG_INFO, "%s via %s: granted", what, addr_fmt(sup_cfg.server, d));
 	return 0;
 }
 
@@ -319,7 +322,7 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 	const struct route_rule *rule;
 	struct v4 dst;
 
-	if (sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM)
+	if (sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM)
 		return connect_copy(copy, ss, len); /* UDP and the like: as the library */
 	/* AF_UNSPEC (a disconnect), a family or a length the socket does not
 	 * take: the kernel's own answer, which connects nothing */
@@ -358,7 +361,7 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 }
 
 /* Reads the sockaddr of a call: 0, or the errno the kernel gives. */
-static int read_addr(struct call *c, uint64_t uaddr, uint64_t ulen,
+int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 		     struct sockaddr_storage *ss, socklen_t *len)
 {
 	int err;
@@ -367,72 +370,78 @@ static int read_addr(struct call *c, uint64_t uaddr, uint64_t ulen,
 	if ((int)ulen < 0 || (int)ulen > (int)sizeof(*ss))
 		return EINVAL;
 	*len = (socklen_t)ulen;
-	err = peek(c, uaddr, ss, *len);
+	err = sup_peek(c, uaddr, ss, *len);
 	return err == -EFAULT ? EFAULT : -err;
 }
 
-static void on_connect(struct call *c)
+static void on_connect(struct sup_call *c)
 {
 	int fd = (int)c->n.data.args[0], copy, domain, err;
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	if ((copy = take(c, fd)) < 0) {
+	if ((copy = sup_take(c, fd)) < 0) {
 		if (copy != -ENOENT)
-			answer(c, -copy, 0);
+			sup_answer(c, -copy, 0);
 		return;
 	}
-	domain = sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
+	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
 	if (!is_inet(domain)) {
 		close(copy);
 		if (domain < 0)
-			answer(c, -domain, 0); /* ENOTSOCK */
+			sup_answer(c, -domain, 0); /* ENOTSOCK */
 		else
-			pass(c);
+			sup_pass(c);
 		return;
 	}
-	err = read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
+	err = sup_read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
 	if (err == ENOENT) {
 		close(copy);
 		return;
 	}
-	if (!err)
+	if (!err) {
+		sup_bind_forget(copy);
 		err = connect_inet(copy, domain, &ss, len);
+	}
 	close(copy);
-	answer(c, err, 0);
+	sup_answer(c, err, 0);
 }
 
 /* --- getsockname(), getpeername() ---------------------------------------- */
 
 /* Writes v into the program's (addr, *lenp) with the kernel's rules:
  * at most *lenp bytes, then *lenp = the full length. */
-static int report(struct call *c, int family, struct v4 v, uint64_t uaddr, uint64_t ulenp)
+int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint64_t ulenp)
 {
 	struct sockaddr_storage ss;
 	socklen_t full = addr_from_v4(family, v, &ss);
 	int len, err;
 
-	if ((err = peek(c, ulenp, &len, sizeof(len))) < 0)
+	if ((err = sup_peek(c, ulenp, &len, sizeof(len))) < 0)
 		return err == -EFAULT ? EFAULT : -err;
 	if (len > (int)full)
 		len = (int)full;
 	if (len < 0)
 		return EINVAL;
-	if ((err = poke(c, uaddr, &ss, (size_t)len)) < 0 ||
-	    (err = poke(c, ulenp, &full, sizeof(full))) < 0)
+	if ((err = sup_poke(c, uaddr, &ss, (size_t)len)) < 0 ||
+	    (err = sup_poke(c, ulenp, &full, sizeof(full))) < 0)
 		return err == -EFAULT ? EFAULT : -err;
 	return 0;
 }
 
-static void on_name(struct call *c, bool peer)
+static void on_name(struct sup_call *c, bool peer)
 {
-	int copy = take(c, (int)c->n.data.args[0]);
+	int copy = sup_take(c, (int)c->n.data.args[0]);
 	struct name_entry e;
 	bool ours;
 
 	if (copy < 0) {
 		if (copy != -ENOENT)
-			answer(c, -copy, 0);
+			sup_answer(c, -copy, 0);
+		return;
+	}
+	if (sup_bind_name(c, copy, peer)) {
+		close(copy);
 		return;
 	}
 	ours = name_get(copy, &e) && (peer || e.name.ip);
@@ -440,10 +449,10 @@ static void on_name(struct call *c, bool peer)
 	 * but a shutdown() or a peer's close leaves it, as the library does */
 	close(copy);
 	if (!ours) {
-		pass(c);
+		sup_pass(c);
 		return;
 	}
-	answer(c, report(c, e.family, peer ? e.peer : e.name, c->n.data.args[1],
+	sup_answer(c, sup_report(c, e.family, peer ? e.peer : e.name, c->n.data.args[1],
 			 c->n.data.args[2]), 0);
 }
 
@@ -458,11 +467,11 @@ static void on_name(struct call *c, bool peer)
  * fails in the kernel, so the call cannot be given back. sendmmsg()
  * sends its first message only and returns 1, which it may.
  */
-static void on_fastopen(struct call *c)
+static void on_fastopen(struct sup_call *c)
 {
 	long nr = c->n.data.nr;
 	const __u64 *a = c->n.data.args;
-	int copy = take(c, (int)a[0]), domain, err, flags;
+	int copy = sup_take(c, (int)a[0]), domain, err, flags;
 	struct msghdr m = {0};
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -473,13 +482,13 @@ static void on_fastopen(struct call *c)
 
 	if (copy < 0) {
 		if (copy != -ENOENT)
-			answer(c, -copy, 0);
+			sup_answer(c, -copy, 0);
 		return;
 	}
-	domain = sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
-	if (!is_inet(domain) || sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
+	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
+	if (!is_inet(domain) || sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
 		close(copy);
-		pass(c);
+		sup_pass(c);
 		return;
 	}
 	flags = (int)(nr == SYS_sendmsg ? a[2] : a[3]);
@@ -492,23 +501,23 @@ static void on_fastopen(struct call *c)
 		err = 0;
 	} else {
 		/* sendmmsg's first struct mmsghdr begins with its msghdr */
-		err = peek(c, a[1], &m, sizeof(m));
+		err = sup_peek(c, a[1], &m, sizeof(m));
 		err = err == -EFAULT ? EFAULT : -err;
 		if (!err && m.msg_iovlen > sizeof(rio) / sizeof(rio[0]))
 			err = EMSGSIZE;
 		if (!err) {
-			err = -peek(c, (uint64_t)(uintptr_t)m.msg_iov, rio,
+			err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_iov, rio,
 				    m.msg_iovlen * sizeof(rio[0]));
 			err = err == EFAULT || err == ENOENT ? err : 0;
 		}
 	}
 	if (!err && !m.msg_name) {
 		close(copy); /* no address: nothing to connect, the kernel says so */
-		pass(c);
+		sup_pass(c);
 		return;
 	}
 	if (!err)
-		err = read_addr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &len);
+		err = sup_read_addr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &len);
 	if (!err) {
 		err = connect_inet(copy, domain, &ss, len);
 		err = err == EISCONN ? 0 : err;
@@ -522,7 +531,7 @@ static void on_fastopen(struct call *c)
 	if (!err && m.msg_controllen && m.msg_controllen <= 65536) {
 		if (!(ctl = malloc(m.msg_controllen)))
 			err = ENOMEM;
-		else if ((err = -peek(c, (uint64_t)(uintptr_t)m.msg_control, ctl,
+		else if ((err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_control, ctl,
 				      m.msg_controllen)) == 0)
 			m.msg_control = ctl;
 	} else {
@@ -537,7 +546,7 @@ static void on_fastopen(struct call *c)
 		else
 			total = (size_t)sent;
 	}
-	if (!err && (err = -still_valid(c)) == 0) {
+	if (!err && (err = -sup_still_valid(c)) == 0) {
 		struct msghdr out = {.msg_iov = &lio, .msg_iovlen = total ? 1 : 0,
 				     .msg_control = m.msg_control,
 				     .msg_controllen = m.msg_controllen};
@@ -547,14 +556,14 @@ static void on_fastopen(struct call *c)
 	}
 	if (!err && nr == SYS_sendmmsg) {
 		unsigned ml = (unsigned)sent;
-		err = -poke(c, a[1] + sizeof(struct msghdr), &ml, sizeof(ml));
+		err = -sup_poke(c, a[1] + sizeof(struct msghdr), &ml, sizeof(ml));
 		sent = 1;
 	}
 	free(buf);
 	free(ctl);
 	close(copy);
 	if (err != ENOENT)
-		answer(c, err, err ? 0 : sent);
+		sup_answer(c, err, err ? 0 : sent);
 }
 
 /* --- the workers ------------------------------------------------------ */
@@ -564,7 +573,7 @@ static void on_fastopen(struct call *c)
 
 static atomic_int idle, workers;
 
-static void serve(struct call *c)
+static void serve(struct sup_call *c)
 {
 	c->pidfd = -1;
 	switch (c->n.data.nr) {
@@ -577,13 +586,25 @@ static void serve(struct call *c)
 	case SYS_getpeername:
 		on_name(c, true);
 		break;
+	case SYS_bind:
+		sup_on_bind(c);
+		break;
+	case SYS_listen:
+		sup_on_listen(c);
+		break;
+	case SYS_accept:
+		sup_on_accept(c, false);
+		break;
+	case SYS_accept4:
+		sup_on_accept(c, true);
+		break;
 	case SYS_sendto:
 	case SYS_sendmsg:
 	case SYS_sendmmsg:
 		on_fastopen(c);
 		break;
 	default:
-		answer(c, ENOSYS, 0);
+		sup_answer(c, ENOSYS, 0);
 	}
 	if (c->pidfd >= 0)
 		close(c->pidfd);
@@ -595,12 +616,12 @@ static void *worker(void *unused)
 {
 	(void)unused;
 	for (;;) {
-		struct call c;
+		struct sup_call c;
 		int r, left;
 
 		memset(&c, 0, sizeof(c)); /* the kernel wants it zeroed */
 		atomic_fetch_add(&idle, 1);
-		r = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &c.n);
+		r = ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_RECV, &c.n);
 		left = atomic_fetch_sub(&idle, 1) - 1;
 		if (r < 0) {
 			if (errno == EINTR || errno == ENOENT)
@@ -636,6 +657,6 @@ static int spawn(void)
 
 int sup_notify_start(int fd)
 {
-	listener = fd;
+	sup_listener = fd;
 	return spawn();
 }
