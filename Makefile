@@ -41,7 +41,7 @@ B = build
 
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
-            shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/primary.c \
+            shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
             shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
@@ -69,7 +69,7 @@ UNIT_NAMES = test_socks4 test_route test_config
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe s4edge s4loop s4bench
+TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 STATIC_TOOL_NAMES = s4probe s4edge s4sys
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)

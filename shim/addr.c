@@ -11,7 +11,7 @@
 
 bool addr_to_v4_in6(const struct sockaddr *sa, socklen_t len, struct v4 *out)
 {
-	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
+	if (len >= SIN6_LEN_RFC2133 && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
 			memcpy(&out->ip, &in6->sin6_addr.s6_addr[12], 4);
@@ -55,7 +55,7 @@ void addr_copy_out(const struct sockaddr_storage *ss, socklen_t sslen,
 
 bool addr_is_v6_loopback(const struct sockaddr *sa, socklen_t len)
 {
-	return len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6 &&
+	return len >= SIN6_LEN_RFC2133 && sa->sa_family == AF_INET6 &&
 	       IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 

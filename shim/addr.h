@@ -22,6 +22,13 @@ struct v4 {
 /* "255.255.255.255:65535" plus NUL */
 #define ADDR_STRLEN 22
 
+/* The shortest sockaddr_in6 the kernel takes: RFC 2133's, without
+ * sin6_scope_id. Every address is judged by the kernel's length rules,
+ * or a 24-byte one would slip past us. */
+#ifndef SIN6_LEN_RFC2133
+#define SIN6_LEN_RFC2133 24
+#endif
+
 /*
  * Reads an AF_INET sockaddr, or an AF_INET6 one holding a v4-mapped
  * address (::ffff:a.b.c.d) or the unspecified address (::, read as

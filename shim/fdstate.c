@@ -1,21 +1,78 @@
 /*
- * fdstate.c - per-descriptor state in a two-level table (see fdstate.h).
+ * fdstate.c - per-descriptor state in a two-level table, and its lock
+ * (see fdstate.h).
  */
 #include "fdstate.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <unistd.h>
 
 #define CHUNK_BITS FDSTATE_CHUNK_BITS
 #define CHUNK_SIZE FDSTATE_CHUNK_SIZE
 #define CHUNKS FDSTATE_CHUNKS
 
 struct fdslot *fdstate_chunks[CHUNKS];
-static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t pid_now;
+
+/* What the holder had before fdstate_lock(): only the holder reads them. */
+static sigset_t held_mask;
+static int held_cancel;
+
+void fdstate_lock(void)
+{
+	sigset_t all, old;
+	int cancel;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	pthread_mutex_lock(&lock);
+	held_mask = old;
+	held_cancel = cancel;
+}
+
+void fdstate_unlock(void)
+{
+	sigset_t old = held_mask;
+	int cancel = held_cancel;
+
+	pthread_mutex_unlock(&lock);
+	pthread_setcancelstate(cancel, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+pid_t fdstate_pid(void)
+{
+	pid_t p = __atomic_load_n(&pid_now, __ATOMIC_RELAXED);
+
+	if (!p) {
+		p = getpid();
+		__atomic_store_n(&pid_now, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
+void fdstate_fork_prepare(void)
+{
+	fdstate_lock();
+}
+
+void fdstate_fork_parent(void)
+{
+	fdstate_unlock();
+}
+
+void fdstate_fork_child(void)
+{
+	__atomic_store_n(&pid_now, getpid(), __ATOMIC_RELAXED);
+	fdstate_unlock();
+}
 
 static struct fdslot *slot_at(int fd)
 {
@@ -35,11 +92,12 @@ static int same_socket(int fd, const struct fdslot *s)
 	       st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-struct fdslot *fdstate_verify(int fd, struct fdslot *s)
+struct fdslot *fdstate_get(int fd)
 {
+	struct fdslot *s = fdstate_slot(fd);
 	int saved = errno;
 
-	if (!same_socket(fd, s)) {
+	if (s && !same_socket(fd, s)) {
 		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 		s = NULL;
 	}
@@ -47,32 +105,35 @@ struct fdslot *fdstate_verify(int fd, struct fdslot *s)
 	return s;
 }
 
-struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family)
+struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family, int *err)
 {
 	struct fdslot *s = slot_at(fd), *c;
 	struct stat st;
+	uint32_t gen;
 
 	if (fd < 0 || (unsigned)fd >= CHUNKS * CHUNK_SIZE) {
-		errno = EBADF;
+		*err = -EBADF;
 		return NULL;
 	}
 	if (!s) {
-		pthread_mutex_lock(&grow_lock);
-		c = fdstate_chunks[(unsigned)fd >> CHUNK_BITS];
+		/* the lock is held: no other thread can be growing the table */
+		c = calloc(CHUNK_SIZE, sizeof(*c));
 		if (!c) {
-			c = calloc(CHUNK_SIZE, sizeof(*c));
-			__atomic_store_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], c, __ATOMIC_RELEASE);
-		}
-		pthread_mutex_unlock(&grow_lock);
-		if (!c) {
-			errno = ENOMEM;
+			*err = -ENOMEM;
 			return NULL;
 		}
+		__atomic_store_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], c, __ATOMIC_RELEASE);
 		s = &c[(unsigned)fd & (CHUNK_SIZE - 1)];
 	}
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0) {
+		*err = -errno;
 		return NULL;
+	}
+	gen = s->gen + 1;
+	__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 	memset(s, 0, sizeof(*s));
+	s->gen = gen;
+	s->owner = fdstate_pid();
 	s->family = family;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
@@ -93,17 +154,16 @@ void fdstate_rebind(int fd, struct fdslot *s)
 void fdstate_dup(int oldfd, int newfd)
 {
 	struct fdslot *from = fdstate_get(oldfd), *to;
+	uint32_t gen;
+	int err;
 
 	fdstate_drop(newfd);
-	if (!from || !(to = fdstate_new(newfd, (enum fd_kind)from->kind, from->family)))
+	if (!from || oldfd == newfd ||
+	    !(to = fdstate_new(newfd, (enum fd_kind)from->kind, from->family, &err)))
 		return;
+	gen = to->gen;
 	*to = *from; /* same socket, so the same identity */
-}
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	to->gen = gen;
+	/* the program's epoll registrations are the original's */
+	memset(to->epolls, 0, sizeof(to->epolls));
 }

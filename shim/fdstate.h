@@ -1,20 +1,29 @@
 /*
- * fdstate.h - what the shim knows about a file descriptor.
+ * fdstate.h - what the shim knows about a file descriptor, and the one
+ * lock under which it changes.
  *
  * Most descriptors have no state, and asking costs two loads and a
- * branch. A slot remembers the socket's identity (device and inode), so
- * a descriptor number that was closed behind our back (fclose,
- * close_range, dup2 over it, a raw syscall) and reused carries nothing
- * stale: fdstate_get() drops a slot whose socket is gone.
+ * branch, with no lock. A slot remembers the socket's identity (device
+ * and inode), so a descriptor number that was closed behind our back
+ * (fclose, close_range, dup2 over it, a raw syscall) and reused carries
+ * nothing stale: fdstate_get() drops a slot whose socket is gone.
+ *
+ * Ownership: a slot's contents, its exchange included, are read and
+ * changed only under fdstate_lock(), which is held for a step and never
+ * across a wait. A thread that waits notes the slot's generation, lets
+ * go, waits, takes the lock again and goes on only if the generation is
+ * the same (else the descriptor was closed or reused meanwhile). So two
+ * threads never drive one exchange at once, and the lock is free when
+ * fork() runs its handlers (see init.c).
  *
  * Slots live in chunks that are allocated on first use and never freed,
- * so a pointer to a slot stays valid memory even if another thread
- * resets it.
+ * so a pointer to a slot stays valid memory even after a reset.
  */
 #ifndef FDSTATE_H
 #define FDSTATE_H
 
 #include "addr.h"
+#include "handshake.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,47 +31,33 @@
 
 enum fd_kind {
 	FD_NONE = 0,
-	FD_CONNECT,  /* a proxied outgoing connection */
+	FD_CONNECT,  /* a proxied outgoing connection; hs is its exchange */
 	FD_BIND,     /* a listening socket served by a SOCKS BIND */
 	FD_ACCEPTED, /* the connection a BIND delivered */
-};
-
-enum fd_phase {
-	/* FD_CONNECT (non-blocking ones pass through the first two) */
-	PH_CONNECTING, /* TCP connect to the SOCKS server under way */
-	PH_WAIT_REPLY, /* request sent, reply not yet read */
-	PH_CONNECTED,
-	PH_FAILED, /* err holds the reason until SO_ERROR reports it */
-	/* FD_BIND */
-	PH_BOUND,       /* bound to port 0, no exchange yet */
-	PH_WAIT_SECOND, /* first reply read: proxy listening for us */
-	PH_SPENT,       /* its one connection delivered, or the BIND failed */
-	/* FD_ACCEPTED */
-	PH_ESTABLISHED,
 };
 
 #define FD_EPOLL_MAX 4
 
 struct fdslot {
-	uint8_t kind;  /* enum fd_kind */
-	uint8_t phase; /* enum fd_phase */
-	uint8_t got;   /* bytes of reply[] read so far */
-	uint8_t listening; /* BIND: the program called listen() */
-	uint8_t in_progress; /* CONNECT: EINPROGRESS said, no connect() since */
-	uint8_t reply[8];
-	int family;       /* the socket's, for addresses handed back */
-	int err;          /* a failure not yet reported to the program */
-	dev_t dev;        /* identity of the socket behind the number */
+	uint8_t kind;        /* enum fd_kind */
+	uint8_t in_progress; /* CONNECT: EINPROGRESS or EINTR said, no connect() since */
+	uint8_t reported;    /* CONNECT: the failure has been told to the program */
+	uint8_t listening;   /* BIND: the program called listen() */
+	uint8_t spent;       /* BIND: its one connection handed over, or it failed */
+	uint32_t gen;        /* changes whenever the slot is made anew */
+	pid_t owner;         /* the process that started the exchange */
+	int family;          /* the socket's, for addresses handed back */
+	dev_t dev;           /* identity of the socket behind the number */
 	ino_t ino;
-	struct v4 dst;    /* CONNECT: destination; BIND: application server */
-	struct v4 name;   /* what getsockname() reports; ip 0: the real name */
-	struct v4 peer;   /* what getpeername() reports */
-	struct v4 bound;  /* BIND: the address the program bound to */
-	int64_t deadline; /* ms on CLOCK_MONOTONIC; 0: not started */
+	struct v4 name;      /* what getsockname() reports; ip 0: the real name */
+	struct v4 peer;      /* what getpeername() reports */
+	struct v4 bound;     /* BIND: the address the program bound to */
+	int64_t deadline;    /* ms on CLOCK_MONOTONIC for the exchange's current wait */
+	struct hs hs;        /* CONNECT, BIND: the exchange */
 	/* BIND: the program's epoll registrations of this listener, moved to
 	 * the quiet socket that replaces it after accept() (hooks_bind.c) */
 	struct fd_epoll {
-		int epfd;
+		int epfd; /* +1, so that 0 means unused */
 		uint32_t events;
 		uint64_t data;
 	} epolls[FD_EPOLL_MAX];
@@ -77,6 +72,8 @@ struct fdslot {
  * known" costs two loads and a branch on every hooked call. */
 extern struct fdslot *fdstate_chunks[FDSTATE_CHUNKS];
 
+/* The slot for fd if it has one, unchecked and unlocked: only a hint
+ * that the slow path is worth taking. */
 static inline struct fdslot *fdstate_slot(int fd)
 {
 	struct fdslot *c;
@@ -90,27 +87,29 @@ static inline struct fdslot *fdstate_slot(int fd)
 	return __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) == FD_NONE ? NULL : c;
 }
 
-/* s if fd still names the socket s was made for; else drops s, NULL. */
-__attribute__((noinline)) struct fdslot *fdstate_verify(int fd, struct fdslot *s);
+/*
+ * The lock over every slot's contents. Taking it also blocks signals and
+ * defers cancellation on this thread until fdstate_unlock(): a handler
+ * that longjmps, or a cancellation, can then never leave it held or a
+ * step half done.
+ */
+void fdstate_lock(void);
+void fdstate_unlock(void);
 
-/* The slot for fd, or NULL when there is none or its socket is gone. */
-static inline struct fdslot *fdstate_get(int fd)
-{
-	struct fdslot *s = fdstate_slot(fd);
-
-	return s ? fdstate_verify(fd, s) : NULL;
-}
+/* Under the lock: the slot for fd, or NULL when there is none or its
+ * socket is gone (the slot is then dropped). */
+struct fdslot *fdstate_get(int fd);
 
 /*
- * A fresh slot for fd, bound to the socket it refers to now. NULL with
- * errno set (EBADF, ENOMEM) when that is impossible.
+ * Under the lock: a fresh slot for fd, bound to the socket it refers to
+ * now. NULL with *err set (-EBADF, -ENOMEM) when that is impossible.
  */
-struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family);
+struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family, int *err);
 
-/* Re-reads the identity of fd after the socket behind it was swapped. */
+/* Under the lock: re-reads the identity of fd after its socket was swapped. */
 void fdstate_rebind(int fd, struct fdslot *s);
 
-/* Forgets fd. Cheap when there is nothing to forget. */
+/* Forgets fd. Cheap when there is nothing to forget; no lock needed. */
 static inline void fdstate_drop(int fd)
 {
 	struct fdslot *s = fdstate_slot(fd);
@@ -119,10 +118,16 @@ static inline void fdstate_drop(int fd)
 		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 }
 
-/* A copy of old's slot for newfd (dup of a socket we track). */
+/* Under the lock: newfd is a copy of oldfd (dup and friends). */
 void fdstate_dup(int oldfd, int newfd);
 
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t now_ms(void);
+/* This process's id as the slots know it (kept by the fork handlers). */
+pid_t fdstate_pid(void);
+
+/* fork() handlers: the lock is free in the child, and exchanges that
+ * were under way there stay the parent's to finish. */
+void fdstate_fork_prepare(void);
+void fdstate_fork_parent(void);
+void fdstate_fork_child(void);
 
 #endif

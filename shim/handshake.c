@@ -1,171 +1,285 @@
 /*
- * handshake.c - drive one SOCKS4 exchange over a socket (see handshake.h).
+ * handshake.c - the SOCKS4 exchange as a state machine (see handshake.h).
+ *
+ * Data flows one way: hs_step() asks the I/O table to connect, send or
+ * receive, judges what came back with the codec (socks4.c), and moves
+ * the state on through hs_set(), the one place a transition happens.
  */
 #include "handshake.h"
 #include "log.h"
-#include "real.h"
-#include "socks4.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
-/* Waits until fd is ready for events or the deadline passes. -ETIMEDOUT,
- * -EINTR when interruptible and a signal arrived, else 0. */
-static int hs_wait(int fd, short events, int64_t deadline, bool interruptible)
+const struct hs_io hs_io_libc = {connect, send, recv};
+
+static const char *const state_names[] = {
+	[HS_IDLE] = "IDLE",     [HS_START] = "START",   [HS_REACH] = "REACH",
+	[HS_SEND] = "SEND",     [HS_REPLY] = "REPLY",   [HS_GRANTED] = "GRANTED",
+	[HS_SECOND] = "SECOND", [HS_DONE] = "DONE",     [HS_FAILED] = "FAILED",
+};
+
+const char *hs_state_name(int state)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	if (state < 0 || (size_t)state >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[state];
+}
 
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		int n;
+/* "CONNECT 198.51.100.7:21" or "BIND files.example:21" */
+static const char *hs_what(const struct hs *h, char *buf, size_t cap)
+{
+	char d[ADDR_STRLEN];
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+	if (h->host)
+		snprintf(buf, cap, "%s %s:%u", h->cmd == SOCKS4_CMD_BIND ? "BIND" : "CONNECT",
+			 h->host, ntohs(h->dst.port));
+	else
+		snprintf(buf, cap, "%s %s", h->cmd == SOCKS4_CMD_BIND ? "BIND" : "CONNECT",
+			 addr_fmt(h->dst, d));
+	return buf;
+}
+
+static void hs_set(struct hs *h, enum hs_state to)
+{
+	if (log_enabled(LOG_DEBUG)) {
+		char what[SOCKS4_HOST_MAX + 32];
+		log_msg(LOG_DEBUG, "%s: [%s] -> [%s]", hs_what(h, what, sizeof(what)),
+			hs_state_name(h->state), hs_state_name(to));
+	}
+	h->state = (uint8_t)to;
+}
+
+void hs_fail(struct hs *h, int err)
+{
+	if (h->state == HS_FAILED)
+		return;
+	h->failed_in = h->state;
+	h->err = err;
+	hs_set(h, HS_FAILED);
+}
+
+void hs_init(struct hs *h, uint8_t cmd, int family, struct v4 server,
+	     struct v4 dst, const char *userid, const char *host)
+{
+	memset(h, 0, sizeof(*h));
+	h->cmd = cmd;
+	h->family = family;
+	h->server = server;
+	h->dst = dst;
+	h->userid = userid;
+	h->host = host;
+	h->state = HS_START;
+}
+
+void hs_expect_second(struct hs *h)
+{
+	h->got = 0;
+	hs_set(h, HS_SECOND);
+}
+
+/* The request, built again at each send: it is small, and the exchange
+ * then holds no buffer of its own. */
+static int build(const struct hs *h, uint8_t *buf, size_t cap)
+{
+	if (h->host)
+		return socks4_build_request_4a(buf, cap, h->cmd, h->dst.port, h->userid, h->host);
+	return socks4_build_request(buf, cap, h->cmd, h->dst.ip, h->dst.port, h->userid);
+}
+
+/* Sends what is left of the request. 0 when all of it is out. */
+static int send_rest(struct hs *h, const struct hs_io *io, int fd)
+{
+	uint8_t req[SOCKS4_REQUEST_4A_MAX];
+	int len = build(h, req, sizeof(req));
+
+	if (len < 0)
+		return len;
+	while (h->sent < len) {
+		ssize_t n = io->send(fd, req + h->sent, (size_t)len - h->sent,
+				     MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			h->sent += (uint16_t)n;
+			if (h->state == HS_REACH)
+				hs_set(h, HS_SEND); /* a byte went out: it is connected */
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return HS_WANT_WRITE;
+		} else {
+			return n < 0 ? -errno : -EIO;
+		}
+	}
+	return 0;
+}
+
+/* Reads what is left of a reply, never a byte more: what follows is the
+ * program's. 0 once all 8 bytes are in. */
+static int recv_rest(struct hs *h, const struct hs_io *io, int fd)
+{
+	while (h->got < SOCKS4_REPLY_LEN) {
+		ssize_t n = io->recv(fd, h->reply + h->got, SOCKS4_REPLY_LEN - h->got,
+				     MSG_DONTWAIT);
 		if (n > 0)
-			return 0; /* ready, or an error/hang-up the next call reports */
-		if (n < 0 && errno == EINTR && interruptible)
-			return -EINTR;
-		if (n < 0 && errno != EINTR)
+			h->got += (uint8_t)n;
+		else if (n == 0)
+			return HS_ERR_EOF;
+		else if (errno == EINTR)
+			continue;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return HS_WANT_READ;
+		else
 			return -errno;
-	}
-}
-
-int hs_connect_server(int fd, int family, struct v4 server)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = addr_from_v4(family, server, &ss);
-
-	return real.connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
-}
-
-int hs_server_connected(int fd, int64_t deadline)
-{
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	socklen_t elen = sizeof(int);
-	int err;
-
-	if (!deadline) {
-		if (poll(&p, 1, 0) == 0)
-			return -EINPROGRESS;
-	} else if ((err = hs_wait(fd, POLLOUT, deadline, false)) < 0) {
-		return err;
-	}
-	if (real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		return -errno;
-	return -err;
-}
-
-static int send_all(int fd, const uint8_t *buf, size_t len, int64_t deadline)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		int err;
-
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if ((err = hs_wait(fd, POLLOUT, deadline, false)) < 0)
-				return err;
-		} else {
-			return -errno;
-		}
 	}
 	return 0;
 }
 
-int hs_send_request(int fd, uint8_t cmd, struct v4 dst, const char *userid,
-		    int64_t deadline)
+/* Judges a whole reply: 0 for granted, else the failure. */
+static int judge(struct hs *h)
 {
-	uint8_t req[SOCKS4_REQUEST_MAX];
-	int len = socks4_build_request(req, sizeof(req), cmd, dst.ip, dst.port, userid);
-
-	return len < 0 ? len : send_all(fd, req, (size_t)len, deadline);
+	if (socks4_parse_reply(h->reply, &h->r) < 0)
+		return HS_ERR_MALFORMED;
+	return h->r.code == SOCKS4_REPLY_GRANTED ? 0 : HS_ERR_REFUSED;
 }
 
-int hs_request(int fd, int family, struct v4 server, uint8_t cmd,
-	       struct v4 dst, const char *userid, int64_t deadline,
-	       enum hs_stage *stage)
+int hs_step(struct hs *h, const struct hs_io *io, int fd)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int err;
+	socklen_t len;
+	int r;
 
-	*stage = HS_STAGE_SERVER;
-	err = hs_connect_server(fd, family, server);
-	if (err < 0 && err != -EINPROGRESS)
-		return err;
-	/* No separate wait for the connection: send() waits for it (EAGAIN,
-	 * then POLLOUT) and reports its failure, and on a LAN it is up by
-	 * now, which saves a poll() and a getsockopt() per connection. */
-	err = hs_send_request(fd, cmd, dst, userid, deadline);
-	if (err == 0 || real.getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		*stage = HS_STAGE_REQUEST; /* it was connected: the send failed */
-	return err;
+	switch ((enum hs_state)h->state) {
+	case HS_IDLE:
+		return -EINVAL;
+	case HS_START:
+		len = addr_from_v4(h->family, h->server, &ss);
+		if (io->connect(fd, (struct sockaddr *)&ss, len) == 0) {
+			hs_set(h, HS_SEND);
+		} else if (errno == EINPROGRESS || errno == EINTR) {
+			/* EINTR: the connection goes on in the background */
+			hs_set(h, HS_REACH);
+		} else {
+			hs_fail(h, -errno);
+			return -hs_errno(h);
+		}
+		/* fall through */
+	case HS_REACH:
+	case HS_SEND:
+		if ((r = send_rest(h, io, fd)) != 0) {
+			if (r < 0)
+				hs_fail(h, r);
+			return r < 0 ? -hs_errno(h) : r;
+		}
+		hs_set(h, HS_REPLY);
+		/* fall through */
+	case HS_REPLY:
+	case HS_SECOND:
+		if ((r = recv_rest(h, io, fd)) == 0)
+			r = judge(h);
+		if (r < 0)
+			hs_fail(h, r);
+		if (r != 0)
+			return r < 0 ? -hs_errno(h) : r;
+		hs_set(h, h->state == HS_SECOND ? HS_DONE : HS_GRANTED);
+		return 0;
+	case HS_GRANTED:
+	case HS_DONE:
+		return 0;
+	case HS_FAILED:
+		return -hs_errno(h);
+	}
+	return -EINVAL;
 }
 
-int hs_read_reply(int fd, struct fdslot *s, int64_t deadline, bool interruptible)
+int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline)
 {
-	while (s->got < SOCKS4_REPLY_LEN) {
-		ssize_t n = recv(fd, s->reply + s->got, SOCKS4_REPLY_LEN - s->got,
-				 MSG_DONTWAIT);
-		int err;
+	for (;;) {
+		int r = hs_step(h, io, fd);
+		struct pollfd p = {.fd = fd};
+		int64_t left;
 
-		if (n > 0) {
-			s->got += (uint8_t)n;
-		} else if (n == 0) {
-			return HS_EOF;
-		} else if (errno == EAGAIN || errno == EINTR) {
-			if (!deadline)
-				return -EAGAIN;
-			if ((err = hs_wait(fd, POLLIN, deadline, interruptible)) < 0)
-				return err;
-		} else {
-			return -errno;
+		if (r <= 0)
+			return r;
+		if ((left = deadline - now_ms()) <= 0) {
+			hs_fail(h, -ETIMEDOUT);
+			return -ETIMEDOUT;
+		}
+		p.events = r == HS_WANT_READ ? POLLIN : POLLOUT;
+		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
+			hs_fail(h, -errno);
+			return -hs_errno(h);
 		}
 	}
-	return 0;
 }
 
-int hs_outcome(const char *what, struct v4 server, const struct fdslot *s,
-	       int err, enum hs_stage stage, unsigned timeout_ms,
-	       struct socks4_reply *r)
+int hs_errno(const struct hs *h)
 {
-	char p[ADDR_STRLEN];
-	const uint8_t *b = s->reply;
+	switch (h->err) {
+	case 0:
+		return 0;
+	case HS_ERR_EOF:
+		return ECONNRESET;
+	case HS_ERR_MALFORMED:
+		return EPROTO;
+	case HS_ERR_REFUSED:
+		return socks4_reply_errno(h->r.code);
+	}
+	return -h->err;
+}
 
-	addr_fmt(server, p);
-	if (err == 0 && socks4_parse_reply(s->reply, r) < 0) {
+int hs_log_failure(const struct hs *h, const char *what)
+{
+	char p[ADDR_STRLEN], w[SOCKS4_HOST_MAX + 32];
+	const uint8_t *b = h->reply;
+	bool reaching = h->failed_in == HS_START || h->failed_in == HS_REACH;
+	unsigned secs = h->timeout_ms / 1000;
+
+	if (!what)
+		what = hs_what(h, w, sizeof(w));
+	addr_fmt(h->server, p);
+	switch (h->err) {
+	case HS_ERR_MALFORMED:
 		log_msg(LOG_ERROR, "%s via %s: malformed reply "
 			"(%02x %02x %02x %02x %02x %02x %02x %02x)",
 			what, p, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-		return EPROTO;
-	}
-	if (err == 0 && r->code != SOCKS4_REPLY_GRANTED) {
+		break;
+	case HS_ERR_REFUSED:
 		log_msg(LOG_ERROR, "%s via %s: rejected (%u, %s)", what, p,
-			r->code, socks4_reply_str(r->code));
-		return socks4_reply_errno(r->code);
-	}
-	if (err == 0)
-		return 0;
-	if (stage == HS_STAGE_SERVER && err == -ETIMEDOUT)
-		log_msg(LOG_ERROR, "%s via %s: SOCKS server unreachable: no answer within %u s",
-			what, p, timeout_ms / 1000);
-	else if (stage == HS_STAGE_SERVER)
-		log_msg(LOG_ERROR, "%s via %s: SOCKS server unreachable: %s",
-			what, p, strerror(-err));
-	else if (err == HS_EOF)
+			h->r.code, socks4_reply_str(h->r.code));
+		break;
+	case HS_ERR_EOF:
 		log_msg(LOG_ERROR, "%s via %s: server closed the connection after "
-			"%u of 8 reply bytes", what, p, s->got);
-	else if (err == -ETIMEDOUT)
-		log_msg(LOG_ERROR, "%s via %s: no reply within %u s", what, p,
-			timeout_ms / 1000);
-	else
-		log_msg(LOG_ERROR, "%s via %s: %s: %s", what, p,
-			stage == HS_STAGE_REQUEST ? "sending the request failed"
-						  : "reading the reply failed",
-			strerror(-err));
-	return err == HS_EOF ? ECONNRESET : -err;
+			"%u of 8 reply bytes", what, p, h->got);
+		break;
+	case -ETIMEDOUT:
+		if (reaching)
+			log_msg(LOG_ERROR, "%s via %s: SOCKS server unreachable: no answer "
+				"within %u s", what, p, secs);
+		else
+			log_msg(LOG_ERROR, "%s via %s: no reply within %u s", what, p, secs);
+		break;
+	default:
+		if (reaching)
+			log_msg(LOG_ERROR, "%s via %s: SOCKS server unreachable: %s",
+				what, p, strerror(-h->err));
+		else
+			log_msg(LOG_ERROR, "%s via %s: %s: %s", what, p,
+				h->failed_in == HS_SEND ? "sending the request failed"
+							: "reading the reply failed",
+				strerror(-h->err));
+		break;
+	}
+	return hs_errno(h);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

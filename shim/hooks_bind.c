@@ -1,53 +1,67 @@
 /*
- * hooks_bind.c - bind(), listen(), accept() and accept4(): listening
- * sockets served by a SOCKS4 BIND.
+ * hooks_bind.c - the BIND flow: bind(), listen(), accept() and accept4()
+ * on listening sockets served by a SOCKS4 BIND, and what the other flows
+ * ask of such a socket (connect on it, its name, SO_ACCEPTCONN).
  *
  * Which sockets: an IPv4 stream socket (AF_INET, or AF_INET6 bound to ::
  * or a v4-mapped address) that the program binds to port 0 on an
- * address outside the direct list, or never binds, and that will listen.
- * An explicit port stays local: that is a server, not a call-back.
+ * address outside the direct list and not on loopback, or never binds,
+ * and that will listen. An explicit port stays local: that is a server,
+ * not a call-back.
  *
  * When: at the first getsockname() or listen() on such a socket, whichever
  * comes first, because programs read the port to advertise before or
  * after listen(). The program's own socket is connected to the SOCKS
- * server and carries the BIND; the first reply's address is what
- * getsockname() reports from then on. The second reply makes the socket
- * readable, so poll/select/epoll wake exactly when accept() can deliver.
+ * server and carries the BIND (handshake.c); the first reply's address is
+ * what getsockname() reports from then on. The second reply makes the
+ * socket readable, so poll/select/epoll wake exactly when accept() can
+ * deliver.
  *
  * accept() then hands the program that very connection under a new
- * descriptor and puts a quiet listening socket behind the old number, so
- * the listener never looks readable again because of the data connection.
+ * descriptor and puts a quiet listening socket behind the old number,
+ * with the program's epoll registrations, so the listener never looks
+ * readable again because of the data connection.
  */
-#include "handshake.h"
 #include "log.h"
 #include "primary.h"
 #include "shim.h"
 #include "socks4.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 static bool bind_wanted(struct v4 local)
 {
+	uint32_t h = ntohl(local.ip);
+
+	/* A socket bound to loopback is explicitly local, unless the address
+	 * is one a proxied connection showed the program (pattern 2b, with a
+	 * proxy on this host). */
+	if ((h >> 24) == 127 && !primary_is_ours(local.ip))
+		return false;
 	return shim_cfg.bind && !shim_cfg.error[0] &&
 	       (local.ip == 0 ||
 		route_lookup(&shim_cfg.routes, local.ip, 0, NULL) != ROUTE_DIRECT);
 }
 
-static int bind_impl(int fd, const struct sockaddr *addr, socklen_t len)
+static SLOW int bind_slow(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct sockaddr_storage ss;
 	struct fdslot *s;
 	struct v4 want, app;
 	char b[ADDR_STRLEN];
+	int saved = errno, err;
 
-	shim_real();
-	if (!real.bind)
-		return shim_fail(ENOSYS);
-	if (!addr || !addr_to_v4(addr, len, &want) || want.port != 0 ||
-	    !shim_ready() || !bind_wanted(want) || !shim_is_stream(fd))
+	if (!addr_to_v4(addr, len, &want) || want.port != 0 || !shim_ready() ||
+	    !bind_wanted(want) || !shim_is_stream(fd))
 		return real.bind(fd, addr, len);
 	if (!primary_find(want.ip, &app)) {
 		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
@@ -58,33 +72,45 @@ static int bind_impl(int fd, const struct sockaddr *addr, socklen_t len)
 		/* The address we reported for the program's control connection
 		 * (see getsockname) is the proxy's, not ours: bind anywhere, the
 		 * BIND listens there for us. */
-		struct sockaddr_storage ss;
-		socklen_t sl;
-
 		if (errno != EADDRNOTAVAIL || !primary_is_proxy_ip(want.ip))
 			return -1;
-		sl = addr_from_v4(addr->sa_family, (struct v4){0, 0}, &ss);
-		if (real.bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		if (real.bind(fd, (struct sockaddr *)&ss,
+			      addr_from_v4(addr->sa_family, (struct v4){0, 0}, &ss)) < 0)
 			return -1;
 	}
-	if (!(s = fdstate_new(fd, FD_BIND, addr->sa_family)))
-		return 0; /* bound, and local: the best we can do */
-	s->phase = PH_BOUND;
-	s->bound = want;
-	log_msg(LOG_DEBUG, "bind fd %d to %s: BIND at its first getsockname() or listen()",
-		fd, addr_fmt(want, b));
-	return 0;
+	fdstate_lock();
+	if ((s = fdstate_new(fd, FD_BIND, addr->sa_family, &err)))
+		s->bound = want;
+	fdstate_unlock();
+	if (s)
+		log_msg(LOG_DEBUG, "bind fd %d to %s: BIND at its first getsockname() or listen()",
+			fd, addr_fmt(want, b));
+	errno = saved;
+	return 0; /* bound; without a slot, local: the best we can do */
 }
 
-/* A socket that listen() would bind implicitly: take it for a BIND. */
+HOOK int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	shim_real();
+	if (!real.bind)
+		return shim_ret(0, -ENOSYS);
+	if (!shim_low_pointer(addr) && len >= sizeof(sa_family_t) &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+		return bind_slow(fd, addr, len);
+	return real.bind(fd, addr, len);
+}
+
+/* Under the lock: a socket that listen() would bind implicitly, taken
+ * for a BIND. */
 static struct fdslot *adopt_unbound(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct v4 name, app;
 	struct fdslot *s;
+	int err;
 
-	if (!shim_ready() || !shim_cfg.bind ||
+	if (!shim_cfg.bind || shim_cfg.error[0] ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port != 0 ||
 	    name.ip != 0 || !shim_is_stream(fd))
@@ -94,246 +120,340 @@ static struct fdslot *adopt_unbound(int fd)
 			"connection yet, so no application server to name in a BIND", fd);
 		return NULL;
 	}
-	if (!(s = fdstate_new(fd, FD_BIND, ss.ss_family)))
-		return NULL;
-	s->phase = PH_BOUND;
+	s = fdstate_new(fd, FD_BIND, ss.ss_family, &err);
 	return s;
 }
 
-int bind_start(int fd, struct fdslot *s)
+/*
+ * Under the lock: the BIND exchange up to its first reply, for a socket
+ * whose exchange has not started. listen() and getsockname() are never
+ * interrupted by a signal, and neither is this wait; SOCKS4_TIMEOUT
+ * bounds it. Returns 0 or -errno (the BIND is then spent).
+ */
+static int bind_start(int fd, struct fdslot *s)
 {
 	char what[16 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
-	struct socks4_reply r;
-	enum hs_stage stage;
-	int64_t deadline;
-	int flags, err;
+	struct pollfd pfd[1];
+	struct drive d;
+	uint32_t gen = s->gen;
+	int r, w;
 
-	if (!primary_find(s->bound.ip, &s->dst)) {
-		s->phase = PH_SPENT; /* unreachable: bind() checked */
-		return s->err = EADDRNOTAVAIL;
+	if (!primary_find(s->bound.ip, &s->hs.dst)) {
+		s->spent = 1; /* unreachable: bind() checked */
+		return -EADDRNOTAVAIL;
 	}
-	snprintf(what, sizeof(what), "BIND %s", addr_fmt(s->dst, a));
-	if ((flags = fcntl(fd, F_GETFL)) < 0)
-		return errno;
-	if (!(flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	deadline = now_ms() + shim_cfg.connect_timeout_ms;
-	err = hs_request(fd, s->family, shim_cfg.server, SOCKS4_CMD_BIND, s->dst,
-			 shim_cfg.userid, deadline, &stage);
-	if (!err) {
-		stage = HS_STAGE_REPLY;
-		err = hs_read_reply(fd, s, deadline, false);
+	hs_init(&s->hs, SOCKS4_CMD_BIND, s->family, shim_cfg.server, s->hs.dst,
+		shim_cfg.userid, NULL);
+	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
+	snprintf(what, sizeof(what), "BIND %s", addr_fmt(s->hs.dst, a));
+	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
+	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
+		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)
+			return w;
+		if (w < 0)
+			hs_fail(&s->hs, w == -EAGAIN ? -ETIMEDOUT : w);
 	}
-	if (!(flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, flags);
-	err = hs_outcome(what, shim_cfg.server, s, err, stage,
-			 shim_cfg.connect_timeout_ms, &r);
-	if (err) {
-		s->phase = PH_SPENT;
-		return s->err = err;
+	if (r < 0 || s->gen != gen) {
+		s->spent = 1;
+		return -hs_log_failure(&s->hs, what);
 	}
 	/* draft section 4.2: DSTIP 0 means the server's own address */
-	s->name = (struct v4){r.addr ? r.addr : shim_cfg.server.ip, r.port};
-	s->got = 0;
-	s->phase = PH_WAIT_SECOND;
+	s->name = (struct v4){s->hs.r.addr ? s->hs.r.addr : shim_cfg.server.ip, s->hs.r.port};
 	primary_note_proxy_ip(s->name.ip);
 	primary_set_bind_ip(s->name.ip);
 	log_msg(LOG_INFO, "%s via %s: first reply: proxy listens on %s%s", what,
 		addr_fmt(shim_cfg.server, p), addr_fmt(s->name, a),
-		r.addr ? "" : " (0.0.0.0 in the reply: the server's address)");
+		s->hs.r.addr ? "" : " (0.0.0.0 in the reply: the server's address)");
+	hs_expect_second(&s->hs);
+	s->hs.timeout_ms = shim_cfg.bind_timeout_ms;
 	return 0;
 }
 
-static int listen_impl(int fd, int backlog)
+static SLOW int listen_slow(int fd, int backlog)
 {
+	int saved = errno, r = 0;
 	struct fdslot *s;
-	int err;
 
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)) && !(s = adopt_unbound(fd))) {
+		fdstate_unlock();
+		return real.listen(fd, backlog);
+	}
+	if (s->kind != FD_BIND) {
+		fdstate_unlock();
+		return real.listen(fd, backlog);
+	}
+	if (s->hs.state == HS_IDLE && !s->spent)
+		r = bind_start(fd, s);
+	if (r == -EBADF) {
+		fdstate_unlock();
+		return shim_ret(saved, r);
+	}
+	if (r == 0 && s->spent && !s->listening)
+		r = s->hs.state == HS_FAILED ? -hs_errno(&s->hs) : -EINVAL;
+	if (r == 0)
+		s->listening = 1;
+	fdstate_unlock();
+	return shim_ret(saved, r);
+}
+
+HOOK int listen(int fd, int backlog)
+{
 	shim_real();
 	if (!real.listen)
-		return shim_fail(ENOSYS);
-	if (!(s = fdstate_get(fd)) && !(s = adopt_unbound(fd)))
+		return shim_ret(0, -ENOSYS);
+	if (!shim_ready())
 		return real.listen(fd, backlog);
-	if (s->kind != FD_BIND)
-		return real.listen(fd, backlog);
-	if (s->phase == PH_BOUND && (err = bind_start(fd, s)))
-		return shim_fail(err);
-	if (s->phase == PH_SPENT && !s->listening)
-		return shim_fail(s->err ? s->err : EINVAL);
-	s->listening = 1;
+	return listen_slow(fd, backlog);
+}
+
+int bind_release(int fd, struct fdslot *s)
+{
+	if (s->listening)
+		return -EISCONN; /* as for any listening socket */
+	if (s->hs.state != HS_IDLE) {
+		/* pattern 1 turned connect: close the BIND, connect normally */
+		log_msg(LOG_INFO, "fd %d: used for connect() after its BIND started; BIND closed", fd);
+		shim_dissolve(fd);
+	}
+	fdstate_drop(fd);
 	return 0;
+}
+
+int bind_sockname(int fd, struct fdslot *s, struct v4 *out)
+{
+	int r;
+
+	if (s->kind == FD_BIND && s->hs.state == HS_IDLE && !s->spent &&
+	    (r = bind_start(fd, s)) < 0)
+		return r;
+	if (s->kind == FD_BIND && s->spent && !s->name.ip)
+		return s->hs.state == HS_FAILED ? -hs_errno(&s->hs) : -EINVAL;
+	*out = s->name;
+	return 0;
+}
+
+bool bind_accepting(const struct fdslot *s)
+{
+	return s->kind == FD_BIND && s->listening;
 }
 
 /*
- * Puts a listening socket that nobody will connect to behind fd, keeping
- * its descriptor and status flags: what the program's listener is once
- * its one BIND connection has been handed over.
+ * A listening socket nobody can reach, to stand behind the listener's
+ * number once its one connection is handed over: bound to loopback, and
+ * with a socket filter that drops every packet, so no local program can
+ * make it readable by connecting to it.
  */
-static void retire_listener(int fd, struct fdslot *s)
+static int quiet_listener(int family)
 {
+	static struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {1, drop_all};
 	struct sockaddr_storage ss;
 	struct v4 lo = {htonl(INADDR_LOOPBACK), 0};
-	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-	int q = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int q = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (q < 0)
-		return; /* then the listener stays the connection's twin */
-	if (real.bind(q, (struct sockaddr *)&ss, addr_from_v4(s->family, lo, &ss)) == 0)
-		real.listen(q, 1);
+		return -errno;
+	if (setsockopt(q, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    real.bind(q, (struct sockaddr *)&ss, addr_from_v4(family, lo, &ss)) < 0 ||
+	    real.listen(q, 1) < 0) {
+		int err = -errno;
+		real.close(q);
+		return err;
+	}
+	return q;
+}
+
+/*
+ * epoll registrations belong to the open socket, not to the number: the
+ * ones the program made for its listener would follow the connection
+ * that accept() hands over. The kernel lists every epoll instance's
+ * targets in /proc/self/fdinfo, whenever they were registered: with op
+ * EPOLL_CTL_DEL they are taken off the listener, with EPOLL_CTL_ADD put
+ * on what stands behind its number afterwards. Returns how many.
+ */
+static int move_epolls(int fd, const struct fdslot *s, int op, struct epoll_event *evs,
+		       int *epfds, int n)
+{
+	char path[64], buf[4096];
+	struct dirent *de;
+	DIR *dir;
+	int k = 0;
+
+	if (op == EPOLL_CTL_ADD) {
+		for (int i = 0; i < n; i++)
+			epoll_ctl(epfds[i], EPOLL_CTL_ADD, fd, &evs[i]);
+		return n;
+	}
+	if (!(dir = opendir("/proc/self/fd")))
+		return 0;
+	while ((de = readdir(dir)) && k < n) {
+		int epfd = atoi(de->d_name), f;
+		ssize_t len;
+		char *line;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || epfd == fd ||
+		    epfd == dirfd(dir))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+		len = readlink(path, buf, sizeof(buf) - 1);
+		if (len <= 0 || (buf[len] = 0, strcmp(buf, "anon_inode:[eventpoll]") != 0))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(f, buf, sizeof(buf) - 1);
+		real.close(f);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		for (line = buf; line && k < n; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+			int tfd;
+			unsigned events;
+			unsigned long long data;
+			unsigned long ino;
+			char *at;
+
+			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+			    tfd != fd || !(at = strstr(line, " ino:")) ||
+			    sscanf(at, " ino:%lx", &ino) != 1 || ino != (unsigned long)s->ino)
+				continue;
+			evs[k] = (struct epoll_event){.events = events, .data.u64 = data};
+			epfds[k] = epfd;
+			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+			k++;
+		}
+	}
+	closedir(dir);
+	return k;
+}
+
+/* Puts the quiet socket q behind fd, keeping fd's flags and its epoll
+ * registrations. Under the lock; consumes q. */
+static void retire_listener(int fd, struct fdslot *s, int q)
+{
+	struct epoll_event evs[16];
+	int epfds[16], n;
+	int fl = real.fcntl(fd, F_GETFL), fdfl = real.fcntl(fd, F_GETFD);
+
 	if (fl >= 0)
-		fcntl(q, F_SETFL, fl);
-	for (int i = 0; i < FD_EPOLL_MAX; i++)
-		if (s->epolls[i].epfd)
-			real.epoll_ctl(s->epolls[i].epfd - 1, EPOLL_CTL_DEL, fd, NULL);
+		real.fcntl(q, F_SETFL, fl);
+	n = move_epolls(fd, s, EPOLL_CTL_DEL, evs, epfds, 16);
 	if (real.dup3(q, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) == fd)
 		fdstate_rebind(fd, s);
 	real.close(q);
-	for (int i = 0; i < FD_EPOLL_MAX; i++) {
-		struct fd_epoll *e = &s->epolls[i];
-		struct epoll_event ev = {.events = e->events, .data.u64 = e->data};
-		if (e->epfd)
-			real.epoll_ctl(e->epfd - 1, EPOLL_CTL_ADD, fd, &ev);
-		e->epfd = 0;
-	}
+	move_epolls(fd, s, EPOLL_CTL_ADD, evs, epfds, n);
 }
 
-static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
-		       socklen_t *len, int flags)
+/*
+ * Under the lock: delivers the BIND's one connection once its second
+ * reply is in. The descriptors are taken before anything is given up:
+ * with none to spare accept() fails with EMFILE, the reply stays read,
+ * and the next accept() delivers.
+ */
+static int hand_over(int fd, struct fdslot *s, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct sockaddr_storage ss;
-	struct socks4_reply r;
 	struct fdslot *ns;
 	struct v4 peer;
-	bool nonblock;
-	int err, nfd, fl;
+	int q, nfd, fl, err;
 
-	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return shim_fail(EINVAL);
-	if (!s->listening)
-		return shim_fail(EINVAL);
-	if (addr && !len)
-		return shim_fail(EFAULT);
-	nonblock = fcntl(fd, F_GETFL) & O_NONBLOCK;
-	if (s->phase == PH_SPENT) {
-		if (nonblock)
-			return shim_fail(EAGAIN); /* and it never turns readable */
-		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
-			"(SOCKS4 BIND delivers exactly one connection)", fd);
-		return shim_fail(EINVAL);
+	if ((q = quiet_listener(s->family)) < 0)
+		return q;
+	nfd = real.fcntl(fd, (flags & SOCK_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+	if (nfd < 0) {
+		err = -errno;
+		real.close(q);
+		return err;
 	}
+	retire_listener(fd, s, q);
+	if ((fl = real.fcntl(nfd, F_GETFL)) >= 0)
+		real.fcntl(nfd, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+	s->spent = 1;
 
-	if (!nonblock && !s->deadline)
-		s->deadline = now_ms() + shim_cfg.bind_timeout_ms;
-	err = hs_read_reply(fd, s, nonblock ? 0 : s->deadline, true);
-	if (err == -EAGAIN || err == -EINTR)
-		return shim_fail(-err); /* nothing consumed that matters: try again */
-	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(s->dst, a));
-	err = hs_outcome(what, shim_cfg.server, s, err, HS_STAGE_REPLY,
-			 shim_cfg.bind_timeout_ms, &r);
-	if (err) {
-		s->phase = PH_SPENT;
-		/* the proxy gave up on the inbound connection, or refused it */
-		return shim_fail(err == ETIMEDOUT ? ETIMEDOUT : ECONNABORTED);
-	}
-
-	nfd = fcntl(fd, (flags & SOCK_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
-	if (nfd < 0)
-		return -1; /* EMFILE: the reply stays read; the next accept delivers */
-	retire_listener(fd, s);
-	if ((fl = fcntl(nfd, F_GETFL)) >= 0)
-		fcntl(nfd, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-	s->phase = PH_SPENT;
-
-	peer = (struct v4){r.addr ? r.addr : s->dst.ip, r.port};
-	if ((ns = fdstate_new(nfd, FD_ACCEPTED, s->family))) {
-		ns->phase = PH_ESTABLISHED;
-		ns->dst = s->dst;
+	peer = (struct v4){s->hs.r.addr ? s->hs.r.addr : s->hs.dst.ip, s->hs.r.port};
+	if ((ns = fdstate_new(nfd, FD_ACCEPTED, s->family, &err))) {
+		ns->hs.dst = s->hs.dst;
 		ns->name = s->name;
 		ns->peer = peer;
 	}
 	if (addr)
 		addr_copy_out(&ss, addr_from_v4(s->family, peer, &ss), addr, len);
+	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(s->hs.dst, a));
 	log_msg(LOG_INFO, "%s via %s: granted: connection from %s", what,
 		addr_fmt(shim_cfg.server, p), addr_fmt(peer, a));
 	return nfd;
 }
 
-
-
-/*
- * epoll registrations are tied to the open socket, not to the number: the
- * one the program made for its listener would follow the connection that
- * accept() hands over. Remember them, and move them in retire_listener().
- */
-static void note_epoll(struct fdslot *s, int epfd, int op, const struct epoll_event *ev)
+/* accept()/accept4() on a BIND listener, under the lock. */
+static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
+		       socklen_t *len, int flags)
 {
-	struct fd_epoll *free_one = NULL;
+	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN];
+	socklen_t cap;
+	struct pollfd pfd[1];
+	struct drive d;
+	bool nonblock;
+	int r, w;
 
-	for (int i = 0; i < FD_EPOLL_MAX; i++) {
-		struct fd_epoll *e = &s->epolls[i];
-		if (e->epfd == epfd + 1) { /* stored +1 so that 0 means unused */
-			if (op == EPOLL_CTL_DEL)
-				e->epfd = 0;
-			else
-				*e = (struct fd_epoll){epfd + 1, ev->events, ev->data.u64};
-			return;
-		}
-		if (!e->epfd && !free_one)
-			free_one = e;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (!s->listening)
+		return -EINVAL;
+	if (addr && (!len || shim_copy_in(&cap, len, sizeof(cap)) < 0))
+		return -EFAULT;
+	nonblock = shim_nonblocking(fd);
+	if (s->spent) {
+		if (nonblock)
+			return -EAGAIN; /* and it never turns readable */
+		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
+			"(SOCKS4 BIND delivers exactly one connection)", fd);
+		return -EINVAL;
 	}
-	if (op == EPOLL_CTL_ADD && free_one)
-		*free_one = (struct fd_epoll){epfd + 1, ev->events, ev->data.u64};
+	if (!nonblock && !s->deadline)
+		s->deadline = now_ms() + shim_cfg.bind_timeout_ms;
+	drive_begin(&d, fd, s, s->deadline, SO_RCVTIMEO);
+	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
+		if (nonblock)
+			return -EAGAIN; /* nothing consumed that matters */
+		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF || w == -EINTR || w == -EAGAIN)
+			return w;
+		if (w < 0)
+			hs_fail(&s->hs, w);
+	}
+	if (r < 0) {
+		snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(s->hs.dst, a));
+		r = hs_log_failure(&s->hs, what);
+		s->spent = 1;
+		/* the proxy gave up on the inbound connection, or refused it */
+		return r == ETIMEDOUT ? -ETIMEDOUT : -ECONNABORTED;
+	}
+	return hand_over(fd, s, addr, len, flags);
 }
 
-HOOK int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	struct fdslot *s;
-	int r;
-
-	shim_real();
-	if (!real.epoll_ctl)
-		return shim_fail(ENOSYS);
-	r = real.epoll_ctl(epfd, op, fd, ev);
-	if (r == 0 && (s = fdstate_get(fd)) && s->kind == FD_BIND && s->phase != PH_SPENT &&
-	    (op == EPOLL_CTL_DEL || ev))
-		note_epoll(s, epfd, op, ev);
-	return r;
-}
-
-HOOK int bind(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	int saved = errno;
-
-	return shim_done(saved, bind_impl(fd, addr, len));
-}
-
-HOOK int listen(int fd, int backlog)
-{
-	int saved = errno;
-
-	return shim_done(saved, listen_impl(fd, backlog));
-}
-
-/* accept() and accept4() on anything but a BIND listener: a table load,
- * a branch and the C library's own call. */
 /* accept()/accept4() on a descriptor with a slot (accept4 tells which). */
 static SLOW int accept_tracked(int fd, struct sockaddr *addr, socklen_t *len,
 			       int flags, bool four)
 {
-	struct fdslot *s = fdstate_get(fd);
-	int saved = errno;
+	int saved = errno, r;
+	struct fdslot *s;
 
-	if (!s || s->kind != FD_BIND)
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)) || s->kind != FD_BIND) {
+		fdstate_unlock();
 		return four ? real.accept4(fd, addr, len, flags) : real.accept(fd, addr, len);
-	return shim_done(saved, bind_accept(fd, s, addr, len, flags));
+	}
+	r = bind_accept(fd, s, addr, len, flags);
+	fdstate_unlock();
+	return shim_ret(saved, r);
 }
 
 HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	shim_real();
 	if (!real.accept4)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
 		return accept_tracked(fd, addr, len, flags, true);
 	return real.accept4(fd, addr, len, flags);
@@ -343,7 +463,7 @@ HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	shim_real();
 	if (!real.accept)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
 		return accept_tracked(fd, addr, len, 0, false);
 	return real.accept(fd, addr, len);

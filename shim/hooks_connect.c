@@ -1,34 +1,34 @@
 /*
- * hooks_connect.c - connect() and getsockopt(SO_ERROR): outgoing
- * connections through a SOCKS4 CONNECT.
+ * hooks_connect.c - the connect flow: connect(), getsockopt(SO_ERROR),
+ * and the Fast Open sends (sendto, sendmsg, sendmmsg with MSG_FASTOPEN)
+ * that connect without calling connect().
  *
  * The program's own socket is connected to the SOCKS server and carries
- * the exchange; after a granted reply it simply is the connection to the
- * destination and nothing passes through us again.
+ * the exchange (handshake.c); after a granted reply it simply is the
+ * connection to the destination and nothing passes through us again.
  *
- * A blocking connect() does the whole exchange before it returns. A
+ *   hook -> route decision (route.c) -> slot + exchange (fdstate.c,
+ *   handshake.c, driven by drive.c) -> back to the hook, errno set there
+ *
+ * A blocking connect() does the whole exchange before it returns, with
+ * connect(2)'s own rules for signals and SO_SNDTIMEO (drive.c). A
  * non-blocking one returns EINPROGRESS once the connection to the server
- * is under way (having sent the request already if that connection is up
- * at once); the reply is read when the program asks for the outcome, the
+ * is under way, having sent the request already if that connection is up
+ * at once; the reply is read when the program asks for the outcome, the
  * way every event loop and "connect with timeout" does: getsockopt
- * (SO_ERROR) or connect() again. The destination's connect time at the
- * proxy thus overlaps with whatever else the program is doing, and while
- * one socket waits for its reply the thread's other pending sockets send
- * their requests (see wait_reply).
+ * (SO_ERROR) or connect() again. While one socket waits for its reply the
+ * thread's other pending sockets send their requests (wait_reply).
  */
-#include "handshake.h"
 #include "log.h"
 #include "primary.h"
 #include "shim.h"
 #include "socks4.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
 
@@ -42,337 +42,262 @@ static const char *rule_str(const struct route_rule *r, char *buf)
 	return buf;
 }
 
-/* connect_again() result meaning "not handled: go on as for a new fd" */
-#define CONNECT_PROCEED 1
+/*
+ * Non-blocking CONNECTs of this thread whose connection to the SOCKS
+ * server is still under way: while one of them waits for its reply, the
+ * others' requests go out as soon as their connections complete, so an
+ * event loop with many connections in flight waits about one handshake.
+ * The generation tells a slot made anew for a reused number.
+ */
+#define PENDING_MAX 64
+static __thread struct pending {
+	int fd;
+	uint32_t gen;
+} pending[PENDING_MAX];
+static __thread int npending;
 
-static const char *server_str(char *buf)
+static void pending_set(int fd, uint32_t gen, bool on)
 {
-	return addr_fmt(shim_cfg.server, buf);
+	for (int i = 0; i < npending; i++)
+		if (pending[i].fd == fd) {
+			if (on)
+				pending[i].gen = gen;
+			else
+				pending[i] = pending[--npending];
+			return;
+		}
+	if (on && npending < PENDING_MAX)
+		pending[npending++] = (struct pending){fd, gen};
 }
 
-/* Turns the outcome of an exchange into the errno the program sees
- * (positive, or 0 for a granted request). */
-static int finish_connect(int fd, struct fdslot *s, int err, enum hs_stage stage)
+/* The exchange is another process's: started before a fork(), it is the
+ * parent's to finish, and its reply is never read here. */
+static bool foreign(const struct fdslot *s)
 {
-	char what[16 + ADDR_STRLEN], p[ADDR_STRLEN];
+	return s->owner != fdstate_pid();
+}
+
+/* A granted CONNECT: what getsockname() will report, and what a later
+ * BIND needs to know. */
+static void granted(int fd, struct fdslot *s)
+{
+	const struct socks4_reply *r = &s->hs.r;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct v4 local = {0, 0};
-	struct socks4_reply r;
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
 
-	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(s->dst, p));
-	err = hs_outcome(what, shim_cfg.server, s, err, stage,
-			 shim_cfg.connect_timeout_ms, &r);
-	if (err) {
-		s->phase = PH_FAILED;
-		return err;
-	}
-	s->phase = PH_CONNECTED;
 	/* The draft calls these fields ignorable, but servers such as Dante
 	 * fill them with their outward address: the best answer to
 	 * getsockname() a program can get (see README). */
-	s->name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
-	primary_note_proxy_ip(r.addr);
+	s->name = r->addr ? (struct v4){r->addr, r->port} : (struct v4){0, 0};
+	primary_note_proxy_ip(r->addr);
 	/* With no address in the reply, a program's listener may be bound to
 	 * our real one: remember it so that its BIND finds this connection. */
-	if (!r.addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+	if (!r->addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_to_v4((struct sockaddr *)&ss, len, &local);
-	primary_add_connect(s->dst, s->name, local);
-	log_msg(LOG_INFO, "%s via %s: granted", what, server_str(p));
-	return 0;
+	primary_add_connect(s->hs.dst, s->name, local);
+	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(s->hs.dst, d),
+		addr_fmt(s->hs.server, p));
 }
 
-/* Options a program may have set that must survive a socket swap. */
-static const struct {
-	int level, name;
-} carried[] = {
-	{SOL_SOCKET, SO_REUSEADDR},   {SOL_SOCKET, SO_REUSEPORT},
-	{SOL_SOCKET, SO_KEEPALIVE},   {SOL_SOCKET, SO_LINGER},
-	{SOL_SOCKET, SO_RCVTIMEO},    {SOL_SOCKET, SO_SNDTIMEO},
-	{SOL_SOCKET, SO_OOBINLINE},   {SOL_SOCKET, SO_PRIORITY},
-	{IPPROTO_TCP, TCP_NODELAY},   {IPPROTO_TCP, TCP_KEEPIDLE},
-	{IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
-	{IPPROTO_TCP, TCP_USER_TIMEOUT}, {IPPROTO_IP, IP_TOS},
-};
-
-/*
- * Puts a fresh, unconnected socket of the same kind behind fd, keeping
- * its options and flags: for a socket whose proxy connection is spent
- * (a failed CONNECT, or a BIND the program turned into a connect) and
- * that the program connects again.
- */
-static int renew_socket(int fd, const struct fdslot *s)
+/* Errors of the first connect() to the server that say the socket was
+ * not one to connect (connected already, connecting, a listener, the
+ * wrong family): the kernel's own answer, with nothing to log. */
+static bool not_ours(const struct hs *h)
 {
-	int proto = 0, fdflags, flflags, nfd;
-	socklen_t len = sizeof(proto);
-	char buf[32];
-
-	if (real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0 ||
-	    (fdflags = fcntl(fd, F_GETFD)) < 0 || (flflags = fcntl(fd, F_GETFL)) < 0)
-		return errno;
-	nfd = socket(s->family, SOCK_STREAM | SOCK_CLOEXEC, proto);
-	if (nfd < 0)
-		return errno;
-	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
-		len = sizeof(buf);
-		if (real.getsockopt(fd, carried[i].level, carried[i].name, buf, &len) == 0)
-			setsockopt(nfd, carried[i].level, carried[i].name, buf, len);
-	}
-	if (s->family == AF_INET6) {
-		len = sizeof(buf);
-		if (real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, buf, &len) == 0)
-			setsockopt(nfd, IPPROTO_IPV6, IPV6_V6ONLY, buf, len);
-	}
-	fcntl(nfd, F_SETFL, flflags);
-	if (real.dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-		int err = errno;
-		real.close(nfd);
-		return err;
-	}
-	real.close(nfd);
-	/* A program that bound to a local address keeps its source address;
-	 * the port it bound was 0, so any new one will do. */
-	if (s->kind == FD_BIND && s->bound.ip && !primary_is_proxy_ip(s->bound.ip)) {
-		struct sockaddr_storage ss;
-		socklen_t sl = addr_from_v4(s->family, (struct v4){s->bound.ip, 0}, &ss);
-		real.bind(fd, (struct sockaddr *)&ss, sl);
-	}
-	return 0;
+	return h->state == HS_FAILED && h->failed_in == HS_START &&
+	       (h->err == -EISCONN || h->err == -EALREADY || h->err == -EINVAL ||
+		h->err == -EAFNOSUPPORT);
 }
 
 /*
- * Non-blocking CONNECTs of this thread whose connection to the SOCKS
- * server is still under way. While one of them waits for its reply, the
- * others' requests go out as soon as their connections complete, so an
- * event loop with many connections in flight waits about one handshake,
- * not one per connection. Thread-local: an fd is moved on only by the
- * thread that started it, so no two threads ever drive one exchange.
+ * One step of s's exchange, under the lock; at its end, what a granted
+ * or failed CONNECT means. Returns 0 (granted), HS_WANT_READ or
+ * HS_WANT_WRITE, or the -errno the program is to see.
  */
-#define PENDING_MAX 64
-static __thread int pending[PENDING_MAX];
-static __thread int npending;
-
-static void pending_add(int fd)
+static int connect_step(int fd, struct fdslot *s)
 {
-	for (int i = 0; i < npending; i++)
-		if (pending[i] == fd)
-			return;
-	if (npending < PENDING_MAX)
-		pending[npending++] = fd;
+	bool was_pending = hs_pending(&s->hs);
+	int r = hs_step(&s->hs, &shim_io, fd);
+
+	pending_set(fd, s->gen, r == HS_WANT_WRITE);
+	if (r > 0 || !was_pending)
+		return r < 0 ? -hs_errno(&s->hs) : r;
+	if (r == 0)
+		granted(fd, s);
+	else if (!not_ours(&s->hs))
+		hs_log_failure(&s->hs, NULL);
+	return r == 0 ? 0 : -hs_errno(&s->hs);
 }
 
-static void pending_remove(int fd)
+/* Fails an exchange from outside (our deadline) and says so. */
+static int connect_abort(struct fdslot *s, int err)
 {
-	for (int i = 0; i < npending; i++)
-		if (pending[i] == fd) {
-			pending[i] = pending[--npending];
-			return;
-		}
+	hs_fail(&s->hs, err);
+	hs_log_failure(&s->hs, NULL);
+	return -hs_errno(&s->hs);
 }
-
-static int advance(int fd, struct fdslot *s, bool wait, bool server_wait);
 
 /* Sends the request of another pending socket whose connection to the
- * server completed; a failure waits in s->err for its SO_ERROR. */
-static void progress_other(int fd)
+ * server completed; a failure waits in its slot for its SO_ERROR. */
+static void progress_other(int fd, uint32_t gen)
 {
 	struct fdslot *s = fdstate_get(fd);
-	int err;
 
-	if (!s || s->kind != FD_CONNECT || s->phase != PH_CONNECTING) {
-		pending_remove(fd);
+	if (!s || s->gen != gen || s->kind != FD_CONNECT || foreign(s) ||
+	    s->hs.state != HS_REACH) {
+		pending_set(fd, 0, false);
 		return;
 	}
-	if ((err = advance(fd, s, false, false)) > 0)
-		s->err = err;
+	connect_step(fd, s);
 }
 
-/* Waits for fd's reply, moving the other pending sockets on meanwhile. */
+/*
+ * Waits for the reply of a socket whose request is out, moving the other
+ * pending sockets on meanwhile: what SO_ERROR, and a second connect() on
+ * a writable socket, ask for. Nothing the program sees is waiting here,
+ * so no signal ends it; SOCKS4_TIMEOUT does. Reaching the server is not
+ * waited for (HS_WANT_WRITE comes back): SO_ERROR is 0 while a connect
+ * is under way.
+ */
 static int wait_reply(int fd, struct fdslot *s)
 {
 	struct pollfd p[1 + PENDING_MAX];
+	struct pending others[PENDING_MAX];
+	struct drive d;
+	int r, w, k;
 
-	for (;;) {
-		int err = hs_read_reply(fd, s, 0, false);
-		int64_t left = s->deadline - now_ms();
-		int n, k = 1;
-
-		if (err != -EAGAIN)
-			return err;
-		if (left <= 0)
-			return -ETIMEDOUT;
-		p[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+	drive_begin(&d, fd, s, s->deadline, 0);
+	while ((r = connect_step(fd, s)) == HS_WANT_READ) {
+		k = 0;
 		for (int i = 0; i < npending; i++)
-			if (pending[i] != fd)
-				p[k++] = (struct pollfd){.fd = pending[i], .events = POLLOUT};
-		n = poll(p, (nfds_t)k, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (int i = 1; n > 0 && i < k; i++)
-			if (p[i].revents)
-				progress_other(p[i].fd);
+			if (pending[i].fd != fd) {
+				others[k] = pending[i];
+				p[1 + k++] = (struct pollfd){.fd = pending[i].fd, .events = POLLOUT};
+			}
+		if ((w = drive_wait(&d, r, p, k)) == -EBADF)
+			return w;
+		if (w < 0)
+			return connect_abort(s, w == -EAGAIN ? -ETIMEDOUT : w);
+		for (int i = 0; i < k; i++)
+			if (p[1 + i].revents)
+				progress_other(others[i].fd, others[i].gen);
 	}
+	return r;
 }
 
 /*
- * Moves a non-blocking CONNECT on: from reaching the server to sending the
- * request, and from the request to the reply. With wait false nothing
- * blocks (-EAGAIN: not there yet); with wait true only reaching the
- * server may still answer -EAGAIN, when server_wait is false too, since
- * the kernel's SO_ERROR is 0 while a connect is under way. Returns 0 once
- * connected, -EAGAIN, or a positive errno.
+ * A blocking connect()'s wait, with connect(2)'s rules: EINTR for a
+ * signal whose handler lacks SA_RESTART, EINPROGRESS when the socket's
+ * SO_SNDTIMEO runs out; either way the exchange goes on, and the next
+ * connect() takes it up (EALREADY on a non-blocking socket, the wait
+ * again on a blocking one).
  */
-static int advance(int fd, struct fdslot *s, bool wait, bool server_wait)
+static int connect_block(int fd, struct fdslot *s)
 {
-	enum hs_stage stage = HS_STAGE_SERVER;
-	int err = 0;
+	struct pollfd p[1];
+	struct drive d;
+	int r, w;
 
-	if (s->phase == PH_CONNECTING) {
-		err = hs_server_connected(fd, wait && server_wait ? s->deadline : 0);
-		if (err == -EINPROGRESS) {
-			pending_add(fd);
-			return -EAGAIN;
+	drive_begin(&d, fd, s, s->deadline, SO_SNDTIMEO);
+	while ((r = connect_step(fd, s)) > 0) {
+		if ((w = drive_wait(&d, r, p, 0)) == 0)
+			continue;
+		if (w == -EBADF)
+			return w;
+		if (w == -EINTR || w == -EAGAIN) {
+			/* SO_SNDTIMEO's second expiry is EALREADY, as the kernel's */
+			int again = s->in_progress;
+			s->in_progress = 1;
+			return w == -EINTR ? -EINTR : again ? -EALREADY : -EINPROGRESS;
 		}
-		pending_remove(fd);
-		if (!err) {
-			stage = HS_STAGE_REQUEST;
-			err = hs_send_request(fd, SOCKS4_CMD_CONNECT, s->dst,
-					      shim_cfg.userid, s->deadline);
-		}
-		if (err)
-			return finish_connect(fd, s, err, stage);
-		s->phase = PH_WAIT_REPLY;
+		return connect_abort(s, w);
 	}
-	err = wait ? wait_reply(fd, s) : hs_read_reply(fd, s, 0, false);
-	if (err == -EAGAIN)
-		return -EAGAIN;
-	return finish_connect(fd, s, err, HS_STAGE_REPLY);
+	return r;
 }
 
-/* connect() on a descriptor we already track. */
+/* The program learns of a finished exchange: once for a failure. */
+static int told(struct fdslot *s, int r)
+{
+	if (r < 0 && r != -EINTR && r != -EINPROGRESS && r != -EALREADY && r != -EBADF) {
+		s->reported = 1;
+		s->in_progress = 0;
+	}
+	if (r == 0)
+		s->in_progress = 0;
+	return r;
+}
+
+/* connect() again on a socket whose CONNECT has not been told as failed. */
 static int connect_again(int fd, struct fdslot *s)
 {
-	int err;
+	int r;
 
-	switch (s->kind) {
-	case FD_CONNECT:
-		if (s->phase == PH_CONNECTED) {
-			/* the kernel answers 0 to the first connect() after a
-			 * non-blocking one completed, EISCONN after that */
-			bool first = s->in_progress;
-			s->in_progress = 0;
-			return first ? 0 : shim_fail(EISCONN);
-		}
-		if (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY) {
-			/* Once the socket polls writable the program takes the
-			 * connect as done: from then on wait for the reply, as
-			 * SO_ERROR does, rather than answer EALREADY, which the
-			 * kernel never says after POLLOUT. Reaching the server is
-			 * waited for only by a blocking socket. */
-			bool blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-			err = advance(fd, s, true, blocking);
-			if (err == -EAGAIN)
-				return shim_fail(EALREADY);
-			s->in_progress = 0;
-			return err ? shim_fail(err) : 0;
-		}
-		if (s->err) { /* a failure found while it waited: say it, once */
-			err = s->err;
-			s->err = 0;
-			return shim_fail(err);
-		}
-		break; /* failed before: retry on a fresh socket */
-	case FD_ACCEPTED:
-		return shim_fail(EISCONN);
-	case FD_BIND:
-		if (s->listening)
-			return shim_fail(EISCONN); /* as for any listening socket */
-		if (s->phase == PH_BOUND) { /* nothing sent yet: a plain socket */
-			fdstate_drop(fd);
-			return CONNECT_PROCEED;
-		}
-		/* pattern 1 turned connect: close the BIND, connect normally */
-		log_msg(LOG_INFO, "fd %d: used for connect() after its BIND started; BIND closed", fd);
-		break;
+	if (s->hs.state == HS_GRANTED) {
+		/* the kernel answers 0 to the first connect() after one that
+		 * could not finish (EINPROGRESS, EINTR), EISCONN after that */
+		bool first = s->in_progress;
+		s->in_progress = 0;
+		return first ? 0 : -EISCONN;
 	}
-	err = renew_socket(fd, s);
-	fdstate_drop(fd);
-	return err ? shim_fail(err) : CONNECT_PROCEED;
+	if (s->hs.state == HS_FAILED) /* found while another socket waited */
+		return told(s, -hs_errno(&s->hs));
+	if (foreign(s))
+		return -EALREADY;
+	if (!shim_nonblocking(fd))
+		return told(s, connect_block(fd, s));
+	/* Once the socket polls writable the program takes the connect as
+	 * done: from then on wait for the reply, as SO_ERROR does, rather
+	 * than answer EALREADY, which the kernel never says after POLLOUT. */
+	r = wait_reply(fd, s);
+	return r == HS_WANT_WRITE ? -EALREADY : told(s, r);
 }
 
-/* Errors that say the socket was not one to connect (already connected,
- * connecting, or of another family than its address): the kernel's own
- * answer to the program's connect(), with nothing to log. */
-static bool not_ours(int err)
+static int connect_proxy(int fd, int family, struct v4 dst)
 {
-	return err == -EISCONN || err == -EALREADY || err == -EINVAL || err == -EAFNOSUPPORT;
-}
-
-/*
- * A non-blocking connect() answers EINPROGRESS as soon as the connection
- * to the SOCKS server is under way, so the program's own poll timeout
- * governs reaching the proxy and its event loop never stalls on it.
- */
-static int connect_nonblocking(int fd, struct fdslot *s)
-{
-	char d[ADDR_STRLEN], p[ADDR_STRLEN];
-	int err = hs_connect_server(fd, s->family, shim_cfg.server);
-
-	if (not_ours(err)) {
-		fdstate_drop(fd);
-		return shim_fail(-err);
-	}
-	if (err && err != -EINPROGRESS)
-		return shim_fail(finish_connect(fd, s, err, HS_STAGE_SERVER));
-	s->phase = PH_CONNECTING;
-	/* On loopback and most LANs the connection is already up: then the
-	 * request goes out now, and the destination's connect time at the
-	 * proxy overlaps with whatever the program does next. */
-	if ((err = advance(fd, s, false, false)) > 0)
-		return shim_fail(err);
-	log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(s->dst, d), server_str(p),
-		s->phase == PH_CONNECTING ? "reaching the server" : "request sent, reply pending");
-	s->in_progress = 1;
-	return shim_fail(EINPROGRESS);
-}
-
-static int proxy_connect(int fd, const struct sockaddr *addr, socklen_t len,
-			 struct v4 dst)
-{
-	char d[ADDR_STRLEN];
-	int domain = addr->sa_family, flags, err;
-	enum hs_stage stage;
 	struct fdslot *s;
+	int err, r;
+	bool nonblocking;
 
-	if (!shim_is_stream(fd))
-		return real.connect(fd, addr, len);
 	if (shim_cfg.error[0]) {
+		char d[ADDR_STRLEN];
 		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
 			addr_fmt(dst, d), shim_cfg.error);
-		return shim_fail(ECONNREFUSED);
+		return -ECONNREFUSED;
 	}
-	if ((flags = fcntl(fd, F_GETFL)) < 0)
-		return -1;
-	if (!(s = fdstate_new(fd, FD_CONNECT, domain)))
-		return -1;
-	s->dst = s->peer = dst;
+	nonblocking = shim_nonblocking(fd);
+	fdstate_lock();
+	if (!(s = fdstate_new(fd, FD_CONNECT, family, &err))) {
+		fdstate_unlock();
+		return err;
+	}
+	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, NULL);
+	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
-	if (flags & O_NONBLOCK)
-		return connect_nonblocking(fd, s);
-	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	err = hs_request(fd, domain, shim_cfg.server, SOCKS4_CMD_CONNECT, dst,
-			 shim_cfg.userid, s->deadline, &stage);
-	if (!err) {
-		stage = HS_STAGE_REPLY;
-		err = hs_read_reply(fd, s, s->deadline, false);
+	s->peer = dst;
+	if (nonblocking) {
+		/* On loopback and most LANs the connection is already up: then
+		 * the request goes out now, and the destination's connect time
+		 * at the proxy overlaps with whatever the program does next. */
+		r = connect_step(fd, s);
+		if (r > 0) {
+			char d[ADDR_STRLEN], p[ADDR_STRLEN];
+			log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(dst, d),
+				addr_fmt(shim_cfg.server, p),
+				r == HS_WANT_WRITE ? "reaching the server" : "request sent, reply pending");
+			s->in_progress = 1;
+			r = -EINPROGRESS;
+		}
+	} else {
+		r = connect_block(fd, s);
 	}
-	fcntl(fd, F_SETFL, flags);
-	if (stage == HS_STAGE_SERVER && not_ours(err)) {
-		fdstate_drop(fd); /* say what the kernel said */
-		return shim_fail(-err);
-	}
-	err = finish_connect(fd, s, err, stage);
-	return err ? shim_fail(err) : 0;
+	if (not_ours(&s->hs))
+		fdstate_drop(fd); /* the kernel's own answer, as without us */
+	else if (r != -EBADF)
+		told(s, r);
+	fdstate_unlock();
+	return r;
 }
 
 /* Native IPv6 cannot travel over SOCKS4. */
@@ -384,74 +309,117 @@ static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
 		return real.connect(fd, addr, len);
 	log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries IPv4 only "
 		"(ENETUNREACH; 'ipv6 direct' in socks4rc or SOCKS4_IPV6=direct lets IPv6 go direct)");
-	return shim_fail(ENETUNREACH);
+	errno = ENETUNREACH;
+	return -1;
 }
 
-/* connect() to an IPv4 or IPv6 address: where it goes, and going there. */
-/* connect() on a descriptor we already track: errno kept on success. */
-static SLOW int connect_tracked(int fd, struct fdslot *s)
-{
-	int saved = errno, r = connect_again(fd, s);
-
-	if (r == CONNECT_PROCEED)
-		errno = saved;
-	return r == CONNECT_PROCEED ? r : shim_done(saved, r);
-}
-
-static SLOW void log_direct(struct v4 dst, const struct route_rule *rule)
-{
-	char d[ADDR_STRLEN], why[RULE_STRLEN];
-
-	log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d), rule_str(rule, why));
-}
-
-static SLOW int deny(struct v4 dst, const struct route_rule *rule)
+static SLOW int connect_denied(struct v4 dst, const struct route_rule *rule)
 {
 	char d[ADDR_STRLEN], why[RULE_STRLEN];
 
 	log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
 		rule_str(rule, why));
-	return shim_fail(EACCES);
+	errno = EACCES;
+	return -1;
 }
 
-/* The proxied path is the only one that does work of its own, so the
- * only one that must put errno back. */
 static SLOW int connect_proxied(int fd, const struct sockaddr *addr, socklen_t len,
 				struct v4 dst)
 {
 	int saved = errno;
 
-	return shim_done(saved, proxy_connect(fd, addr, len, dst));
+	if (!shim_is_stream(fd)) /* UDP and the like: the kernel's business */
+		return real.connect(fd, addr, len);
+	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst));
 }
 
-/* connect() to an IPv4 or IPv6 address: where it goes, and going there. */
-static __attribute__((noinline)) int connect_ip(int fd, const struct sockaddr *addr,
-						socklen_t len)
+/*
+ * Where an IPv4 (or v4-mapped) destination goes, and going there. The
+ * direct path is the common one and stays a few instructions from the
+ * real call.
+ */
+static inline __attribute__((always_inline)) int
+connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct route_rule *rule;
-	struct fdslot *s;
+	char d[ADDR_STRLEN], why[RULE_STRLEN];
 	struct v4 dst;
-	int r;
 
-	if (fdstate_slot(fd) && (s = fdstate_get(fd)) &&
-	    (r = connect_tracked(fd, s)) != CONNECT_PROCEED)
-		return r;
 	if (!addr_to_v4(addr, len, &dst)) {
-		if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		if (addr->sa_family == AF_INET6 && len >= SIN6_LEN_RFC2133)
 			return connect_ipv6(fd, addr, len);
 		return real.connect(fd, addr, len); /* the kernel's EINVAL */
+	}
+	if (__builtin_expect(dst.ip == 0, 0)) {
+		/* 0.0.0.0 and :: are this host to the kernel: never the proxy's */
+		if (log_enabled(LOG_INFO))
+			log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
+		return real.connect(fd, addr, len);
 	}
 	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
 	case ROUTE_DIRECT:
 		if (log_enabled(LOG_INFO))
-			log_direct(dst, rule);
+			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
+				rule_str(rule, why));
 		return real.connect(fd, addr, len);
 	case ROUTE_DENY:
-		return deny(dst, rule);
+		return connect_denied(dst, rule);
 	case ROUTE_PROXY:
 		break;
 	}
 	return connect_proxied(fd, addr, len, dst);
+}
+
+/* connect() on a descriptor we track. */
+static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int saved = errno, r;
+	struct fdslot *s;
+
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)))
+		goto afresh;
+	if (addr->sa_family == AF_UNSPEC) {
+		/* dissolving the association: the socket is a plain one again */
+		if ((r = real.connect(fd, addr, len) == 0 ? 0 : -errno) == 0)
+			fdstate_drop(fd);
+		fdstate_unlock();
+		return shim_ret(saved, r);
+	}
+	switch (s->kind) {
+	case FD_CONNECT:
+		if (s->hs.state != HS_FAILED || !s->reported) {
+			r = connect_again(fd, s);
+			break;
+		}
+		/* failed before, and told: connecting it again starts afresh */
+		r = shim_dissolve(fd);
+		fdstate_drop(fd);
+		if (r == 0)
+			goto afresh;
+		break;
+	case FD_BIND:
+		if ((r = bind_release(fd, s)) == 0)
+			goto afresh;
+		break;
+	default:
+		r = -EISCONN;
+		break;
+	}
+	fdstate_unlock();
+	return shim_ret(saved, r);
+afresh:
+	fdstate_unlock();
+	errno = saved;
+	return connect_route(fd, addr, len);
+}
+
+static __attribute__((noinline)) int connect_inet(int fd, const struct sockaddr *addr,
+						  socklen_t len)
+{
+	if (fdstate_slot(fd))
+		return connect_tracked(fd, addr, len);
+	return connect_route(fd, addr, len);
 }
 
 /* Kept small: most programs' connect() calls (Unix sockets, and anything
@@ -460,114 +428,143 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	shim_real();
 	if (!real.connect)
-		return shim_fail(ENOSYS);
-	if (addr && len >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6) && shim_ready())
-		return connect_ip(fd, addr, len);
+		return shim_ret(0, -ENOSYS);
+	if (!shim_low_pointer(addr) && len >= sizeof(sa_family_t) &&
+	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6 ||
+	     (addr->sa_family == AF_UNSPEC && fdstate_slot(fd))) &&
+	    shim_ready())
+		return connect_inet(fd, addr, len);
 	return real.connect(fd, addr, len);
 }
 
-/* SO_ERROR or SO_ACCEPTCONN on a descriptor we track. */
-static int getsockopt_slot(int fd, struct fdslot *s, int level, int name,
-			      void *val, socklen_t *len)
+/* SO_ERROR or SO_ACCEPTCONN on a descriptor we track, under the lock. */
+static int getsockopt_slot(int fd, struct fdslot *s, int name, void *val, socklen_t *len)
 {
 	int err = 0;
 
-	if (name == SO_ACCEPTCONN) {
-		if (real.getsockopt(fd, level, name, val, len) < 0)
-			return -1;
-		if (s->kind == FD_BIND && s->listening && *len >= sizeof(int))
-			*(int *)val = 1;
-		return 0;
+	if (s->kind == FD_CONNECT && name == SO_ERROR) {
+		/* the moment the program asks for the outcome, which is the
+		 * reply; while the connection to the server is still under way
+		 * SO_ERROR is 0, as for any connect */
+		if (hs_pending(&s->hs) && !foreign(s))
+			wait_reply(fd, s);
+		if (s->hs.state == HS_FAILED && !s->reported) {
+			err = hs_errno(&s->hs);
+			s->reported = 1;
+		}
 	}
-	/* SO_ERROR after a non-blocking connect(): the moment the program
-	 * asks for the outcome, which is the reply. While the connection to
-	 * the server is still under way SO_ERROR is 0, as for any connect. */
-	if (s->kind == FD_CONNECT &&
-	    (s->phase == PH_CONNECTING || s->phase == PH_WAIT_REPLY))
-		err = advance(fd, s, true, false);
-	else if (s->kind == FD_CONNECT && s->phase == PH_FAILED && s->err)
-		err = s->err; /* found while another socket waited */
-	if (err > 0)
-		s->err = 0;
-	if (real.getsockopt(fd, level, name, val, len) < 0)
-		return -1;
-	if (err > 0 && *len >= sizeof(int))
-		*(int *)val = err;
+	if (real.getsockopt(fd, SOL_SOCKET, name, val, len) < 0)
+		return -errno;
+	if (*len >= sizeof(int)) {
+		if (err)
+			*(int *)val = err;
+		else if (name == SO_ACCEPTCONN && bind_accepting(s))
+			*(int *)val = 1;
+	}
 	return 0;
 }
 
-static SLOW int getsockopt_tracked(int fd, int level, int name, void *val,
-				   socklen_t *len)
+static SLOW int getsockopt_tracked(int fd, int name, void *val, socklen_t *len)
 {
-	struct fdslot *s = fdstate_get(fd);
-	int saved = errno;
+	int saved = errno, r;
+	struct fdslot *s;
 
-	if (!s)
-		return real.getsockopt(fd, level, name, val, len);
-	return shim_done(saved, getsockopt_slot(fd, s, level, name, val, len));
+	fdstate_lock();
+	if ((s = fdstate_get(fd)))
+		r = getsockopt_slot(fd, s, name, val, len);
+	else
+		r = real.getsockopt(fd, SOL_SOCKET, name, val, len) == 0 ? 0 : -errno;
+	fdstate_unlock();
+	return shim_ret(saved, r);
 }
 
 HOOK int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-
 	shim_real();
 	if (!real.getsockopt)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	if (level == SOL_SOCKET && (name == SO_ERROR || name == SO_ACCEPTCONN) &&
 	    fdstate_slot(fd))
-		return getsockopt_tracked(fd, level, name, val, len);
+		return getsockopt_tracked(fd, name, val, len);
 	return real.getsockopt(fd, level, name, val, len);
 }
 
 /*
- * TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connect as they
- * send, without a connect() call, and would go straight past us. They get
- * a proxied connect() first, then the data; a non-blocking socket gets
- * EINPROGRESS with nothing sent, as when no Fast Open cookie is at hand,
- * and sends again once connected. Every other call is one flag test.
+ * TCP Fast Open: sendto(), sendmsg() and sendmmsg() with MSG_FASTOPEN
+ * connect as they send, without a connect() call, and would go straight
+ * past us. They get a proxied connect first, then the data, without the
+ * flag (a connected TCP socket ignores the address); a non-blocking
+ * socket gets EINPROGRESS with nothing sent, as when no Fast Open cookie
+ * is at hand, and sends again once connected. Every other send is one
+ * flag test. Returns 0 when connected and the send may go on, -1 with
+ * errno set when not, 1 when the call is not ours to take.
  */
-static ssize_t fastopen(int fd, const struct sockaddr *addr, socklen_t alen,
-			const void *buf, size_t len, const struct msghdr *msg, int flags)
+static SLOW int fastopen_connect(int fd, const struct sockaddr *addr, socklen_t alen)
 {
+	struct sockaddr_storage ss;
 	int saved = errno;
 
-	if (!addr || alen < sizeof(sa_family_t) || !shim_ready() ||
+	if (!addr || alen < sizeof(sa_family_t))
+		return 1;
+	if (alen > sizeof(ss))
+		alen = sizeof(ss);
+	if (shim_copy_in(&ss, addr, alen) < 0) {
+		errno = EFAULT;
+		return -1;
+	}
+	if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) || !shim_ready() ||
 	    !shim_is_stream(fd))
-		return -2; /* not ours: the caller passes it on */
-	if (connect(fd, addr, alen) < 0 && errno != EISCONN)
+		return 1;
+	if (connect_inet(fd, (struct sockaddr *)&ss, alen) < 0 && errno != EISCONN)
 		return -1;
 	errno = saved;
-	flags &= ~MSG_FASTOPEN;
-	return msg ? real.sendmsg(fd, msg, flags) : real.sendto(fd, buf, len, flags, NULL, 0);
+	return 0;
 }
 
 HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 		    const struct sockaddr *addr, socklen_t alen)
 {
-	ssize_t r;
+	int r;
 
 	shim_real();
 	if (!real.sendto)
-		return shim_fail(ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || (r = fastopen(fd, addr, alen, buf, len, NULL, flags)) == -2)
+		return shim_ret(0, -ENOSYS);
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_connect(fd, addr, alen)) > 0)
 		return real.sendto(fd, buf, len, flags, addr, alen);
-	return r;
+	return r < 0 ? -1 : real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
+}
+
+static SLOW int fastopen_msg(int fd, const struct msghdr *msg)
+{
+	struct msghdr m;
+
+	if (shim_copy_in(&m, msg, sizeof(m)) < 0) {
+		errno = EFAULT;
+		return -1;
+	}
+	return fastopen_connect(fd, m.msg_name, m.msg_namelen);
 }
 
 HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct msghdr m;
-	ssize_t r;
+	int r;
 
 	shim_real();
 	if (!real.sendmsg)
-		return shim_fail(ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || !msg)
+		return shim_ret(0, -ENOSYS);
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_msg(fd, msg)) > 0)
 		return real.sendmsg(fd, msg, flags);
-	m = *msg;
-	m.msg_name = NULL; /* connected by then: the address is not repeated */
-	m.msg_namelen = 0;
-	r = fastopen(fd, msg->msg_name, msg->msg_namelen, NULL, 0, &m, flags);
-	return r == -2 ? real.sendmsg(fd, msg, flags) : r;
+	return r < 0 ? -1 : real.sendmsg(fd, msg, flags & ~MSG_FASTOPEN);
+}
+
+HOOK int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags)
+{
+	int r;
+
+	shim_real();
+	if (!real.sendmmsg)
+		return shim_ret(0, -ENOSYS);
+	if (!(flags & MSG_FASTOPEN) || !n || (r = fastopen_msg(fd, &msgs[0].msg_hdr)) > 0)
+		return real.sendmmsg(fd, msgs, n, flags);
+	return r < 0 ? -1 : real.sendmmsg(fd, msgs, n, flags & ~MSG_FASTOPEN);
 }

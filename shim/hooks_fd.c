@@ -1,8 +1,14 @@
 /*
- * hooks_fd.c - the calls that name a socket's ends (getsockname,
- * getpeername) and the ones that end or copy a descriptor (close, dup,
- * dup2, dup3, fcntl's F_DUPFD). On a descriptor we do not track each is
- * one table load, one branch and the C library's own function.
+ * hooks_fd.c - the names and the life of a descriptor: getsockname()
+ * and getpeername() (what a proxied socket says of its ends), close(),
+ * dup(), dup2(), dup3() and fcntl()'s F_DUPFD (a slot follows its
+ * socket to a new number). On a descriptor we do not track each is one
+ * table load, one branch and the C library's own function.
+ *
+ * The answers come from the flow that made the slot: a CONNECT's
+ * reported addresses (set in hooks_connect.c), a BIND's (hooks_bind.c,
+ * which also starts the BIND when getsockname() is the first call that
+ * needs its address).
  */
 #include "primary.h"
 #include "shim.h"
@@ -11,23 +17,10 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-static int sock_int(int fd, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	return real.getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0 ? -1 : v;
-}
-
-bool shim_is_stream(int fd)
-{
-	return sock_int(fd, SO_TYPE) == SOCK_STREAM;
-}
-
 /*
  * Reports v through addr/len as getsockname(2)-style calls do, after
- * letting the real call check the caller's buffer (EFAULT, EINVAL) and
- * the descriptor, exactly as the kernel would.
+ * letting the real call check the caller's buffer and the descriptor,
+ * exactly as the kernel would (EFAULT, EINVAL, EBADF, ENOTSOCK).
  */
 static int report_addr(int fd, const struct fdslot *s, struct v4 v,
 		       int (*realfn)(int, struct sockaddr *, socklen_t *),
@@ -36,11 +29,10 @@ static int report_addr(int fd, const struct fdslot *s, struct v4 v,
 	struct sockaddr_storage ss;
 	socklen_t cap;
 
-	if (!len)
-		return realfn(fd, addr, len); /* EFAULT, from the kernel */
-	cap = *len;
+	if (!len || shim_copy_in(&cap, len, sizeof(cap)) < 0)
+		return realfn(fd, addr, len) == 0 ? 0 : -errno; /* EFAULT, from the kernel */
 	if (realfn(fd, addr, len) < 0)
-		return -1;
+		return -errno;
 	*len = cap;
 	addr_copy_out(&ss, addr_from_v4(s->family, v, &ss), addr, len);
 	return 0;
@@ -57,61 +49,61 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 	struct v4 local;
 	uint32_t bind_ip;
 
-	if (s->phase == PH_CONNECTED && s->name.ip)
+	if (s->hs.state == HS_GRANTED && s->name.ip)
 		return report_addr(fd, s, s->name, real.getsockname, addr, len);
-	if (s->phase != PH_CONNECTED || !(bind_ip = primary_bind_ip()) ||
+	if (s->hs.state != HS_GRANTED || !(bind_ip = primary_bind_ip()) ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, sl, &local))
-		return real.getsockname(fd, addr, len);
-	return report_addr(fd, s, (struct v4){bind_ip, local.port},
-			   real.getsockname, addr, len);
+		return real.getsockname(fd, addr, len) == 0 ? 0 : -errno;
+	return report_addr(fd, s, (struct v4){bind_ip, local.port}, real.getsockname, addr, len);
 }
 
-static int getsockname_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
-			       socklen_t *len)
+static int sockname_slot(int fd, struct fdslot *s, struct sockaddr *addr, socklen_t *len)
 {
-	int err;
+	struct v4 v;
+	int r;
 
 	switch (s->kind) {
 	case FD_CONNECT:
 		return connect_name(fd, s, addr, len);
 	case FD_BIND:
-		if (s->phase == PH_BOUND && (err = bind_start(fd, s)))
-			return shim_fail(err);
-		if (s->phase == PH_SPENT && !s->name.ip)
-			return shim_fail(s->err ? s->err : EINVAL);
-		/* fall through */
+		if ((r = bind_sockname(fd, s, &v)) < 0)
+			return r;
+		return report_addr(fd, s, v, real.getsockname, addr, len);
 	case FD_ACCEPTED:
 		return report_addr(fd, s, s->name, real.getsockname, addr, len);
 	}
-	return real.getsockname(fd, addr, len);
+	return real.getsockname(fd, addr, len) == 0 ? 0 : -errno;
 }
 
-static int getpeername_tracked(int fd, struct fdslot *s, struct sockaddr *addr,
-			       socklen_t *len)
+static int peername_slot(int fd, struct fdslot *s, struct sockaddr *addr, socklen_t *len)
 {
-	if (s->kind == FD_BIND || (s->kind == FD_CONNECT && s->phase != PH_CONNECTED))
-		return shim_fail(ENOTCONN); /* a listener, or not connected yet */
+	if (s->kind == FD_BIND || (s->kind == FD_CONNECT && s->hs.state != HS_GRANTED))
+		return -ENOTCONN; /* a listener, or not connected yet */
 	return report_addr(fd, s, s->peer, real.getpeername, addr, len);
 }
 
 /* getsockname() or getpeername() on a descriptor that has a slot. */
 static SLOW int name_slow(int fd, struct sockaddr *addr, socklen_t *len, bool peer)
 {
-	struct fdslot *s = fdstate_get(fd);
-	int saved = errno;
+	int saved = errno, r;
+	struct fdslot *s;
 
-	if (!s)
-		return peer ? real.getpeername(fd, addr, len) : real.getsockname(fd, addr, len);
-	return shim_done(saved, peer ? getpeername_tracked(fd, s, addr, len)
-				     : getsockname_tracked(fd, s, addr, len));
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)))
+		r = (peer ? real.getpeername(fd, addr, len) : real.getsockname(fd, addr, len)) == 0
+			? 0 : -errno;
+	else
+		r = peer ? peername_slot(fd, s, addr, len) : sockname_slot(fd, s, addr, len);
+	fdstate_unlock();
+	return shim_ret(saved, r);
 }
 
 HOOK int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	shim_real();
 	if (!real.getsockname)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
 		return name_slow(fd, addr, len, false);
 	return real.getsockname(fd, addr, len);
@@ -121,7 +113,7 @@ HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	shim_real();
 	if (!real.getpeername)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
 		return name_slow(fd, addr, len, true);
 	return real.getpeername(fd, addr, len);
@@ -131,49 +123,55 @@ HOOK int close(int fd)
 {
 	shim_real();
 	if (!real.close)
-		return shim_fail(ENOSYS);
+		return shim_ret(0, -ENOSYS);
 	fdstate_drop(fd);
 	return real.close(fd);
 }
 
-HOOK int dup(int fd)
+/* After a copy of fd to nfd: the slot follows (or nfd's old one goes). */
+static SLOW int dup_slow(int fd, int nfd)
 {
-	int nfd;
+	int saved = errno;
 
-	shim_real();
-	if (!real.dup)
-		return shim_fail(ENOSYS);
-	nfd = real.dup(fd);
-	if (nfd >= 0 && fdstate_get(fd))
+	fdstate_lock();
+	if (fdstate_get(fd))
 		fdstate_dup(fd, nfd);
+	else
+		fdstate_drop(nfd);
+	fdstate_unlock();
+	errno = saved;
 	return nfd;
 }
 
-static int dup_into(int fd, int fd2, int r)
+static inline int dup_done(int fd, int nfd)
 {
-	if (r >= 0 && fd != fd2) {
-		if (fdstate_get(fd))
-			fdstate_dup(fd, fd2);
-		else
-			fdstate_drop(fd2);
-	}
-	return r;
+	if (nfd >= 0 && nfd != fd && (fdstate_slot(fd) || fdstate_slot(nfd)))
+		return dup_slow(fd, nfd);
+	return nfd;
+}
+
+HOOK int dup(int fd)
+{
+	shim_real();
+	if (!real.dup)
+		return shim_ret(0, -ENOSYS);
+	return dup_done(fd, real.dup(fd));
 }
 
 HOOK int dup2(int fd, int fd2)
 {
 	shim_real();
 	if (!real.dup2)
-		return shim_fail(ENOSYS);
-	return dup_into(fd, fd2, real.dup2(fd, fd2));
+		return shim_ret(0, -ENOSYS);
+	return dup_done(fd, real.dup2(fd, fd2));
 }
 
 HOOK int dup3(int fd, int fd2, int flags)
 {
 	shim_real();
 	if (!real.dup3)
-		return shim_fail(ENOSYS);
-	return dup_into(fd, fd2, real.dup3(fd, fd2, flags));
+		return shim_ret(0, -ENOSYS);
+	return dup_done(fd, real.dup3(fd, fd2, flags));
 }
 
 /*
@@ -182,16 +180,13 @@ HOOK int dup3(int fd, int fd2, int flags)
  * The third argument is passed on as the C library itself reads it: one
  * word, whatever the command.
  */
-static int fcntl_with(int (*realfn)(int, int, ...), int fd, int cmd, void *arg)
+static inline int fcntl_with(int (*realfn)(int, int, ...), int fd, int cmd, void *arg)
 {
-	int r;
-
 	if (!realfn)
-		return shim_fail(ENOSYS);
-	r = realfn(fd, cmd, arg);
-	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0 && fdstate_get(fd))
-		fdstate_dup(fd, r);
-	return r;
+		return shim_ret(0, -ENOSYS);
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		return dup_done(fd, realfn(fd, cmd, arg));
+	return realfn(fd, cmd, arg);
 }
 
 HOOK int fcntl(int fd, int cmd, ...)

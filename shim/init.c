@@ -1,11 +1,14 @@
 /*
  * init.c - start-up of the shim inside a program: nothing happens at
- * load time; the first hooked call that needs it builds the settings.
+ * load time; the first hooked call that needs it finds the real
+ * functions, then the first that needs the settings builds them.
  */
 #include "log.h"
+#include "primary.h"
 #include "shim.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 struct config shim_cfg;
@@ -20,10 +23,22 @@ static const char *env(const char *name)
 	return getenv(name);
 }
 
+/*
+ * Resolving the server's name may call back into our hooks on this
+ * thread (the resolver's own sockets): those calls pass straight through
+ * while in_init is set. Signals are held and cancellation deferred for
+ * the while, so that a handler which longjmps out (wget's connect
+ * timeout does) can never leave in_init set, and the once half done.
+ */
 static void build_settings(void)
 {
 	struct config *c = &shim_cfg;
+	sigset_t all, old;
+	int cancel;
 
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	in_init = true;
 	if (config_build(c, env) == 0)
 		config_resolve(c);
@@ -32,11 +47,34 @@ static void build_settings(void)
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail", c->error);
 	in_init = false;
 	__atomic_store_n(&shim_cfg_done, true, __ATOMIC_RELEASE);
+	pthread_setcancelstate(cancel, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* fork(): the locks in a fixed order (a step holds the slot lock and
+ * then takes primary's), released on both sides. */
+static void fork_prepare(void)
+{
+	fdstate_fork_prepare();
+	primary_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	primary_fork_release();
+	fdstate_fork_parent();
+}
+
+static void fork_child(void)
+{
+	primary_fork_release();
+	fdstate_fork_child();
 }
 
 static void find_real(void)
 {
 	real_init();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	__atomic_store_n(&shim_real_done, true, __ATOMIC_RELEASE);
 }
 

@@ -52,25 +52,57 @@ bool primary_find(uint32_t bound_ip, struct v4 *dst)
 	return found;
 }
 
+/* Under the lock. */
+static bool known_proxy_ip(uint32_t ip)
+{
+	for (unsigned i = 0; i < RING && i < nproxy; i++)
+		if (proxy_ips[i] == ip)
+			return true;
+	return false;
+}
+
 void primary_note_proxy_ip(uint32_t ip)
 {
-	if (!ip || primary_is_proxy_ip(ip))
+	if (!ip)
 		return;
 	pthread_mutex_lock(&lock);
-	proxy_ips[nproxy % RING] = ip;
-	nproxy++;
+	if (!known_proxy_ip(ip))
+		proxy_ips[nproxy++ % RING] = ip;
 	pthread_mutex_unlock(&lock);
 }
 
 bool primary_is_proxy_ip(uint32_t ip)
 {
+	bool found;
+
+	pthread_mutex_lock(&lock);
+	found = known_proxy_ip(ip);
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+bool primary_is_ours(uint32_t ip)
+{
 	bool found = false;
 
 	pthread_mutex_lock(&lock);
-	for (unsigned i = 0; i < RING && i < nproxy; i++)
-		found |= proxy_ips[i] == ip;
+	found = known_proxy_ip(ip);
+	for (unsigned i = 0; !found && i < RING && i < nconns; i++)
+		found = conns[i].name_ip == ip || conns[i].local_ip == ip;
 	pthread_mutex_unlock(&lock);
 	return found;
+}
+
+/* fork() with another thread inside one of the functions above must not
+ * leave the child a held lock: see init.c. */
+void primary_fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void primary_fork_release(void)
+{
+	pthread_mutex_unlock(&lock);
 }
 
 uint32_t primary_bind_ip(void)

@@ -33,8 +33,16 @@ void primary_note_proxy_ip(uint32_t ip);
 /* True for an address the proxy showed us. */
 bool primary_is_proxy_ip(uint32_t ip);
 
+/* True for an address a proxied connection showed the program: one the
+ * proxy reported, or the real local address of a proxied connection. */
+bool primary_is_ours(uint32_t ip);
+
 /* The address of the latest BIND's first reply, or 0. */
 uint32_t primary_bind_ip(void);
 void primary_set_bind_ip(uint32_t ip);
+
+/* fork() handlers (init.c): held across fork, released on both sides. */
+void primary_fork_prepare(void);
+void primary_fork_release(void);
 
 #endif

@@ -12,23 +12,35 @@
 
 struct real_fns real;
 
-static void *next(const char *name, void *self)
+/* Our own base address: a symbol found there is one of our hooks. */
+static const void *self_base(void)
+{
+	Dl_info me;
+
+	return dladdr((void *)self_base, &me) ? me.dli_fbase : NULL;
+}
+
+static void *next(const char *name, const void *self)
 {
 	void *p = dlsym(RTLD_NEXT, name);
+	Dl_info at;
 
 	/* Should we ever be found again (a second copy of the shim in
-	 * LD_PRELOAD), calling it would recurse forever: refuse it. */
-	if (p == self)
+	 * LD_PRELOAD), calling it would recurse forever: refuse it. Asked of
+	 * the loader, so that nothing here refers to our own hooks. */
+	if (p && self && dladdr(p, &at) && at.dli_fbase == self)
 		p = NULL;
 	if (!p)
 		log_msg(LOG_ERROR, "the C library has no %s(); calls to it will fail with ENOSYS", name);
 	return p;
 }
 
-#define FIND(fn) (real.fn = (__typeof__(real.fn))next(#fn, (void *)fn))
+#define FIND(fn) (real.fn = (__typeof__(real.fn))next(#fn, self))
 
 void real_init(void)
 {
+	const void *self = self_base();
+
 	FIND(connect);
 	FIND(bind);
 	FIND(listen);
@@ -43,7 +55,7 @@ void real_init(void)
 	FIND(dup3);
 	FIND(sendto);
 	FIND(sendmsg);
+	FIND(sendmmsg);
 	FIND(fcntl);
 	FIND(fcntl64);
-	FIND(epoll_ctl);
 }

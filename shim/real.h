@@ -26,9 +26,9 @@ struct real_fns {
 	ssize_t (*sendto)(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *addr, socklen_t alen);
 	ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
+	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
-	int (*epoll_ctl)(int epfd, int op, int fd, struct epoll_event *ev);
 };
 
 extern struct real_fns real;

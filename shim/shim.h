@@ -1,25 +1,27 @@
 /*
- * shim.h - what the hook files share: start-up, the settings, and the
- * few operations more than one hook needs. Nothing here is exported
- * from the library; only the hooks themselves are.
+ * shim.h - what the hook files share: start-up, the settings, the way an
+ * exchange is driven inside the program, and the few operations that
+ * one flow offers another. Nothing here is exported from the library;
+ * only the hooks themselves are.
+ *
+ * Every hook has one shape: a short exported function that finds the
+ * real function, asks the cheapest question that tells whether the call
+ * is ours (a flag, a family, a slot), and otherwise tail-calls the C
+ * library; the work is in one slow path per flow, kept out of line so
+ * that the common path builds no stack frame.
  */
 #ifndef SHIM_H
 #define SHIM_H
 
 #include "config.h"
 #include "fdstate.h"
+#include "handshake.h"
 #include "real.h"
 
 #include <errno.h>
 #include <stdbool.h>
 
 #define HOOK __attribute__((visibility("default")))
-
-/*
- * For the work behind a hook's first test. Kept out of line, so that the
- * hook itself stays a few instructions that tail-call the C library on
- * the common path, with no stack frame to build.
- */
 #define SLOW __attribute__((noinline, cold))
 
 extern struct config shim_cfg;
@@ -47,32 +49,87 @@ static inline bool shim_ready(void)
 	return shim_ready_slow();
 }
 
-/* A hook's result: on success errno is put back to what the program had,
- * whatever our own calls did to it on the way. */
-static inline int shim_done(int saved_errno, int r)
+/*
+ * The one conversion at the exported edge: r is 0 (or a descriptor) or
+ * a negative errno. A failure sets errno and returns -1; success puts
+ * errno back to what the program had, whatever our own calls did to it.
+ */
+static inline int shim_ret(int saved_errno, int r)
 {
-	if (r >= 0)
-		errno = saved_errno;
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	errno = saved_errno;
 	return r;
 }
 
-/* errno = err, return -1: the one way hooks report failure. */
-static inline int shim_fail(int err)
-{
-	errno = err;
-	return -1;
-}
+/* --- drive.c: exchanges inside the program ------------------------------ */
+
+/* The real functions as an exchange's I/O: connect() never waits. */
+extern const struct hs_io shim_io;
+
+/* A stream socket: what SOCKS4 can carry. */
+bool shim_is_stream(int fd);
 
 /*
- * Starts the BIND exchange for a socket in PH_BOUND: request out, first
- * reply in, proxy-side address recorded. Returns 0 or a positive errno
- * (the slot is then PH_SPENT with the reason logged).
+ * Makes a spent socket (a failure told, a BIND given up) unconnected
+ * again without replacing it, so its options, flags and epoll
+ * registrations all stay: connect(AF_UNSPEC) dissolves the association.
  */
-int bind_start(int fd, struct fdslot *s);
+int shim_dissolve(int fd);
 
-/* A stream socket: what SOCKS4 can carry. Anything else (not a socket,
- * UDP) is left to the kernel; so is an address of the wrong family for
- * the socket, which fails the same way when we connect it to the server. */
-bool shim_is_stream(int fd);
+/* The socket is O_NONBLOCK. */
+bool shim_nonblocking(int fd);
+
+/* One blocking call's wait between steps (see drive.c). */
+struct drive {
+	int fd;
+	struct fdslot *slot;
+	uint32_t gen;
+	int64_t deadline;      /* ours: SOCKS4_TIMEOUT or SOCKS4_BIND_TIMEOUT */
+	int64_t sock_deadline; /* the socket's own SO_SNDTIMEO/SO_RCVTIMEO; 0 none */
+	bool interruptible;    /* a signal may end the call, as connect/accept */
+};
+
+/* timeo_opt: SO_SNDTIMEO (connect), SO_RCVTIMEO (accept), or 0 for a
+ * wait the program cannot see (SO_ERROR's), which nothing interrupts. */
+void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt);
+
+/*
+ * Called with the slot lock held; lets it go while it polls for want
+ * (HS_WANT_READ or HS_WANT_WRITE) in p[0], and for p[1..n_others] as the
+ * caller filled them in (their revents are then set), takes it again. 0: step again;
+ * -ETIMEDOUT: our deadline passed; -EAGAIN: the socket's own timeout
+ * passed; -EINTR: a signal ends the call; -EBADF: the descriptor was
+ * closed or reused meanwhile (the slot is no longer ours to touch).
+ */
+struct pollfd;
+int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
+
+/* --- what one flow offers another --------------------------------------- */
+
+/*
+ * hooks_bind.c, under the slot lock, for the calls other flows own:
+ * bind_release() for connect() on a BIND socket (0: the BIND is closed
+ * and the slot dropped, the socket is a plain one again; -EISCONN for a
+ * listening one); bind_sockname() for getsockname() (starts the BIND
+ * when it is due; 0 with *out the address to report, or -errno);
+ * bind_accepting() for getsockopt(SO_ACCEPTCONN).
+ */
+int bind_release(int fd, struct fdslot *s);
+int bind_sockname(int fd, struct fdslot *s, struct v4 *out);
+bool bind_accepting(const struct fdslot *s);
+
+/* drive.c: copies n bytes of the program's memory at src, or -EFAULT
+ * where the kernel would say EFAULT; for slow paths only. */
+int shim_copy_in(void *dst, const void *src, size_t n);
+
+/* A pointer in the first page is never valid memory: the one test the
+ * fast paths can afford before they read a sockaddr's family. */
+static inline bool shim_low_pointer(const void *p)
+{
+	return (unsigned long)p < 4096;
+}
 
 #endif

@@ -60,16 +60,107 @@ int socks4_build_request(uint8_t *buf, size_t cap, uint8_t command,
 	return (int)total;
 }
 
+/*
+ * SOCKS 4A request: a CONNECT or BIND whose DSTIP is 0.0.0.x, x non-zero,
+ * and whose USERID is followed by the host name the server is to resolve:
+ *
+ *	+----+----+----+----+----+----+----+----+----+....+----+----+....+----+
+ *	| VN | CD | DSTPORT |  0 |  0 |  0 |  x | USERID    |NULL| HOST      |NULL|
+ *	+----+----+----+----+----+----+----+----+----+....+----+----+....+----+
+ *	   1    1      2              4             variable    1   variable    1
+ *
+ * (SOCKS 4A, "A Simple Extension to SOCKS 4 Protocol": a client that
+ * cannot resolve the destination sends 0.0.0.x; the server resolves HOST
+ * and answers as for section 3.1, or 91 when it cannot.)
+ */
+#define SOCKS4A_DSTIP_BUILT 1 /* the x we send: 0.0.0.1 */
+
+static int is_4a_dstip(const uint8_t *dstip)
+{
+	return dstip[0] == 0 && dstip[1] == 0 && dstip[2] == 0 && dstip[3] != 0;
+}
+
+int socks4_host_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+int socks4_host_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > SOCKS4_HOST_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!socks4_host_char((uint8_t)name[i]))
+			return 0;
+	return 1;
+}
+
+int socks4_build_request_4a(uint8_t *buf, size_t cap, uint8_t command,
+			    uint16_t port, const char *userid, const char *host)
+{
+	size_t ulen = userid ? strlen(userid) : 0;
+	size_t hlen = host ? strnlen(host, SOCKS4_HOST_MAX + 1) : 0;
+	size_t total;
+
+	if (command != SOCKS4_CMD_CONNECT && command != SOCKS4_CMD_BIND)
+		return -EINVAL;
+	if (!host || !socks4_host_valid(host, hlen))
+		return -EINVAL;
+	if (ulen > SOCKS4_USERID_MAX)
+		return -EMSGSIZE;
+	total = SOCKS4_REQUEST_FIXED_LEN + ulen + 1 + hlen + 1;
+	if (total > cap)
+		return -ENOSPC;
+
+	buf[0] = SOCKS4_VERSION;
+	buf[1] = command;
+	put16(buf + 2, port);
+	buf[4] = buf[5] = buf[6] = 0;
+	buf[7] = SOCKS4A_DSTIP_BUILT;
+	if (ulen)
+		memcpy(buf + SOCKS4_REQUEST_FIXED_LEN, userid, ulen);
+	buf[SOCKS4_REQUEST_FIXED_LEN + ulen] = '\0';
+	memcpy(buf + SOCKS4_REQUEST_FIXED_LEN + ulen + 1, host, hlen);
+	buf[total - 1] = '\0';
+	return (int)total;
+}
+
+/*
+ * The 4A name from the len bytes at p: its length when its NUL is here,
+ * else NEED_MORE or the verdict on the first byte that settles it.
+ */
+static int parse_host(const uint8_t *p, size_t len, size_t *host_len)
+{
+	size_t scan = len < SOCKS4_HOST_MAX + 1 ? len : SOCKS4_HOST_MAX + 1;
+
+	for (size_t i = 0; i < scan; i++) {
+		if (p[i] == '\0') {
+			if (i == 0)
+				return SOCKS4_HOST_INVALID;
+			*host_len = i;
+			return 1;
+		}
+		if (!socks4_host_char(p[i]))
+			return SOCKS4_HOST_INVALID;
+	}
+	return scan > SOCKS4_HOST_MAX ? SOCKS4_HOST_TOO_LONG : SOCKS4_NEED_MORE;
+}
+
 int socks4_parse_request(const uint8_t *buf, size_t len, size_t userid_max,
 			 struct socks4_request *req)
 {
 	const uint8_t *nul;
-	size_t avail;
+	size_t avail, ulen, used, hlen = 0;
+	const char *host = NULL;
 
 	/* A caller's "no limit" (SIZE_MAX) must neither wrap userid_max + 1
-	 * to 0 nor allow a length the int result cannot carry. */
-	if (userid_max > (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1)
-		userid_max = (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1;
+	 * to 0 nor allow a length the int result cannot carry, 4A name
+	 * included. */
+	if (userid_max > (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1 -
+				 SOCKS4_HOST_MAX - 1)
+		userid_max = (size_t)INT_MAX - SOCKS4_REQUEST_FIXED_LEN - 1 -
+			     SOCKS4_HOST_MAX - 1;
 
 	/* Judge each field as soon as it is here: a wrong version is
 	 * malformed after one byte, not after eight. */
@@ -88,13 +179,26 @@ int socks4_parse_request(const uint8_t *buf, size_t len, size_t userid_max,
 	if (!nul)
 		return avail > userid_max ? SOCKS4_USERID_TOO_LONG
 					  : SOCKS4_NEED_MORE;
+	ulen = (size_t)(nul - (buf + SOCKS4_REQUEST_FIXED_LEN));
+	used = SOCKS4_REQUEST_FIXED_LEN + ulen + 1;
+
+	if (is_4a_dstip(buf + 4)) {
+		int r = parse_host(buf + used, len - used, &hlen);
+
+		if (r <= 0)
+			return r;
+		host = (const char *)buf + used;
+		used += hlen + 1;
+	}
 
 	req->command = buf[1];
 	req->port = get16(buf + 2);
 	req->addr = get32(buf + 4);
 	req->userid = (const char *)buf + SOCKS4_REQUEST_FIXED_LEN;
-	req->userid_len = (size_t)(nul - (buf + SOCKS4_REQUEST_FIXED_LEN));
-	return (int)(SOCKS4_REQUEST_FIXED_LEN + req->userid_len + 1);
+	req->userid_len = ulen;
+	req->host = host;
+	req->host_len = hlen;
+	return (int)used;
 }
 
 /*

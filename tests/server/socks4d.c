@@ -172,7 +172,7 @@ struct session {
 	uint8_t command; /* from the request, addresses in network order */
 	uint32_t dst_addr;
 	uint16_t dst_port;
-	uint8_t req[SOCKS4_REQUEST_MAX];
+	uint8_t req[SOCKS4_REQUEST_4A_MAX];
 	size_t req_len, req_size; /* bytes read; the request's own length */
 
 	uint8_t out[SOCKS4_REPLY_LEN];
@@ -1088,6 +1088,12 @@ static void request_done(struct session *s, const struct socks4_request *req,
 	s->dst_port = req->port;
 	deadline_clear(s);
 
+	if (req->host) {
+		log_sess(s, true, "rejected (SOCKS4A name %.*s: not served)",
+			 (int)req->host_len, req->host);
+		reject(s, true);
+		return;
+	}
 	if (!client_allowed(&s->client_addr)) {
 		log_sess(s, true, "rejected (client not allowed)");
 		reject(s, true);
@@ -1171,6 +1177,18 @@ static void request_step(struct session *s)
 			snprintf(why, sizeof why, "user id longer than %d bytes",
 				 SOCKS4_USERID_MAX);
 			request_fail(s, why);
+			return;
+		}
+		if (r == SOCKS4_HOST_TOO_LONG) {
+			char why[64];
+
+			snprintf(why, sizeof why, "SOCKS4A name longer than %d bytes",
+				 SOCKS4_HOST_MAX);
+			request_fail(s, why);
+			return;
+		}
+		if (r == SOCKS4_HOST_INVALID) {
+			request_fail(s, "SOCKS4A name empty or with a byte no name holds");
 			return;
 		}
 		request_done(s, &req, (size_t)r);

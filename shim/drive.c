@@ -1,0 +1,148 @@
+/*
+ * drive.c - how the hooks drive an exchange (handshake.c) inside the
+ * program: the I/O table of real functions, and the one wait that a
+ * blocking call does between steps, with the slot lock let go.
+ *
+ * The wait keeps the contract of the call the program made. connect(2)
+ * and accept(2) are restarted after a handler that has SA_RESTART and
+ * fail with EINTR after one that has not (signal(7)), unless a timeout
+ * is set on the socket (SO_SNDTIMEO for connect, SO_RCVTIMEO for
+ * accept), which makes the kernel answer EINTR either way and ends the
+ * wait at the timeout: EINPROGRESS for connect, EAGAIN for accept.
+ * poll() cannot tell which signal interrupted it, so after an EINTR the
+ * handlers of the signals this thread can take are read: the call is
+ * restarted only if every one of them has SA_RESTART.
+ */
+#include "log.h"
+#include "shim.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* connect() that never waits, whatever the socket's mode: the caller
+ * holds the slot lock, so signals are held and the window in which a
+ * blocking socket is O_NONBLOCK cannot be cut short. */
+static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int fl = real.fcntl(fd, F_GETFL), r, err;
+
+	if (fl < 0 || (fl & O_NONBLOCK))
+		return fl < 0 ? -1 : real.connect(fd, addr, len);
+	real.fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	r = real.connect(fd, addr, len);
+	err = errno;
+	real.fcntl(fd, F_SETFL, fl);
+	errno = err;
+	return r;
+}
+
+const struct hs_io shim_io = {connect_nowait, send, recv};
+
+bool shim_is_stream(int fd)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM;
+}
+
+int shim_dissolve(int fd)
+{
+	struct sockaddr sa = {.sa_family = AF_UNSPEC};
+
+	return real.connect(fd, &sa, sizeof(sa)) == 0 ? 0 : -errno;
+}
+
+bool shim_nonblocking(int fd)
+{
+	int fl = real.fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* The socket's SO_SNDTIMEO or SO_RCVTIMEO in ms; 0 when none is set. */
+static int64_t sock_timeout_ms(int fd, int opt)
+{
+	struct timeval tv = {0, 0};
+	socklen_t len = sizeof(tv);
+
+	if (real.getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
+		return 0;
+	return (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+}
+
+/* After a wait cut short by a signal: would the kernel restart the call? */
+static bool restartable(void)
+{
+	sigset_t mask;
+	struct sigaction sa;
+
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigismember(&mask, sig) == 1 || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if ((sa.sa_flags & SA_SIGINFO || (sa.sa_handler != SIG_DFL &&
+						  sa.sa_handler != SIG_IGN)) &&
+		    !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt)
+{
+	int64_t t = timeo_opt ? sock_timeout_ms(fd, timeo_opt) : 0;
+
+	d->fd = fd;
+	d->slot = s;
+	d->gen = s->gen;
+	d->deadline = deadline;
+	d->sock_deadline = t ? now_ms() + t : 0;
+	d->interruptible = timeo_opt != 0;
+}
+
+int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
+{
+	int64_t now = now_ms(), end = d->deadline;
+	int n, err = 0;
+
+	if (d->sock_deadline && d->sock_deadline < end)
+		end = d->sock_deadline;
+	if (end <= now)
+		return end == d->deadline ? -ETIMEDOUT : -EAGAIN;
+	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
+	fdstate_unlock();
+	n = poll(p, (nfds_t)(1 + n_others), end - now > 60000 ? 60000 : (int)(end - now));
+	if (n < 0 && errno != EINTR)
+		err = -errno;
+	else if (n < 0 && d->interruptible && (d->sock_deadline || !restartable()))
+		err = -EINTR;
+	fdstate_lock();
+	if (fdstate_get(d->fd) != d->slot || d->slot->gen != d->gen)
+		return -EBADF; /* closed, or made anew, while we waited */
+	return err;
+}
+
+int shim_copy_in(void *dst, const void *src, size_t n)
+{
+	struct iovec local = {dst, n}, remote = {(void *)src, n};
+	ssize_t r;
+
+	if (!n)
+		return 0;
+	r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (r == (ssize_t)n)
+		return 0;
+	if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+		/* a sandbox that forbids it: fall back to reading */
+		memcpy(dst, src, n);
+		return 0;
+	}
+	return -EFAULT;
+}
