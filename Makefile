@@ -60,7 +60,7 @@ QUERY      = $(B)/socks4wrap-query
 # The syscall-mode supervisor: a seccomp listener serving the program's
 # socket calls, on the same settings and routing code as the library.
 SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_notify.c shim/sup_bind.c shim/sup_exchange.c \
-           shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
+           shim/handshake.c shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
 

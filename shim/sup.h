@@ -105,26 +105,25 @@ void sup_bind_forget(int copy);
 
 /* --- the exchange (sup_exchange.c) --- */
 
-/*
- * One CONNECT exchange on the socket fd (a copy of the program's), of
- * family AF_INET or AF_INET6: reaches the SOCKS server, sends the
- * request, reads the 8-byte reply. The socket's file status flags are
- * never changed: a non-blocking socket is waited on with poll(). Returns
- * 0 with *r filled for a granted request, else the errno the program
- * should see (positive), having logged "WHAT via SERVER: ..." once.
- */
-int sup_exchange(int fd, int family, uint8_t cmd, struct v4 dst,
-		 const char *what, struct socks4_reply *r);
+struct hs;
 
 /*
- * Reads the rest of a reply (BIND's second) into reply and *got: with
- * deadline 0 only what has arrived (-EAGAIN when not all of it). Then
- * sup_reply_outcome() judges it as sup_exchange() does, logging a
- * failure; timeout_ms is for the message.
+ * One exchange (cmd SOCKS4_CMD_CONNECT or SOCKS4_CMD_BIND) up to its
+ * first reply, on fd (a copy of the program's socket) of family AF_INET
+ * or AF_INET6, bounded by the connect timeout. The socket's flags are
+ * never changed. Returns 0 with h->r the granted reply, else the errno
+ * the program should see (positive), having logged "WHAT via SERVER:
+ * ..." once.
  */
-int sup_read_reply(int fd, uint8_t *reply, unsigned *got, int64_t deadline);
-int sup_reply_outcome(const char *what, int err, const uint8_t *reply, unsigned got,
-		      unsigned timeout_ms, struct socks4_reply *r);
+int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
+		 const char *what);
+
+/*
+ * BIND's second reply on h: with deadline 0 only what has arrived
+ * (EAGAIN when not all of it), else waiting until the deadline. 0 when
+ * granted (h->r), else the errno, the failure logged as WHAT.
+ */
+int sup_second(struct hs *h, int fd, int64_t deadline, const char *what);
 
 /* The filter (sup_filter.c): with bind true, bind/listen/accept are
  * trapped too. */

@@ -24,6 +24,7 @@
  * connection whose local address (reported or real) the listener was
  * bound to, else its latest one.
  */
+#include "handshake.h"
 #include "log.h"
 #include "sup.h"
 
@@ -122,8 +123,7 @@ struct bind_entry {
 	enum bind_phase phase;
 	bool listening;
 	struct v4 bound, dst, name, peer;
-	uint8_t reply[SOCKS4_REPLY_LEN];
-	unsigned got;
+	struct hs hs; /* the exchange, kept for the second reply */
 	int64_t deadline; /* of a blocking accept's wait */
 	int err;
 	bool busy; /* an exchange or an accept runs on it */
@@ -303,7 +303,8 @@ static int bind_start(struct bind_entry *e, int copy)
 		return e->err = EADDRNOTAVAIL;
 	}
 	snprintf(what, sizeof(what), "BIND %s", addr_fmt(e->dst, a));
-	err = sup_exchange(copy, e->family, SOCKS4_CMD_BIND, e->dst, what, &r);
+	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, what);
+	r = e->hs.r;
 	if (err) {
 		e->phase = B_SPENT;
 		return e->err = err;
@@ -311,7 +312,6 @@ static int bind_start(struct bind_entry *e, int copy)
 	/* draft section 4.2: DSTIP 0 means the server's own address */
 	e->name = (struct v4){r.addr ? r.addr : sup_cfg.server.ip, r.port};
 	e->phase = B_WAIT_SECOND;
-	e->got = 0;
 	pthread_mutex_lock(&primary_lock);
 	note_proxy_ip(e->name.ip);
 	pthread_mutex_unlock(&primary_lock);
@@ -592,11 +592,11 @@ static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int f
 	}
 	if (!nonblock && !e->deadline)
 		e->deadline = sup_now_ms() + sup_cfg.bind_timeout_ms;
-	err = sup_read_reply(copy, e->reply, &e->got, nonblock ? 0 : e->deadline);
-	if (err == -EAGAIN)
-		return EAGAIN;
 	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->dst, a));
-	err = sup_reply_outcome(what, err, e->reply, e->got, sup_cfg.bind_timeout_ms, &r);
+	err = sup_second(&e->hs, copy, nonblock ? 0 : e->deadline, what);
+	if (err == EAGAIN)
+		return EAGAIN;
+	r = e->hs.r;
 	if (err) {
 		e->phase = B_SPENT;
 		return err == ETIMEDOUT ? ETIMEDOUT : ECONNABORTED;

@@ -19,6 +19,7 @@
  * are the socket's identity for as long as it lives) with the names
  * getsockname() and getpeername() must report.
  */
+#include "handshake.h"
 #include "log.h"
 #include "sup.h"
 
@@ -279,6 +280,7 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 	socklen_t sl = sizeof(ss);
 	struct v4 name, local = {0, 0};
 	struct socks4_reply r;
+	struct hs h;
 	int err;
 
 	if ((err = stream_busy(copy)))
@@ -289,7 +291,8 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 		return ECONNREFUSED;
 	}
 	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(dst, d));
-	err = sup_exchange(copy, domain, SOCKS4_CMD_CONNECT, dst, what, &r);
+	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, dst, what);
+	r = h.r;
 	if (err) {
 		/* Back to a fresh socket, so that connecting it again starts
 		 * afresh as it does under the library. */
