@@ -9,9 +9,9 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/servers
+load helpers/syscall
 load helpers/ftp
 
-SUP=$S4_BUILD/socks4wrap-sup
 PATTERNS="textbook name-first control-addr unbound timed-accept epoll epoll-et"
 
 setup_file() {
@@ -37,7 +37,7 @@ teardown_file() {
 sup() {
 	local port=$1
 	shift
-	SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT= timeout 60 "$SUP" "$@"
+	SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT='' timeout 60 "$SUP" "$@"
 }
 
 advertised() { sed -n 's/^listen: //p' <<<"$output" | tail -n 1; }
@@ -112,7 +112,7 @@ socks4d_bound() {
 }
 
 @test "our own bound on the second reply makes a blocking accept fail with ETIMEDOUT" {
-	run env SOCKS4_BIND_TIMEOUT=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT= \
+	run env SOCKS4_BIND_TIMEOUT=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
 		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" -W
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ETIMEDOUT"* ]]
@@ -126,7 +126,7 @@ socks4d_bound() {
 }
 
 @test "a socket whose BIND started can still be used for connect()" {
-	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT= timeout 30 \
+	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
 		"$SUP" "$S4_BUILD/s4probe-static" name-then-connect 127.0.0.1 "$ECHO_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -137,7 +137,7 @@ socks4d_bound() {
 @test "with SOCKS4_BIND=off the listener stays local" {
 	local before
 	before=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/socks4d.log" || true)
-	run env SOCKS4_BIND=off SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT= timeout 30 \
+	run env SOCKS4_BIND=off SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
 		"$SUP" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT"
 	echo "$output"
 	[[ "$output" == *"listen: 0.0.0.0:"* ]]
@@ -165,7 +165,7 @@ socks4d_bound() {
 @test "killing the supervisor during accept fails it, and nothing goes direct" {
 	local status=0 binds
 	binds=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/stall.log" || true)
-	SOCKS4_SERVER="127.0.0.1:$STALL_PORT" SOCKS4_DIRECT= "$SUP" \
+	SOCKS4_SERVER="127.0.0.1:$STALL_PORT" SOCKS4_DIRECT='' "$SUP" \
 		"$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" -W \
 		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	local pid=$!
@@ -183,11 +183,8 @@ socks4d_bound() {
 }
 
 @test "a Go program's 10 goroutines each Listen on :0 and Accept through the BIND" {
-	require_cmd go golang-go
+	go_build s4dial
 	local out=$BATS_FILE_TMPDIR/s4dial
-	HOME=$BATS_FILE_TMPDIR GOCACHE=$BATS_FILE_TMPDIR/gocache GOPATH=$BATS_FILE_TMPDIR/gopath \
-		GO111MODULE=off CGO_ENABLED=0 GOFLAGS= \
-		timeout 300 go build -o "$out" "$S4_ROOT/tests/tools/s4dial.go"
 	run sup "$SOCKS4D_PORT" "$out" listen "127.0.0.1:$CB_PORT" 10
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -5,7 +5,7 @@
 #
 # Until the launcher chooses the mode, every test runs socks4wrap-sup
 # directly with the SOCKS4_* variables set, as the launcher will. All on
-# loopback with SOCKS4_DIRECT= (nothing direct) unless a test is about
+# loopback with SOCKS4_DIRECT='' (nothing direct) unless a test is about
 # the rules; "nothing went direct" is checked by counting the echo
 # server's connections against the SOCKS server's grants.
 
@@ -13,8 +13,8 @@ bats_require_minimum_version 1.5.0
 
 load helpers/common
 load helpers/servers
+load helpers/syscall
 
-SUP=$S4_BUILD/socks4wrap-sup
 
 setup_file() {
 	start_echo echo
@@ -159,7 +159,7 @@ fails() {
 	before=$(echo_count)
 	for mode in -b -n; do
 		[ "$mode" = -n ] || mode=
-		run env SOCKS4_TIMEOUT="${TIMEOUT:-10}" SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT= \
+		run env SOCKS4_TIMEOUT="${TIMEOUT:-10}" SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT='' \
 			timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect ${mode:+"$mode"} -t 20000 "$@" \
 			127.0.0.1 "$ECHO_PORT"
 		echo "$output"
@@ -221,7 +221,7 @@ fails() {
 @test "a failed socket connects again afresh, through the proxy" {
 	# Python is dynamic, so only the supervisor decides here: the first
 	# connect is refused (strict), the second reuses the same socket
-	run env SOCKS4_SERVER="127.0.0.1:$STRICT_PORT" SOCKS4_DIRECT= timeout 30 "$SUP" \
+	run env SOCKS4_SERVER="127.0.0.1:$STRICT_PORT" SOCKS4_DIRECT='' timeout 30 "$SUP" \
 		"$S4_PY" -c '
 import socket, sys
 s = socket.socket()
@@ -244,7 +244,7 @@ except OSError as e:
 	local before
 	before=$(echo_count)
 	printf 'deny 127.0.0.1/32:%s\n' "$ECHO_PORT" >"$BATS_TEST_TMPDIR/rc"
-	run env SOCKS4_CONF="$BATS_TEST_TMPDIR/rc" SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT= \
+	run env SOCKS4_CONF="$BATS_TEST_TMPDIR/rc" SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
 		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -267,7 +267,7 @@ except OSError as e:
 }
 
 @test "an IPv6 destination is refused with ENETUNREACH and a log line" {
-	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT= \
+	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
 		timeout 30 "$SUP" "$S4_PY" -c '
 import socket
 s = socket.socket(socket.AF_INET6)
@@ -282,7 +282,7 @@ except OSError as e:
 }
 
 @test "broken settings fail every proxied connect closed with a log line" {
-	run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_TIMEOUT=soon SOCKS4_DIRECT= \
+	run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_TIMEOUT=soon SOCKS4_DIRECT='' \
 		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -391,7 +391,7 @@ print("udp peer", u.getpeername())
 bg_sup() {
 	local port=$1
 	shift
-	SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT= SOCKS4_TIMEOUT=30 \
+	SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT='' SOCKS4_TIMEOUT=30 \
 		"$SUP" "$@" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	SUP_PID=$!
 }
@@ -444,17 +444,6 @@ bg_sup() {
 	has_line "nc line"
 }
 
-# go_build NAME: builds tests/tools/NAME.go statically into the file's
-# temporary directory (once per file).
-go_build() {
-	require_cmd go golang-go
-	local out=$BATS_FILE_TMPDIR/$1
-	[ -x "$out" ] && return 0
-	HOME=$BATS_FILE_TMPDIR GOCACHE=$BATS_FILE_TMPDIR/gocache GOPATH=$BATS_FILE_TMPDIR/gopath \
-		GO111MODULE=off CGO_ENABLED=0 GOFLAGS= \
-		timeout 300 go build -o "$out" "$S4_ROOT/tests/tools/$1.go"
-}
-
 @test "a Go program's 200 goroutines dial through socks4d and echo" {
 	go_build s4dial
 	local before
@@ -474,7 +463,7 @@ go_build() {
 	go_build s4dial
 	local before pid status=0
 	before=$(grep -c "from .*: granted" "$BATS_FILE_TMPDIR/slow.log" || true)
-	SOCKS4_SERVER="127.0.0.1:$SLOW_PORT" SOCKS4_DIRECT= \
+	SOCKS4_SERVER="127.0.0.1:$SLOW_PORT" SOCKS4_DIRECT='' \
 		"$SUP" "$BATS_FILE_TMPDIR/s4dial" dial "127.0.0.1:$ECHO_PORT" 20 \
 		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
 	pid=$!

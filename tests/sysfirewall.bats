@@ -8,9 +8,9 @@
 
 load helpers/common
 load helpers/servers
+load helpers/syscall
 load helpers/netns
 
-SUP=$S4_BUILD/socks4wrap-sup
 
 setup_file() {
 	netns_setup || return 1
@@ -65,11 +65,8 @@ wrapped() {
 }
 
 @test "a Go program's goroutines dial through socks4d" {
-	require_cmd go golang-go
+	go_build s4dial
 	local out=$BATS_FILE_TMPDIR/s4dial
-	HOME=$BATS_FILE_TMPDIR GOCACHE=$BATS_FILE_TMPDIR/gocache GOPATH=$BATS_FILE_TMPDIR/gopath \
-		GO111MODULE=off CGO_ENABLED=0 GOFLAGS= \
-		timeout 300 go build -o "$out" "$S4_ROOT/tests/tools/s4dial.go"
 	run wrapped "$SOCKS4D_PORT" "$out" dial "$NETNS_SERVER_ADDR:$ECHO_PORT" 50
 	echo "$output"
 	[ "$status" -eq 0 ]
