@@ -71,7 +71,7 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 # Small C programs the integration tests run under the shim.
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
-STATIC_TOOL_NAMES = s4probe s4edge s4sys
+STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)

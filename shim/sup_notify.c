@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -248,12 +249,9 @@ static const char *rule_str(const struct route_rule *r, char *buf)
 /* The kernel's connect() on our copy, with the address we read. */
 static int connect_copy(int copy, const struct sockaddr_storage *ss, socklen_t len)
 {
-	int r;
-
-	do
-		r = connect(copy, (const struct sockaddr *)ss, len);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? errno : 0;
+	/* workers block every signal, so a blocking connect is never cut
+	 * short (a second connect() would answer EALREADY) */
+	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? errno : 0;
 }
 
 /* What the kernel would say to a connect() on a stream socket that is
@@ -645,11 +643,18 @@ static int spawn(void)
 	pthread_t t;
 	int err;
 
+	sigset_t all, old;
+
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* a worker inherits this mask: no signal ever interrupts its calls
+	 * (the main thread takes the ones it forwards from a signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	atomic_fetch_add(&workers, 1);
 	err = pthread_create(&t, &attr, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		atomic_fetch_sub(&workers, 1);

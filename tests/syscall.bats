@@ -31,6 +31,7 @@ setup_file() {
 	start_socks4d extra -M 'extra=early bytes\n'
 	start_socks4d ident -M reply=92
 	start_socks4d slow -M delay=3000
+	start_socks4d halfsec -M delay=500 -t 5
 	start_sockd sockd
 }
 
@@ -419,6 +420,55 @@ bg_sup() {
 	[ "$(grep -c "connect: error ENOSYS" "$BATS_TEST_TMPDIR/out")" -eq 2 ]
 	[ "$(echo_count)" = "$before" ]
 	[ $((SECONDS - t0)) -lt 20 ]
+}
+
+# --- signals: a taken call is never interrupted, so never repeated ------
+
+# sig CMD [ARG]: the static s4sig CMD against the echo server through a
+# socks4d whose first reply takes 500 ms.
+sig() {
+	local cmd=$1
+	shift
+	run env SOCKS4_SERVER="127.0.0.1:$HALFSEC_PORT" SOCKS4_DIRECT='' SOCKS4_BIND_TIMEOUT=2 \
+		timeout 30 "$SUP" "$S4_BUILD/s4sig-static" "$cmd" 127.0.0.1 "$ECHO_PORT" "$@"
+	echo "$output"
+}
+
+halfsec_grants() {
+	grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FILE_TMPDIR/halfsec.log" || true
+}
+
+@test "a signal storm without SA_RESTART: the connect completes once, the handler runs after it" {
+	local before
+	before=$(halfsec_grants)
+	sig storm intr
+	# the library answers EINTR here; the syscall mode finishes the
+	# exchange first (WAIT_KILLABLE_RECV), which connect(2) allows
+	has_line "eintr=0"
+	has_line "handled=1"
+	has_line "echo=ok"
+	[ "$(halfsec_grants)" -eq $((before + 1)) ]
+}
+
+@test "a signal storm with SA_RESTART: connect never says EINTR and the handler runs" {
+	sig storm restart
+	[ "$status" -eq 0 ]
+	has_line "eintr=0"
+	[[ "$output" =~ handled=[1-9] ]]
+	has_line "echo=ok"
+}
+
+@test "a thread cancelled in a proxied connect leaves the socket's flags as they were" {
+	sig cancel
+	[ "$status" -eq 0 ]
+	has_line "cancelled=yes"
+	has_line "nonblock=clear"
+}
+
+@test "a blocking BIND accept with signals pending ends at its bound, the handler after it" {
+	sig accept intr
+	has_line "accept=ETIMEDOUT"
+	has_line "handled=1"
 }
 
 # --- real programs -------------------------------------------------------
