@@ -138,7 +138,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	has_line "names: peer r=0 len=16 127.0.0.1:$ECHO_PORT"
 }
 
-@test "a Fast Open sendto on a fresh socket is proxied, then its data sent" {
+@test "a Fast Open sendto or sendmsg on a fresh socket is proxied, then its data sent" {
 	local before
 	before=$(grants socks4d)
 	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" fastopen 127.0.0.1 "$ECHO_PORT"
@@ -146,6 +146,11 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	[ "$status" -eq 0 ]
 	has_line "fastopen: sent 5, echoed 'fast'"
 	[ "$(grants socks4d)" -eq $((before + 1)) ]
+	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" fastopen-msg 127.0.0.1 "$ECHO_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "fastopen: sent 5, echoed 'fast'"
+	[ "$(grants socks4d)" -eq $((before + 2)) ]
 }
 
 # --- failures: the errno table, and never direct ----------------------------

@@ -13,6 +13,7 @@
  *                          close; fails if a descriptor is left over
  *   s4sys fastopen HOST PORT  sendto(MSG_FASTOPEN) on a fresh socket,
  *                          then the echo comes back
+ *   s4sys fastopen-msg HOST PORT  the same with sendmsg() and two iovecs
  *   s4sys names HOST PORT  getsockname()/getpeername() on a connected
  *                          socket with a short buffer, a NULL length and
  *                          a bad buffer, printed as the kernel's rules say
@@ -23,6 +24,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static struct sockaddr_in dst;
@@ -119,13 +122,19 @@ static int hold(int n)
 	return hold_bad || count_fds() != before;
 }
 
-static int fastopen(void)
+static int fastopen(bool msg)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct iovec iov[2] = {{"fa", 2}, {"st\n", 3}};
+	struct msghdr m = {.msg_name = &dst, .msg_namelen = sizeof(dst), .msg_iov = iov,
+			   .msg_iovlen = 2};
 	char buf[64];
 	ssize_t n;
 
-	n = sendto(fd, "fast\n", 5, MSG_FASTOPEN, (void *)&dst, sizeof(dst));
+	if (msg)
+		n = sendmsg(fd, &m, MSG_FASTOPEN);
+	else
+		n = sendto(fd, "fast\n", 5, MSG_FASTOPEN, (void *)&dst, sizeof(dst));
 	if (n != 5) {
 		printf("fastopen: sendto %s\n", n < 0 ? strerrorname_np(errno) : "short");
 		return 1;
@@ -225,10 +234,12 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "fastopen"))
-		return fastopen();
+		return fastopen(false);
+	if (argc == 4 && !strcmp(argv[1], "fastopen-msg"))
+		return fastopen(true);
 	if (argc == 4 && !strcmp(argv[1], "names"))
 		return names();
 	fprintf(stderr, "usage: s4sys uring|x32|i386|nest | hold HOST PORT N | "
-		"fastopen HOST PORT | names HOST PORT\n");
+		"fastopen[-msg] HOST PORT | names HOST PORT\n");
 	return 2;
 }
