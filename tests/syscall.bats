@@ -443,14 +443,15 @@ halfsec_grants() {
 	grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FILE_TMPDIR/halfsec.log" || true
 }
 
-@test "a signal storm without SA_RESTART: the connect completes once, the handler runs after it" {
+@test "a signal storm without SA_RESTART: the connect completes once and the handler runs" {
 	local before
 	before=$(halfsec_grants)
 	sig storm intr
-	# the library answers EINTR here; the syscall mode finishes the
-	# exchange first (WAIT_KILLABLE_RECV), which connect(2) allows
-	has_line "eintr=0"
-	has_line "handled=1"
+	# A signal that lands before the supervisor takes the call ends it
+	# with EINTR with nothing done (s4sig then calls again); one that
+	# lands later waits for the exchange (WAIT_KILLABLE_RECV). Either
+	# way: one exchange, and the handler ran.
+	[[ "$output" =~ handled=[1-9] ]]
 	has_line "echo=ok"
 	[ "$(halfsec_grants)" -eq $((before + 1)) ]
 }
