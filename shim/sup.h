@@ -93,6 +93,9 @@ void sup_on_bind(struct sup_call *c);
 void sup_on_listen(struct sup_call *c);
 void sup_on_accept(struct sup_call *c, bool four);
 
+/* getsockopt(SOL_SOCKET, SO_ACCEPTCONN): 1 for a BIND listener. */
+void sup_on_acceptconn(struct sup_call *c);
+
 /*
  * For getsockname()/getpeername() on a socket of a BIND (its listener,
  * or the connection accept() delivered): true when handled (answered).

@@ -631,3 +631,48 @@ void sup_on_accept(struct sup_call *c, bool four)
 	if (err && err != ENOENT)
 		sup_answer(c, err, 0);
 }
+
+void sup_on_acceptconn(struct sup_call *c)
+{
+	int copy = sup_take(c, (int)c->n.data.args[0]), one = 1, err;
+	uint64_t uval = c->n.data.args[3], ulen = c->n.data.args[4];
+	struct bind_entry *e;
+	bool listening;
+	int len;
+
+	if (copy == -ENOENT)
+		return;
+	if (copy < 0 || !(e = get(copy))) {
+		if (copy >= 0)
+			close(copy);
+		sup_pass(c);
+		return;
+	}
+	listening = e->listening && e->phase != B_ACCEPTED;
+	put(e);
+	close(copy);
+	if (!listening) {
+		sup_pass(c);
+		return;
+	}
+	/* the kernel's rules for an int option: *len read, at most
+	 * sizeof(int) bytes written, *len set to what was written */
+	if ((err = sup_peek(c, ulen, &len, sizeof(len))) < 0) {
+		if (err != -ENOENT)
+			sup_answer(c, EFAULT, 0);
+		return;
+	}
+	if (len < 0) {
+		sup_answer(c, EINVAL, 0);
+		return;
+	}
+	if (len > (int)sizeof(one))
+		len = (int)sizeof(one);
+	if ((err = sup_poke(c, uval, &one, (size_t)len)) < 0 ||
+	    (err = sup_poke(c, ulen, &len, sizeof(len))) < 0) {
+		if (err != -ENOENT)
+			sup_answer(c, EFAULT, 0);
+		return;
+	}
+	sup_answer(c, 0, 0);
+}

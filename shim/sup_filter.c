@@ -2,8 +2,8 @@
  * sup_filter.c - the seccomp program of the syscall mode.
  *
  * Native calls: connect(), getsockname() and getpeername() go to the
- * supervisor (bind(), listen(), accept() and accept4() too unless BIND is
- * off), and so do sendto()/sendmsg()/sendmmsg() when their flags
+ * supervisor (bind(), listen(), accept(), accept4() and
+ * getsockopt(SO_ACCEPTCONN) too unless BIND is off), and so do sendto()/sendmsg()/sendmmsg() when their flags
  * carry MSG_FASTOPEN (tested here, so ordinary sends never leave the
  * kernel); io_uring fails with ENOSYS, so programs fall back to plain
  * calls the filter sees. Everything else is allowed at the cost of this
@@ -46,7 +46,7 @@ static const unsigned i386_socket_calls[] = {
 static const unsigned i386_uring_calls[] = {425, 426, 427};
 
 enum label { L_NOTIFY, L_ALLOW, L_ENOSYS, L_EACCES, L_COMPAT, L_SENDTO, L_SENDMSG,
-	     L_NLABELS };
+	     L_GETSOCKOPT, L_NLABELS };
 
 #define PROG_MAX 96
 
@@ -137,6 +137,8 @@ static int build(struct prog *p, bool bind)
 		jump(p, BPF_JEQ, notify[i], L_NOTIFY, -1);
 	for (size_t i = 0; bind && i < sizeof(bind_calls) / sizeof(bind_calls[0]); i++)
 		jump(p, BPF_JEQ, bind_calls[i], L_NOTIFY, -1);
+	if (bind)
+		jump(p, BPF_JEQ, SYS_getsockopt, L_GETSOCKOPT, -1);
 	jump(p, BPF_JEQ, SYS_sendto, L_SENDTO, -1);
 	jump(p, BPF_JEQ, SYS_sendmmsg, L_SENDTO, -1); /* flags are argument 3 too */
 	jump(p, BPF_JEQ, SYS_sendmsg, L_SENDMSG, -1);
@@ -150,6 +152,13 @@ static int build(struct prog *p, bool bind)
 	label(p, L_SENDMSG);
 	load(p, ARG_LO(2));
 	jump(p, BPF_JSET, MSG_FASTOPEN, L_NOTIFY, L_ALLOW);
+	/* getsockopt(SOL_SOCKET, SO_ACCEPTCONN) only: a BIND listener never
+	 * calls listen() in the kernel, so the answer must come from us */
+	label(p, L_GETSOCKOPT);
+	load(p, ARG_LO(1));
+	jump(p, BPF_JEQ, SOL_SOCKET, -1, L_ALLOW);
+	load(p, ARG_LO(2));
+	jump(p, BPF_JEQ, SO_ACCEPTCONN, L_NOTIFY, L_ALLOW);
 
 #ifdef SUP_COMPAT_ARCH
 	label(p, L_COMPAT);

@@ -599,6 +599,9 @@ static void serve(struct sup_call *c)
 	case SYS_accept4:
 		sup_on_accept(c, true);
 		break;
+	case SYS_getsockopt:
+		sup_on_acceptconn(c);
+		break;
 	case SYS_sendto:
 	case SYS_sendmsg:
 	case SYS_sendmmsg:

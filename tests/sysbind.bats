@@ -134,6 +134,24 @@ socks4d_bound() {
 	[[ "$output" == *"read: ok 'ping'"* ]]
 }
 
+@test "a BIND listener says SO_ACCEPTCONN 1, as a listening socket does" {
+	run sup "$SOCKS4D_PORT" "$S4_PY" -c '
+import socket, sys
+ctl = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen(1)
+print("listen", l.getsockname()[0])
+print("acceptconn", l.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+print("connected", ctl.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+' "$CB_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "listen 127.0.0.1"
+	has_line "acceptconn 1"
+	has_line "connected 0"
+}
+
 @test "with SOCKS4_BIND=off the listener stays local" {
 	local before
 	before=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/socks4d.log" || true)
