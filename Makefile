@@ -5,11 +5,20 @@
 #   make check SANITIZE=address,undefined
 #   make demo            a proxied fetch and an active-mode FTP download
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg
+#   make version         print the version (debian/changelog's top entry)
 #   make V=1             show the commands
 #
 # Local settings go in config.mak (not tracked).
 
-VERSION   = 0.1.0
+# The version, in one place: the top entry of debian/changelog, without a
+# Debian revision. socks4wrap --version, socks4wrap-query, the man pages
+# and the package all take it from there; a release is a new changelog
+# entry (dch -v X.Y.Z), and tests/deb.bats checks that they agree. DATE,
+# that entry's day, dates the man pages.
+CHANGELOG = debian/changelog
+VERSION  := $(shell sed -n '1{s/^[^ ]* .\([^ ]*\). .*/\1/;s/^[0-9]*://;s/-[^-]*$$//;p;}' $(CHANGELOG))
+DATE     := $(shell LC_ALL=C date -u +%Y-%m-%d -d "$$(sed -n 's/^ -- .*>  //p' $(CHANGELOG) | head -n 1)")
+$(if $(VERSION),,$(error cannot read the version from $(CHANGELOG)))
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib/socks4wrap
@@ -42,12 +51,15 @@ B = build
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
-            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c
+            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c \
+            shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
 # The bundled server shares the codec with the shim.
-SERVER_SRCS = tests/server/socks4d.c shim/socks4.c
+SERVER_SRCS = tests/server/options.c tests/server/misbehave.c tests/server/loop.c \
+              tests/server/session.c tests/server/relay.c tests/server/resolve.c \
+              shim/socks4.c shim/addr.c shim/route.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
@@ -64,18 +76,40 @@ SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_notify.c shim/sup_bind.c shim/s
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
 
+# socks4wrap, the command (shim/launch.c): the settings code linked in,
+# built static, against musl when musl-gcc is there (glibc's own static
+# start-up costs half of /bin/true; musl's next to nothing), and dynamic
+# under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
+# copy make install installs has LIBDIR built in.
+LAUNCH_SRCS    = shim/launch.c shim/elfinfo.c shim/config.c shim/route.c shim/addr.c
+MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
+ifeq ($(SANITIZE),)
+LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))
+LAUNCH_LDFLAGS = -static
+else
+LAUNCH_CC     ?= $(CC)
+LAUNCH_LDFLAGS =
+endif
+LAUNCH_CFLAGS  = $(filter-out -fPIC,$(ALL_CFLAGS))
+LAUNCH_OBJS    = $(LAUNCH_SRCS:%.c=$(B)/launch/%.o)
+LAUNCH         = $(B)/socks4wrap
+INST_OBJS      = $(LAUNCH_SRCS:%.c=$(B)/inst/%.o)
+INST_LAUNCH    = $(B)/inst/socks4wrap
+
 # Unit tests: one program per pure module.
-UNIT_NAMES = test_socks4 test_route test_config
+UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
+UNIT_NAMES += test_elfinfo
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
-TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig
+TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
 all: $(SUP) $(STATIC_TOOL_BINS)
+all: $(LAUNCH)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -88,7 +122,7 @@ $(LIB): $(SHIM_OBJS)
 
 $(SERVER): $(SERVER_OBJS)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SERVER_OBJS) $(LDFLAGS) -lpthread
 
 $(QUERY): $(QUERY_OBJS)
 	@$(if $(Q),echo "  LD      $@")
@@ -97,6 +131,32 @@ $(QUERY): $(QUERY_OBJS)
 $(SUP): $(SUP_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SUP_OBJS) $(LDFLAGS) -lpthread
+
+$(B)/launch/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LAUNCH): $(LAUNCH_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) $(LAUNCH_LDFLAGS) -o $@ $(LAUNCH_OBJS) $(LDFLAGS)
+
+# The installed copy: its own objects, with the paths make install is
+# given, so that installing never rebuilds what make check built.
+$(B)/inst/%.o: %.c $(B)/inst/paths
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) -DSOCKS4WRAP_LIBDIR='"$(LIBDIR)"' -MMD -MP -c -o $@ $<
+
+$(INST_LAUNCH): $(INST_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) $(LAUNCH_LDFLAGS) -o $@ $(INST_OBJS) $(LDFLAGS)
+
+$(B)/inst/paths: FORCE
+	@mkdir -p $(B)/inst
+	@echo '$(LIBDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(LIBDIR) $(SYSCONFDIR)' >$@
+
+$(B)/launch/shim/config.o: $(B)/sysconfdir
 
 # config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
 # when the value changes, so `make install PREFIX=/usr` after a plain
@@ -107,13 +167,41 @@ $(B)/sysconfdir: FORCE
 	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
 FORCE:
 
+# The same for the version, in the programs that print it: socks4wrap-query
+# and the launcher, both its copies.
+$(B)/shim/query.o $(B)/shim/init.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
+$(B)/version: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+
+# The man pages as installed: their .TH line carries the version and date,
+# and socks4wrap(1) names the library directory. The stamp holds the three.
+MAN_PAGES = $(B)/man/socks4wrap.1 $(B)/man/socks4rc.5
+all: $(MAN_PAGES)
+$(B)/man/%: man/% $(B)/man-vars
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)sed -e '/^\.TH /s|@VERSION@|$(VERSION)|' -e '/^\.TH /s|@DATE@|$(DATE)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' $< >$@
+$(B)/man-vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(VERSION) $(DATE) $(LIBDIR)' | cmp -s - $@ || echo '$(VERSION) $(DATE) $(LIBDIR)' >$@
+
+version:
+	@echo '$(VERSION)'
+
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
+# The engine's own tests link the modules under test, still no hooks.
+$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/log.o
+$(B)/test_fdstate: $(B)/shim/fdstate.o
+$(B)/test_primary: $(B)/shim/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+$(B)/test_elfinfo: $(B)/shim/elfinfo.o
 
 # The same test programs linked statically, for the syscall mode: the
 # preload cannot reach them. Not sanitized (the sanitizers' runtimes do
@@ -159,17 +247,16 @@ bench: all
 # The system socks4rc is the user's once installed: install writes the
 # example only where there is none, and uninstall removes it only while it
 # is still byte for byte the example.
-install: $(LIB) $(QUERY) $(SUP)
+install: $(LIB) $(QUERY) $(INST_LAUNCH) $(SUP)
+install: $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
 	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
 	install -m 0755 $(SUP) $(DESTDIR)$(LIBDIR)/socks4wrap-sup
-	sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' scripts/socks4wrap > $(DESTDIR)$(BINDIR)/socks4wrap
-	chmod 0755 $(DESTDIR)$(BINDIR)/socks4wrap
-	install -m 0644 man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
-	install -m 0644 man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
+	install -m 0755 $(INST_LAUNCH) $(DESTDIR)$(BINDIR)/socks4wrap
+	install -m 0644 $(B)/man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
+	install -m 0644 $(B)/man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
 	    install -m 0644 socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc
 
@@ -184,8 +271,9 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench fuzz fuzz-build install uninstall clean FORCE
+.PHONY: all check demo bench fuzz fuzz-build install uninstall clean version FORCE
 .SECONDARY:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) $(SUP_OBJS:.o=.d) \
          $(UNIT_NAMES:%=$(B)/tests/unit/%.d)
+-include $(LAUNCH_OBJS:.o=.d) $(INST_OBJS:.o=.d)

@@ -1,7 +1,7 @@
 /*
  * config.c - the socks4rc file and the environment into one struct (see
- * config.h). Pure, except config_load_file() (open and read) and
- * config_resolve() (getaddrinfo).
+ * config.h). Pure, except config_load_file() (open, fstat and read, as
+ * system calls: see sys_open) and config_resolve() (getaddrinfo).
  *
  * A socks4rc, line by line (socks4rc(5) is the user's version):
  *
@@ -23,6 +23,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #ifndef SOCKS4WRAP_SYSCONFDIR
@@ -362,20 +365,99 @@ int config_parse(struct config *c, const char *buf, size_t len,
 	return err;
 }
 
-/* open(2) for a file that may be missing: an fd, -ENOENT when it is not
- * there, or -EINVAL with c->error set. */
+/*
+ * The file's I/O goes to the kernel directly. This code also runs inside
+ * the preloaded library, in the first hooked call, where close() is the
+ * shim's own close hook (and read() may become one): the library must
+ * never call its own hooks. syscall(2) serves the library, socks4wrap and
+ * the fuzzers alike with no table to pass around, and does not depend on
+ * the real functions having been looked up first. fstat() is a pure query
+ * no shim takes over.
+ */
+static int sys_open(const char *path, int flags)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, flags);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static long sys_read(int fd, void *buf, size_t len)
+{
+	long n;
+
+	do
+		n = syscall(SYS_read, fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static void sys_close(int fd)
+{
+	syscall(SYS_close, fd);
+}
+
+const char *config_file_type(unsigned mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	}
+	return "not a file";
+}
+
+bool config_file_usable(const struct stat *st)
+{
+	/* /dev/null (1, 3) is the documented way to read no file. */
+	return S_ISREG(st->st_mode) ||
+	       (S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3);
+}
+
+static int not_regular(struct config *c, const char *path, const char *by,
+		       unsigned mode)
+{
+	if (by)
+		return fail(c, "settings file %s (%s): not a regular file (%s)", path, by,
+			    config_file_type(mode));
+	return fail(c, "settings file %s: not a regular file (%s)", path,
+		    config_file_type(mode));
+}
+
+/*
+ * Opens a settings file that may be missing: an fd on a regular file,
+ * -ENOENT when it is not there, or -EINVAL with c->error set. O_NONBLOCK,
+ * so that a FIFO (or a device) named as the settings file never blocks
+ * the open; only a regular file (or /dev/null) is read.
+ */
 static int open_settings(struct config *c, const char *path, const char *by,
 			 bool required)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = sys_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
 
-	if (fd >= 0)
-		return fd;
-	if (!required && (errno == ENOENT || errno == ENOTDIR))
-		return -ENOENT;
-	if (by)
-		return fail(c, "settings file %s (%s): %s", path, by, strerror(errno));
-	return fail(c, "settings file %s: %s", path, strerror(errno));
+	if (fd == -ENXIO && stat(path, &st) == 0)
+		return not_regular(c, path, by, st.st_mode); /* a socket */
+	if (fd < 0) {
+		if (!required && (fd == -ENOENT || fd == -ENOTDIR))
+			return -ENOENT;
+		if (by)
+			return fail(c, "settings file %s (%s): %s", path, by, strerror(-fd));
+		return fail(c, "settings file %s: %s", path, strerror(-fd));
+	}
+	if (fstat(fd, &st) == 0 && !config_file_usable(&st)) {
+		sys_close(fd);
+		return not_regular(c, path, by, st.st_mode);
+	}
+	return fd;
 }
 
 int config_load_file(struct config *c, config_getenv_fn get)
@@ -384,8 +466,8 @@ int config_load_file(struct config *c, config_getenv_fn get)
 	char path[CONFIG_PATH_MAX];
 	const char *v;
 	size_t len = 0;
-	ssize_t n = 0;
-	int fd = -ENOENT, err;
+	long n = 0;
+	int fd = -ENOENT;
 
 	if ((v = get("SOCKS4_CONF")) && *v) {
 		if (strlen(v) >= sizeof(path))
@@ -408,18 +490,11 @@ int config_load_file(struct config *c, config_getenv_fn get)
 	if (fd < 0)
 		return fd;
 
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
+	while (len < sizeof(buf) && (n = sys_read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
-	}
-	err = n < 0 ? errno : 0;
-	close(fd);
-	if (err)
-		return fail(c, "settings file %s: %s", path, strerror(err));
+	sys_close(fd);
+	if (n < 0)
+		return fail(c, "settings file %s: %s", path, strerror((int)-n));
 	if (len > CONFIG_FILE_MAX)
 		return fail(c, "settings file %s: longer than %d bytes", path, CONFIG_FILE_MAX);
 	return config_parse(c, buf, len, path);

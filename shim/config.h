@@ -104,11 +104,23 @@ int config_parse(struct config *c, const char *buf, size_t len,
 /*
  * Finds and reads the settings file: SOCKS4_CONF if set (it must exist),
  * else $HOME/.socks4rc, else config_system_file(); only the first found
- * is read, and none at all is fine. open(2) and read(2) only, into a
- * static buffer: call it from one thread at a time (the shim calls it
+ * is read, and none at all is fine. Only a regular file (or /dev/null)
+ * is read: a FIFO,
+ * device, directory or socket is an error naming the file, and opening
+ * one never blocks. System calls only (never the shim's own hooks), into
+ * a static buffer: call it from one thread at a time (the shim calls it
  * once). Returns 0, or -EINVAL with c->error set.
  */
 int config_load_file(struct config *c, config_getenv_fn get);
+
+/* "a FIFO", "a directory", "a regular file"...: st_mode's file type in
+ * words, for messages. */
+const char *config_file_type(unsigned mode);
+
+/* A settings file config_load_file() reads: a regular file, or /dev/null
+ * (SOCKS4_CONF=/dev/null reads none). */
+struct stat;
+bool config_file_usable(const struct stat *st);
 
 /*
  * Applies the SOCKS4_* variables (and USER/LOGNAME for the user id when

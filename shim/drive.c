@@ -25,6 +25,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#define DRIVE_LOOK_MS 250
+
 /* connect() that never waits, whatever the socket's mode: the caller
  * holds the slot lock, so signals are held and the window in which a
  * blocking socket is O_NONBLOCK cannot be cut short. */
@@ -118,7 +120,9 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
 		return end == d->deadline ? -ETIMEDOUT : -EAGAIN;
 	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
 	fdstate_unlock();
-	n = poll(p, (nfds_t)(1 + n_others), end - now > 60000 ? 60000 : (int)(end - now));
+	/* Another thread may step the same exchange while this one waits and
+	 * take the bytes this poll() waits for: look again now and then. */
+	n = poll(p, (nfds_t)(1 + n_others), end - now > DRIVE_LOOK_MS ? DRIVE_LOOK_MS : (int)(end - now));
 	if (n < 0 && errno != EINTR)
 		err = -errno;
 	else if (n < 0 && d->interruptible && (d->sock_deadline || !restartable()))

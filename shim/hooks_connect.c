@@ -281,11 +281,15 @@ static int connect_proxy(int fd, int family, struct v4 dst)
 		 * the request goes out now, and the destination's connect time
 		 * at the proxy overlaps with whatever the program does next. */
 		r = connect_step(fd, s);
-		if (r > 0) {
+		if (r >= 0) {
+			/* EINPROGRESS even when the reply is in already: the kernel
+			 * never completes a non-blocking TCP connect at once, and
+			 * programs count on it */
 			char d[ADDR_STRLEN], p[ADDR_STRLEN];
 			log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(dst, d),
 				addr_fmt(shim_cfg.server, p),
-				r == HS_WANT_WRITE ? "reaching the server" : "request sent, reply pending");
+				r == HS_WANT_WRITE ? "reaching the server"
+				: r ? "request sent, reply pending" : "granted at once");
 			s->in_progress = 1;
 			r = -EINPROGRESS;
 		}

@@ -43,6 +43,7 @@ static void build_settings(void)
 	if (config_build(c, env) == 0)
 		config_resolve(c);
 	log_setup(c->debug, c->quiet, c->log_path);
+	log_msg(LOG_INFO, "socks4wrap %s", SOCKS4WRAP_VERSION);
 	if (c->error[0])
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail", c->error);
 	in_init = false;
@@ -73,6 +74,7 @@ static void fork_child(void)
 
 static void find_real(void)
 {
+	log_note_target();
 	real_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	__atomic_store_n(&shim_real_done, true, __ATOMIC_RELEASE);

@@ -14,6 +14,12 @@ enum log_level {
 /* Where lines go and which are kept; before this, only errors, to fd 2. */
 void log_setup(int level, int quiet, const char *path);
 
+/* Remembers what the log descriptor is now (standard error until
+ * log_setup() names a file): lines go nowhere once it is something else.
+ * The shim calls it at its first hooked call, before the program's own
+ * close() or dup2() of that call has happened. */
+void log_note_target(void);
+
 /* Read inline: asking costs nothing when the answer is no. */
 extern int log_level_now, log_quiet_now;
 

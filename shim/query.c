@@ -6,15 +6,17 @@
  *   socks4wrap-query --check
  *	Builds the settings as the shim would, without resolving the
  *	server's name: exits 0 silently, or prints the problem and exits 1.
- *	socks4wrap runs this before the command when a settings file exists
- *	or no server is given, so a bad file stops it at once.
+ *	(socks4wrap itself links config.c and checks in-process; this is
+ *	for scripts and tests.)
  *
- *   socks4wrap-query HOST:PORT
+ *   socks4wrap-query HOST:PORT [MODE]
  *	socks4wrap --dry-run: prints the settings, written as a socks4rc
  *	with where each came from, then the route a connect() to HOST:PORT
  *	takes and the rule that decided it. HOST is an IPv4 address, [an
- *	IPv6 address] or a name, resolved as the program would. Exits 0,
- *	1 when the settings cannot be used, 2 for a bad HOST:PORT.
+ *	IPv6 address] or a name, resolved as the program would. MODE is
+ *	socks4wrap's line saying how a command given with -n would be run,
+ *	printed as a comment after the settings file's. Exits 0, 1 when the
+ *	settings cannot be used, 2 for a bad HOST:PORT.
  *
  * Installed in LIBDIR next to libsocks4wrap.so; not meant to be run by
  * hand, so its messages speak as socks4wrap.
@@ -82,7 +84,7 @@ static const char *userid_value(const char *u, char *buf, size_t len)
 	return buf;
 }
 
-static void print_settings(const struct config *c)
+static void print_settings(const struct config *c, const char *mode)
 {
 	char v[SOCKS4_USERID_MAX + 64], ip[ADDR_STRLEN], extra[64 + ADDR_STRLEN];
 	char dest[ROUTE_DEST_STRLEN], text[64], origin[CONFIG_PATH_MAX + 16];
@@ -96,6 +98,8 @@ static void print_settings(const struct config *c)
 		       config_system_file());
 	else
 		printf("# settings file: none (HOME unset, no %s)\n", config_system_file());
+	if (mode)
+		printf("# %s\n", mode);
 
 	snprintf(v, sizeof(v), "%s:%u", c->server_host, ntohs(c->server_port));
 	addr_fmt(c->server, ip);
@@ -225,7 +229,7 @@ static int split_dest(const char *arg, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
-static int dry_run(const char *arg)
+static int dry_run(const char *arg, const char *mode)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	char host[CONFIG_HOST_MAX], port[8], label[CONFIG_HOST_MAX + 64];
@@ -243,7 +247,7 @@ static int dry_run(const char *arg)
 	}
 	if (config_build(&c, env) < 0 || config_resolve(&c) < 0)
 		return settings_error(&c);
-	print_settings(&c);
+	print_settings(&c, mode);
 	printf("\n");
 
 	rc = getaddrinfo(host, port, &hints, &res);
@@ -274,8 +278,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "--check"))
 		return config_build(&c, env) < 0 ? settings_error(&c) : 0;
-	if (argc == 2 && argv[1][0] != '-')
-		return dry_run(argv[1]);
-	fprintf(stderr, "usage: socks4wrap-query --check | HOST:PORT  (see socks4wrap --dry-run)\n");
+	if ((argc == 2 || argc == 3) && argv[1][0] != '-')
+		return dry_run(argv[1], argc == 3 ? argv[2] : NULL);
+	fprintf(stderr, "usage: socks4wrap-query --check | HOST:PORT [MODE]  (see socks4wrap --dry-run)\n");
 	return EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -58,4 +59,8 @@ void real_init(void)
 	FIND(sendmmsg);
 	FIND(fcntl);
 	FIND(fcntl64);
+	FIND(dlopen);
+	FIND(dlmopen);
+	FIND(execve);
+	FIND(posix_spawn);
 }

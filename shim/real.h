@@ -7,6 +7,7 @@
 #ifndef REAL_H
 #define REAL_H
 
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -29,6 +30,11 @@ struct real_fns {
 	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
+	void *(*dlopen)(const char *file, int mode);
+	void *(*dlmopen)(long lmid, const char *file, int mode);
+	int (*execve)(const char *path, char *const argv[], char *const envp[]);
+	int (*posix_spawn)(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
 };
 
 extern struct real_fns real;

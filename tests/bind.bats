@@ -175,13 +175,15 @@ check_sockd() {
 }
 
 @test "closing a listener before accept ends its BIND at the proxy" {
+	local before
+	before=$(s4_count socks4d "BIND .* closed")
 	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -C
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"closed: ok"* ]]
 	local addr
 	addr=$(advertised)
 	# the proxy saw the client leave and freed the port at once
-	s4_wait_log socks4d "BIND .* closed" 5
+	s4_wait_more socks4d "BIND .* closed" "$before" 5
 	run "$S4_PY" -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(s.connect_ex(('127.0.0.1', ${addr##*:})) == 0)"
 	[ "$status" -eq 0 ]
 }

@@ -346,6 +346,105 @@ bad_rc() {
 	[[ $stderr == *"settings file $RC (SOCKS4_CONF): No such file or directory"* ]]
 }
 
+# --- a settings file that is not a regular file: an error, never a hang ----------
+
+# fifo PATH: a FIFO nobody writes to; opening it to read would block.
+fifo() { rm -f "$1" && mkfifo "$1"; }
+
+@test "-f naming a FIFO is refused (1) at once" {
+	fifo "$RC"
+	run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 -f "$RC" true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: -f '$RC': not a regular file (a FIFO)" ]
+}
+
+@test "a SOCKS4_CONF naming a FIFO is refused (1) at once" {
+	fifo "$RC"
+	SOCKS4_CONF=$RC run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: SOCKS4_CONF '$RC': not a regular file (a FIFO)" ]
+}
+
+@test "a ~/.socks4rc that is a FIFO is refused (1) at once" {
+	fifo "$HOME/.socks4rc"
+	run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: settings file $HOME/.socks4rc: not a regular file (a FIFO)" ]
+}
+
+@test "a ~/.socks4rc that is a directory or a socket is refused (1)" {
+	mkdir "$HOME/.socks4rc"
+	run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: settings file $HOME/.socks4rc: not a regular file (a directory)" ]
+	rmdir "$HOME/.socks4rc"
+	"$S4_PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$HOME/.socks4rc"
+	run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: settings file $HOME/.socks4rc: not a regular file (a socket)" ]
+}
+
+@test "a character device as SOCKS4_CONF is refused (1)" {
+	SOCKS4_CONF=/dev/zero run timeout 10 "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: SOCKS4_CONF '/dev/zero': not a regular file (a character device)" ]
+}
+
+@test "/dev/null as the settings file reads none, as documented" {
+	printf 'severe\n' >"$HOME/.socks4rc" # not read
+	run --separate-stderr "$SOCKS4WRAP" -f /dev/null -s 127.0.0.1:1080 -n 192.0.2.1:80
+	[ "$status" -eq 0 ]
+	has_line "# settings file: /dev/null"
+	SOCKS4_CONF=/dev/null run --separate-stderr "$SOCKS4WRAP" -s 127.0.0.1:1080 true
+	[ "$status" -eq 0 ]
+}
+
+@test "socks4wrap-query over a FIFO says so at once" {
+	fifo "$RC"
+	SOCKS4_CONF=$RC run timeout 10 "$S4_BUILD/socks4wrap-query" --check
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: settings file $RC (SOCKS4_CONF): not a regular file (a FIFO)" ]
+}
+
+@test "the shim alone over a SOCKS4_CONF FIFO fails closed at once, naming it" {
+	fifo "$RC"
+	run --separate-stderr shim "$S4_BUILD/s4probe" connect 198.51.100.1 80
+	[ "$status" -eq 1 ]
+	[ "$output" = "connect: error ECONNREFUSED (Connection refused)" ]
+	[[ $stderr == *"settings file $RC (SOCKS4_CONF): not a regular file (a FIFO); connections that need the proxy will fail"* ]]
+}
+
+@test "the shim alone over a ~/.socks4rc FIFO fails closed at once, naming it" {
+	fifo "$HOME/.socks4rc"
+	run --separate-stderr env LD_PRELOAD="${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}$S4_BUILD/libsocks4wrap.so" \
+		SOCKS4_SERVER=127.0.0.1:1080 timeout 20 "$S4_BUILD/s4probe" connect 198.51.100.1 80
+	[ "$status" -eq 1 ]
+	[ "$output" = "connect: error ECONNREFUSED (Connection refused)" ]
+	[[ $stderr == *"settings file $HOME/.socks4rc: not a regular file (a FIFO); connections that need the proxy will fail"* ]]
+}
+
+# --- the library never calls its own hooks ----------------------------------------
+
+# self_calls LIB NAME...: the call sites in LIB that reach one of the NAMEs
+# through LIB's own PLT. Each NAME is a hook LIB exports, so such a call
+# lands in the hook, not in the C library. (The lead's list to extend:
+# every name of `nm -D --defined-only LIB`.)
+self_calls() {
+	local lib=$1 re
+	shift
+	re=$(printf '%s|' "$@")
+	objdump -d --no-show-raw-insn "$lib" |
+		grep -E "(call|jmp) +[0-9a-f]+ <(${re%|})@plt>"
+}
+
+@test "the library never calls its own close() hook" {
+	require_cmd objdump binutils
+	nm -D --defined-only "$S4_BUILD/libsocks4wrap.so" | grep -q ' T close$' # it is a hook
+	run self_calls "$S4_BUILD/libsocks4wrap.so" close
+	[ "$status" -eq 1 ] # grep found nothing
+	[ -z "$output" ]
+}
+
 # --- --dry-run -------------------------------------------------------------------
 
 @test "--dry-run prints every setting from the file with its line" {
@@ -520,8 +619,13 @@ uninstall_from() {
 755 ./usr/lib/socks4wrap/socks4wrap-query
 755 ./usr/lib/socks4wrap/socks4wrap-sup" ]
 	cmp "$S4_ROOT/socks4rc.example" "$d/etc/socks4rc"
-	grep -qx "s4w_libdir='/usr/lib/socks4wrap'" "$d/usr/bin/socks4wrap"
-	grep -qx "s4w_sysconfdir='/etc'" "$d/usr/bin/socks4wrap"
+	# The paths built into the installed launcher are the installed ones.
+	run "$d/usr/bin/socks4wrap" -s 127.0.0.1:1080 true
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: library not found: no /usr/lib/socks4wrap/libsocks4wrap.so (reinstall socks4wrap, or set SOCKS4WRAP_LIB)" ]
+	run "$d/usr/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: socks4wrap-query not found: no /usr/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
 }
 
 @test "make install leaves an existing system socks4rc alone" {
@@ -573,7 +677,7 @@ uninstall_from() {
 	mv "$p/lib/socks4wrap/socks4wrap-query" "$p/lib/socks4wrap/q"
 	run "$p/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
 	[ "$status" -eq 1 ]
-	[ "$output" = "socks4wrap: socks4wrap-query not found: no $p/bin/../build/socks4wrap-query and no $p/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
+	[ "$output" = "socks4wrap: socks4wrap-query not found: no $p/lib/socks4wrap/socks4wrap-query (reinstall socks4wrap)" ]
 	mv "$p/lib/socks4wrap/q" "$p/lib/socks4wrap/socks4wrap-query"
 	run "$p/bin/socks4wrap" -s 127.0.0.1:1080 -n 192.0.2.1:80
 	[ "$status" -eq 0 ]

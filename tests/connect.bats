@@ -73,35 +73,43 @@ sys.stdout.write(data.decode())
 
 @test "curl fetches a page through socks4d, which logs the CONNECT" {
 	require_preloadable curl
+	local pat="CONNECT 127\.0\.0\.1:$HTTP_PORT from 127\.0\.0\.1:[0-9]+.*: granted" before
+	before=$(s4_count socks4d "$pat")
 	run via "$SOCKS4D_PORT" curl -sS "$(url socks4d)"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$PAGE" ]
-	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$HTTP_PORT from 127\.0\.0\.1:[0-9]+.*: granted" 5
+	s4_wait_more socks4d "$pat" "$before" 5
 }
 
 @test "curl fetches a page through Dante, which logs the connection" {
 	require_preloadable curl
+	local before
+	before=$(s4_count sockd "tcp/connect \[: .* 127\.0\.0\.1\.$HTTP_PORT\$")
 	run via "$SOCKD_PORT" curl -sS "$(url dante)"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$PAGE" ]
 	# danted: "pass(N): tcp/connect [: CLIENT PROXY -> PROXY-OUT 127.0.0.1.PORT"
-	s4_wait_log sockd "tcp/connect \[: .* 127\.0\.0\.1\.$HTTP_PORT\$" 5
+	s4_wait_more sockd "tcp/connect \[: .* 127\.0\.0\.1\.$HTTP_PORT\$" "$before" 5
 	grep -q "GET /hello.txt?t=dante from 127.0.0.1:" "$BATS_FILE_TMPDIR/http.log"
 }
 
 @test "netcat's echo round trip goes through socks4d" {
 	require_preloadable nc
+	local pat="CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" before
+	before=$(s4_count socks4d "$pat")
 	run via "$SOCKS4D_PORT" nc -N 127.0.0.1 "$ECHO_PORT" <<<"netcat was here"
 	[ "$status" -eq 0 ]
 	[ "$output" = "netcat was here" ]
-	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" 5
+	s4_wait_more socks4d "$pat" "$before" 5
 }
 
 @test "a python3 socket client's echo round trip goes through socks4d" {
+	local pat="CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" before
+	before=$(s4_count socks4d "$pat")
 	run via "$SOCKS4D_PORT" "$S4_PY" -c "$ECHO_CLIENT" "pass" "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	[ "$output" = "round trip through socks4d" ]
-	s4_wait_log socks4d "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" 5
+	s4_wait_more socks4d "$pat" "$before" 5
 }
 
 @test "python3 with a socket timeout (a non-blocking connect inside) goes through socks4d" {

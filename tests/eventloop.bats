@@ -25,29 +25,48 @@ loop_ms() {
 	sed -n 's/^loop: [0-9]* connected in \([0-9]*\) ms.*/\1/p' <<<"$output"
 }
 
+# granted NAME: CONNECTs to the echo server socks4d NAME has granted.
+granted() {
+	s4_count "$1" "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted"
+}
+
 @test "20 connections in flight in one epoll loop wait about one handshake, not twenty" {
+	local before
+	before=$(granted slow)
 	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"loop: 20 connected"* ]]
 	# one after another would take 20 x 300 ms = 6 s; side by side about 0.3 s
 	[ "$(loop_ms)" -lt 3000 ]
+	[ "$(granted slow)" -eq $((before + 20)) ]
 }
 
 @test "the same with an edge-triggered epoll loop" {
+	local before
+	before=$(granted slow)
 	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 20 -e
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"loop: 20 connected"* ]]
 	[ "$(loop_ms)" -lt 3000 ]
+	[ "$(granted slow)" -eq $((before + 20)) ]
 }
 
 @test "200 connections in flight in one loop through socks4d and through Dante" {
+	local before dante
+	before=$(granted socks4d)
+	dante=$(s4_count sockd "tcp/connect \\[: .* 127\\.0\\.0\\.1\\.$ECHO_PORT\$")
 	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"loop: 200 connected"* ]]
+	[ "$(granted socks4d)" -eq $((before + 200)) ]
 	run s4_wrap "$SOCKD_PORT" "$S4_BUILD/s4loop" 127.0.0.1 "$ECHO_PORT" 200 -e
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == *"loop: 200 connected"* ]]
+	s4_wait_more sockd "tcp/connect \\[: .* 127\\.0\\.0\\.1\\.$ECHO_PORT\$" $((dante + 199)) 5
 }
 
 @test "Python asyncio open_connection round trips 50 connections at once" {

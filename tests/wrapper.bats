@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# wrapper.bats - scripts/socks4wrap: options into the environment, the
-# library into LD_PRELOAD, and every refusal with its exit status.
+# wrapper.bats - socks4wrap (build/socks4wrap, shim/launch.c): options into
+# the environment, the library into LD_PRELOAD, the mode each program is
+# served in, and every refusal with its exit status.
 #
 # Most tests run `env` as the command and read its output: under the real
 # shim env makes no connection, so no server is needed. Addresses are
@@ -12,7 +13,7 @@ load helpers/common
 bats_require_minimum_version 1.5.0
 
 # What make check builds; the wrapper finds it next to itself.
-LIB=$S4_ROOT/scripts/../build/libsocks4wrap.so
+LIB=$S4_BUILD/libsocks4wrap.so
 SERVER=127.0.0.1:1080
 
 setup() {
@@ -66,7 +67,7 @@ wrap_env() {
 
 @test "--version in the source tree prints the Makefile's version" {
 	local version
-	version=$(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")
+	version=$(make -s -C "$S4_ROOT" version)
 	run "$SOCKS4WRAP" --version
 	[ "$status" -eq 0 ]
 	[ "$output" = "socks4wrap $version" ]
@@ -272,7 +273,7 @@ malformed() {
 	cp "$SOCKS4WRAP" "$BATS_TEST_TMPDIR/bin/socks4wrap"
 	run "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" env
 	[ "$status" -eq 1 ]
-	[ "$output" = "socks4wrap: library not found: no $BATS_TEST_TMPDIR/bin/../build/libsocks4wrap.so (run make, or set SOCKS4WRAP_LIB)" ]
+	[ "$output" = "socks4wrap: library not found: no $BATS_TEST_TMPDIR/bin/libsocks4wrap.so (run make, or set SOCKS4WRAP_LIB)" ]
 }
 
 @test "a setuid command is refused (1) with the reason" {
@@ -485,6 +486,295 @@ malformed() {
 	has_line "debug 1                           # SOCKS4_DEBUG"
 }
 
+# --- the mode: preload or syscall --------------------------------------------------
+
+# c_prog NAME [CC FLAGS...]: a C program printing "NAME ran", built once per
+# file into $BATS_FILE_TMPDIR/NAME.
+c_prog() {
+	local name=$1 out=$BATS_FILE_TMPDIR/$1
+	shift
+	[ -x "$out" ] && return 0
+	printf '#include <stdio.h>\nint main(void) { puts("%s ran"); return 0; }\n' "$name" \
+		>"$BATS_FILE_TMPDIR/$name.c"
+	cc "$@" -o "$out" "$BATS_FILE_TMPDIR/$name.c"
+}
+
+# go_prog NAME CGO: a Go program printing "NAME ran", built once per file;
+# CGO=1 links it dynamically (the net package's resolver through libc).
+go_prog() {
+	local out=$BATS_FILE_TMPDIR/$1
+	[ -x "$out" ] && return 0
+	mkdir -p "$BATS_FILE_TMPDIR/go-$1"
+	printf 'package main\nimport ("fmt"; "net")\nfunc main() { _ = net.IPv4len; _, _ = net.LookupHost("localhost"); fmt.Println("%s ran") }\n' \
+		"$1" >"$BATS_FILE_TMPDIR/go-$1/main.go"
+	(cd "$BATS_FILE_TMPDIR/go-$1" && GOCACHE=$BATS_FILE_TMPDIR/gocache GOPATH=$BATS_FILE_TMPDIR/gopath \
+		CGO_ENABLED=$2 GO111MODULE=off go build -o "$out" main.go)
+}
+
+# elf32 FILE: an ELF header and one program header of a 32-bit i386
+# dynamic program: enough for socks4wrap to judge it (it is never run).
+elf32() {
+	"$S4_PY" - "$1" <<-'PY'
+		import struct, sys
+		eh = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+		eh += struct.pack("<HHIIIIIHHHHHH", 3, 3, 1, 0, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+		ph = struct.pack("<IIIIIIII", 3, 84, 0, 0, 20, 20, 4, 1)  # PT_INTERP
+		open(sys.argv[1], "wb").write(eh + ph + b"/lib/ld-linux.so.2\0")
+	PY
+	chmod 755 "$1"
+}
+
+# launcher_in DIR: a copy of the build tree's launcher, library and query
+# program in DIR, with a stand-in socks4wrap-sup there that says how it
+# was run (the real one is another program's business), unless NOSUP=1.
+launcher_in() {
+	mkdir -p "$1"
+	cp "$SOCKS4WRAP" "$S4_BUILD/libsocks4wrap.so" "$S4_BUILD/socks4wrap-query" "$1/"
+	[ -n "${NOSUP-}" ] && return 0
+	cat >"$1/socks4wrap-sup" <<-'EOF'
+		#!/bin/sh
+		echo "sup: $*"
+		echo "server: ${SOCKS4_SERVER-unset}"
+		echo "preload: ${LD_PRELOAD-unset}"
+	EOF
+	chmod 755 "$1/socks4wrap-sup"
+}
+
+@test "a dynamic program runs in preload mode, and -v says why" {
+	wrap_env -v
+	[ "$status" -eq 0 ]
+	has_line "$(preload "$LIB")"
+	[[ $stderr == *"socks4wrap: preload mode: $(command -v env) is dynamically linked ("*")"* ]]
+}
+
+@test "a static program without socks4wrap-sup is refused (1), never run direct" {
+	c_prog s4-static -static
+	NOSUP=1 launcher_in "$BATS_TEST_TMPDIR/bin"
+	run "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" "$BATS_FILE_TMPDIR/s4-static"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: cannot use the syscall mode for $BATS_FILE_TMPDIR/s4-static: no $BATS_TEST_TMPDIR/bin/socks4wrap-sup (run make)" ]
+}
+
+@test "a static program runs under socks4wrap-sup with the settings exported" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	LD_PRELOAD=/nonexistent/a.so run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v \
+		-s "$SERVER" "$BATS_FILE_TMPDIR/s4-static" one "two words"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $BATS_FILE_TMPDIR/s4-static one two words" ]
+	[ "${lines[1]}" = "server: $SERVER" ]
+	[ "${lines[2]}" = "preload: /nonexistent/a.so" ] # not the library: the supervisor serves the tree
+	[ "${stderr_lines[0]}" = "socks4wrap: syscall mode: $BATS_FILE_TMPDIR/s4-static is statically linked ($(
+		"$S4_PY" -c 'import platform; print({"x86_64": "x86-64"}.get(platform.machine(), platform.machine()))'))" ]
+}
+
+@test "the syscall mode takes our library out of an inherited LD_PRELOAD" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	LD_PRELOAD="/nonexistent/a.so $BATS_TEST_TMPDIR/bin/libsocks4wrap.so" \
+		run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" "$BATS_FILE_TMPDIR/s4-static"
+	[ "$status" -eq 0 ]
+	[ "${lines[2]}" = "preload: /nonexistent/a.so" ]
+	LD_PRELOAD="$BATS_TEST_TMPDIR/bin/libsocks4wrap.so" \
+		run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" "$BATS_FILE_TMPDIR/s4-static"
+	[ "${lines[2]}" = "preload: unset" ]
+}
+
+@test "a static-pie program takes the syscall mode" {
+	c_prog s4-static-pie -static-pie
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" "$BATS_FILE_TMPDIR/s4-static-pie"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $BATS_FILE_TMPDIR/s4-static-pie" ]
+}
+
+@test "a Go program takes the syscall mode, static or dynamically linked" {
+	require_cmd go golang-go
+	go_prog s4-go 0
+	go_prog s4-go-cgo 1
+	readelf -lW "$BATS_FILE_TMPDIR/s4-go-cgo" | grep -q INTERP # really dynamic
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	local g
+	for g in s4-go s4-go-cgo; do
+		run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" "$BATS_FILE_TMPDIR/$g"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "sup: $BATS_FILE_TMPDIR/$g" ]
+		[ "$stderr" = "socks4wrap: syscall mode: $BATS_FILE_TMPDIR/$g is a Go program, whose runtime makes its own system calls" ]
+	done
+}
+
+@test "a 32-bit program takes the syscall mode" {
+	elf32 "$BATS_TEST_TMPDIR/s4-32"
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" "$BATS_TEST_TMPDIR/s4-32"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $BATS_TEST_TMPDIR/s4-32" ]
+	[[ $stderr == "socks4wrap: syscall mode: $BATS_TEST_TMPDIR/s4-32 is a 32-bit i386 program, which the 64-bit "*" library cannot be loaded into" ]]
+}
+
+@test "a script is judged by its interpreter" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	printf '#!%s\n' "$BATS_FILE_TMPDIR/s4-static" >"$BATS_TEST_TMPDIR/s.sh"
+	printf '#!/bin/sh\necho sh ran\n' >"$BATS_TEST_TMPDIR/d.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/s.sh" "$BATS_TEST_TMPDIR/d.sh"
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" "$BATS_TEST_TMPDIR/s.sh"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $BATS_TEST_TMPDIR/s.sh" ]
+	[[ $stderr == "socks4wrap: syscall mode: $BATS_TEST_TMPDIR/s.sh is a script for $BATS_FILE_TMPDIR/s4-static, which is statically linked"* ]]
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" "$BATS_TEST_TMPDIR/d.sh"
+	[ "$status" -eq 0 ]
+	[ "$output" = "sh ran" ]
+	[[ $stderr == "socks4wrap: preload mode: $BATS_TEST_TMPDIR/d.sh is a script for /bin/sh, which is dynamically linked"* ]]
+}
+
+@test "#!/usr/bin/env NAME is judged by NAME, found on PATH" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	printf '#!/usr/bin/env s4-static\n' >"$BATS_TEST_TMPDIR/e.sh"
+	printf '#!/usr/bin/env -S s4-static -x\n' >"$BATS_TEST_TMPDIR/e2.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/e.sh" "$BATS_TEST_TMPDIR/e2.sh"
+	local e
+	for e in e.sh e2.sh; do
+		PATH=$BATS_FILE_TMPDIR:$PATH run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v \
+			-s "$SERVER" "$BATS_TEST_TMPDIR/$e"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "sup: $BATS_TEST_TMPDIR/$e" ]
+		[[ $stderr == "socks4wrap: syscall mode: $BATS_TEST_TMPDIR/$e is a script for $BATS_FILE_TMPDIR/s4-static, which is statically linked"* ]]
+	done
+}
+
+@test "a script whose interpreter is missing is refused (127)" {
+	printf '#!/nonexistent/sh\n' >"$BATS_TEST_TMPDIR/m.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/m.sh"
+	run -127 "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/m.sh"
+	[ "$output" = "socks4wrap: $BATS_TEST_TMPDIR/m.sh: its interpreter /nonexistent/sh: no such file" ]
+}
+
+@test "a file with no #! line runs under /bin/sh, in preload mode" {
+	printf 'echo "plain ran: $LD_PRELOAD"\n' >"$BATS_TEST_TMPDIR/plain"
+	chmod 755 "$BATS_TEST_TMPDIR/plain"
+	run --separate-stderr "$SOCKS4WRAP" -v -s "$SERVER" "$BATS_TEST_TMPDIR/plain"
+	[ "$status" -eq 0 ]
+	[ "$output" = "plain ran: ${S4_SAN_PRELOAD:+$S4_SAN_PRELOAD:}$LIB" ]
+	[[ $stderr == "socks4wrap: preload mode: $BATS_TEST_TMPDIR/plain is a script for /bin/sh, which is dynamically linked"* ]]
+}
+
+@test "--mode=syscall and SOCKS4WRAP_MODE=syscall force the syscall mode" {
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v --mode=syscall -s "$SERVER" env
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $(command -v env)" ]
+	[[ $stderr == "socks4wrap: syscall mode (--mode=syscall): $(command -v env) is dynamically linked"* ]]
+	SOCKS4WRAP_MODE=syscall run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" env
+	[ "${lines[0]}" = "sup: $(command -v env)" ]
+	[[ $stderr == "socks4wrap: syscall mode (SOCKS4WRAP_MODE=syscall): "* ]]
+}
+
+@test "-m preload overrides SOCKS4WRAP_MODE and runs a static program with a warning" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	SOCKS4WRAP_MODE=syscall run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -mpreload \
+		-s "$SERVER" "$BATS_FILE_TMPDIR/s4-static"
+	[ "$status" -eq 0 ]
+	[ "$output" = "s4-static ran" ]
+	[[ $stderr == "socks4wrap: warning: $BATS_FILE_TMPDIR/s4-static is statically linked"*": the preload cannot reach it, so its connections will not go through the SOCKS server" ]]
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -q -m preload -s "$SERVER" "$BATS_FILE_TMPDIR/s4-static"
+	[ -z "$stderr" ]
+}
+
+@test "-m auto, the default, can be said" {
+	wrap_env -m auto -v
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"socks4wrap: preload mode: "* ]]
+}
+
+@test "a bad mode is a usage error (2)" {
+	run "$SOCKS4WRAP" -s "$SERVER" --mode=fast env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: -m 'fast' is not auto, preload or syscall" ]
+	SOCKS4WRAP_MODE=ptrace run "$SOCKS4WRAP" -s "$SERVER" env
+	[ "$status" -eq 2 ]
+	[ "$output" = "socks4wrap: SOCKS4WRAP_MODE 'ptrace' is not auto, preload or syscall" ]
+}
+
+@test "-n with a command prints the mode it would run in, and runs nothing" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" -n 192.0.2.1:80 -- \
+		"$BATS_FILE_TMPDIR/s4-static"
+	[ "$status" -eq 0 ]
+	[[ ${lines[2]} == "# syscall mode: $BATS_FILE_TMPDIR/s4-static is statically linked"* ]]
+	[ "${lines[-1]}" = "192.0.2.1:80 -> proxy (no rule matches): CONNECT via $SERVER" ]
+	[[ $output != *"ran"* && $output != *"sup:"* ]]
+	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" -n 192.0.2.1:80 env
+	[[ ${lines[2]} == "# preload mode: $(command -v env) is dynamically linked"* ]]
+}
+
+@test "-n with a command it would refuse fails as the run would" {
+	run -127 "$SOCKS4WRAP" -s "$SERVER" -n 192.0.2.1:80 s4-no-such-command
+	[ "$output" = "socks4wrap: s4-no-such-command: command not found" ]
+}
+
+@test "a socks4wrap run under socks4wrap is run as it is, in preload mode" {
+	run --separate-stderr "$SOCKS4WRAP" -v -s "$SERVER" "$SOCKS4WRAP" -s "$SERVER" true
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"socks4wrap: preload mode: $SOCKS4WRAP is socks4wrap, which chooses the mode for its own command"* ]]
+}
+
+# --- what drops the preload: refused ---------------------------------------------
+
+@test "a script whose interpreter is setuid is refused (1) with the reason" {
+	cp /bin/sh "$BATS_TEST_TMPDIR/suid-sh"
+	chmod u+s "$BATS_TEST_TMPDIR/suid-sh"
+	printf '#!%s\necho ran\n' "$BATS_TEST_TMPDIR/suid-sh" >"$BATS_TEST_TMPDIR/s.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/s.sh"
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/s.sh"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/s.sh: its interpreter $BATS_TEST_TMPDIR/suid-sh is set-user-ID, so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+@test "a script whose interpreter is setgid, found through env, is refused (1)" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cp /bin/sh "$BATS_TEST_TMPDIR/bin/sgid-sh"
+	chmod g+s "$BATS_TEST_TMPDIR/bin/sgid-sh"
+	printf '#!/usr/bin/env sgid-sh\necho ran\n' >"$BATS_TEST_TMPDIR/s.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/s.sh"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/s.sh"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/s.sh: its interpreter $BATS_TEST_TMPDIR/bin/sgid-sh is set-group-ID, so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+@test "a command with file capabilities is refused (1) with the reason" {
+	require_cmd setcap libcap2-bin
+	cp /bin/true "$BATS_TEST_TMPDIR/cap-true"
+	setcap cap_net_raw+ep "$BATS_TEST_TMPDIR/cap-true"
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/cap-true"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/cap-true: it has file capabilities (security.capability), so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+@test "a script whose interpreter has file capabilities is refused (1)" {
+	require_cmd setcap libcap2-bin
+	cp /bin/sh "$BATS_TEST_TMPDIR/cap-sh"
+	setcap cap_net_bind_service+ep "$BATS_TEST_TMPDIR/cap-sh"
+	printf '#!%s\necho ran\n' "$BATS_TEST_TMPDIR/cap-sh" >"$BATS_TEST_TMPDIR/s.sh"
+	chmod 755 "$BATS_TEST_TMPDIR/s.sh"
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/s.sh"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/s.sh: its interpreter $BATS_TEST_TMPDIR/cap-sh has file capabilities (security.capability), so the loader would ignore LD_PRELOAD and it would connect directly" ]
+}
+
+@test "the syscall mode refuses a setuid program too, saying why" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	cp "$BATS_FILE_TMPDIR/s4-static" "$BATS_TEST_TMPDIR/suid-static"
+	chmod u+s "$BATS_TEST_TMPDIR/suid-static"
+	run "$BATS_TEST_TMPDIR/bin/socks4wrap" -s "$SERVER" "$BATS_TEST_TMPDIR/suid-static"
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: refusing $BATS_TEST_TMPDIR/suid-static: it is set-user-ID, which the syscall mode cannot honour: under no_new_privs it would run without that privilege" ]
+}
+
 # --- no command: an interactive shell ------------------------------------------
 
 # on_tty CMD...: CMD with a terminal as stdin (script(1) runs it in a pty
@@ -583,7 +873,7 @@ fake_shell() {
 	has_line "LD_PRELOAD=$san:$LIB:/nonexistent/a.so"
 }
 
-# --- the script itself -------------------------------------------------------
+# --- the launcher itself -----------------------------------------------------
 
 @test "the normal path runs no program but the command (empty PATH)" {
 	run --separate-stderr env PATH=/nonexistent "$SOCKS4WRAP" -s "$SERVER" /usr/bin/env
@@ -602,14 +892,19 @@ fake_shell() {
 	run --separate-stderr "$root/bin/socks4wrap" -s "$SERVER" env
 	[ "$status" -eq 0 ]
 	has_line "$(preload "$root/lib/socks4wrap/libsocks4wrap.so")"
-	grep -qx "s4w_sysconfdir='$root/etc'" "$root/bin/socks4wrap"
+	# The system socks4rc the launcher checks is the prefix's.
+	echo bogus >"$root/etc/socks4rc"
+	run "$root/bin/socks4wrap" -s "$SERVER" env
+	[ "$status" -eq 1 ]
+	[ "$output" = "socks4wrap: $root/etc/socks4rc:1: unknown setting 'bogus'" ]
 	run "$root/bin/socks4wrap" --version
-	[ "$output" = "socks4wrap $(sed -n 's/^VERSION *= *//p' "$S4_ROOT/Makefile")" ]
+	[ "$output" = "socks4wrap $(make -s -C "$S4_ROOT" version)" ]
 }
 
-@test "scripts/socks4wrap is shellcheck clean" {
+@test "the shell scripts that remain are shellcheck clean" {
 	require_cmd shellcheck
-	run shellcheck "$SOCKS4WRAP"
+	run shellcheck "$S4_ROOT/scripts/demo" "$S4_ROOT/scripts/bench" \
+		"$S4_ROOT/tests/run-tests" "$S4_ROOT/tests/fuzz/run"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }

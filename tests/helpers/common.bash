@@ -7,7 +7,7 @@
 
 S4_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 S4_BUILD=$S4_ROOT/build
-SOCKS4WRAP=$S4_ROOT/scripts/socks4wrap
+SOCKS4WRAP=$S4_BUILD/socks4wrap
 SOCKS4D=$S4_BUILD/socks4d
 S4_PY=/usr/bin/python3 # Debian's python3: it has the python3-* test modules
 export S4_ROOT S4_BUILD SOCKS4WRAP SOCKS4D S4_PY
@@ -51,6 +51,23 @@ s4_wait_file() {
 }
 
 # s4_wait_log NAME PATTERN [SECONDS]: wait for an extended regex in NAME.log.
+# s4_count NAME PATTERN: lines of NAME.log matching the extended regex.
+s4_count() {
+	grep -Ec -- "$2" "$BATS_FILE_TMPDIR/$1.log" 2>/dev/null || true
+}
+
+# s4_wait_more NAME PATTERN BEFORE [SECONDS]: wait for a line matching
+# PATTERN beyond the BEFORE that s4_count gave earlier, so that a line an
+# earlier test wrote never satisfies the wait.
+s4_wait_more() {
+	local tries=$((${4:-10} * 20))
+	until [ "$(s4_count "$1" "$2")" -gt "$3" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || s4_fail "timed out waiting for a new '$2' in $1.log (had $3)" || return 1
+		sleep 0.05
+	done
+}
+
 s4_wait_log() {
 	local log=$BATS_FILE_TMPDIR/$1.log tries=$((${3:-10} * 20))
 	until grep -Eq -- "$2" "$log" 2>/dev/null; do

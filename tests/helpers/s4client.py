@@ -6,7 +6,7 @@ Standard library only; every socket wait is bounded (--timeout, 5 s).
   s4client.py echo PORTFILE             echo server: logs "peer IP:PORT" per
                                         connection, echoes, and on EOF sends
                                         "bye\\n" and closes
-  s4client.py connect PROXYPORT DST [options]
+  s4client.py connect PROXYPORT DST [options]   (DST NAME:PORT: SOCKS 4A)
   s4client.py bind PROXYPORT DST [options]
   s4client.py probe IP:PORT             prints "connected" or "refused"
 
@@ -52,8 +52,15 @@ def parse_hostport(text):
 
 
 def build_request(cmd, dst, user=b"bob"):
+    """SOCKS4 for an IPv4 DST, SOCKS 4A (DSTIP 0.0.0.1, the name after the
+    USERID) for anything else."""
     host, port = parse_hostport(dst)
-    return struct.pack("!BBH4s", 4, cmd, port, socket.inet_aton(host)) + user + b"\0"
+    try:
+        ip = socket.inet_pton(socket.AF_INET, host)
+    except OSError:
+        return (struct.pack("!BBH4s", 4, cmd, port, b"\0\0\0\1") + user + b"\0"
+                + host.encode("latin-1") + b"\0")
+    return struct.pack("!BBH4s", 4, cmd, port, ip) + user + b"\0"
 
 
 def fmt_reply(rep):
@@ -127,6 +134,42 @@ def finish(s, prefix="", want=None):
         out(prefix + "data " + esc(data))
     if end:
         out(prefix + end)
+
+
+def proxied_pair(proxy_port):
+    """A CONNECT through the proxy to a listener of our own, accepted:
+    (client socket, destination socket, the reply's 8 bytes)."""
+    dest = socket.socket()
+    dest.bind(("127.0.0.1", 0))
+    dest.listen(1)
+    s = open_proxy(proxy_port)
+    s.sendall(build_request(CMD_CONNECT, "127.0.0.1:%d" % dest.getsockname()[1]))
+    rep = read_exact(s, 8)[0]
+    dest.settimeout(TIMEOUT)
+    c, _ = dest.accept()
+    c.settimeout(TIMEOUT)
+    dest.close()
+    return s, c, rep
+
+
+def send_queue(sock):
+    """Bytes written to sock that its peer has not acknowledged (SIOCOUTQ)."""
+    import fcntl, termios
+    return struct.unpack("i", fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+def wait_acknowledged(sock, seconds=TIMEOUT):
+    """Waits (bounded) until the peer has acknowledged all; the bytes left."""
+    deadline = time.monotonic() + seconds
+    while send_queue(sock) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return send_queue(sock)
+
+
+def reset_close(sock):
+    """close() with SO_LINGER 0: the peer sees a reset."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
 
 
 def send_request(s, req, split):

@@ -35,7 +35,8 @@ struct conn {
 	int fd;
 	bool connected, done;
 	int64_t started;
-	char buf[32];
+	char buf[32];  /* what was sent */
+	char back[64]; /* what came back: the same bytes, nothing before them */
 	size_t got;
 };
 
@@ -127,13 +128,20 @@ int main(int argc, char **argv)
 				x->got = 0;
 			}
 			for (;;) {
-				char in[64];
-				ssize_t r = read(x->fd, in, sizeof(in));
+				ssize_t r = read(x->fd, x->back + x->got, sizeof(x->back) - 1 - x->got);
 				if (r <= 0)
 					break;
 				x->got += (size_t)r;
 			}
+			/* judged by content: a SOCKS reply leaked to the program
+			 * would have the right length at the wrong place */
 			if (x->got >= strlen(x->buf)) {
+				x->back[x->got] = 0;
+				if (strcmp(x->back, x->buf)) {
+					printf("conn %d: got back %zu bytes that are not what was sent\n",
+					       i, x->got);
+					failed++;
+				}
 				x->done = true;
 				left--;
 			}

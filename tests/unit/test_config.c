@@ -679,9 +679,41 @@ TEST(a_directory_is_an_error)
 	struct config c;
 
 	snprintf(var, sizeof(var), "SOCKS4_CONF=%s", tmpdir);
-	snprintf(want, sizeof(want), "settings file %s: Is a directory", tmpdir);
+	snprintf(want, sizeof(want), "settings file %s (SOCKS4_CONF): not a regular file (a directory)",
+		 tmpdir);
 	CHECK_EQ_INT(build(&c, env), -EINVAL);
 	CHECK_EQ_STR(c.error, want);
+}
+
+/* Opening a FIFO to read blocks until a writer comes: it must not. */
+TEST(a_fifo_is_an_error_at_once)
+{
+	char path[256], var[300], home[300], want[400];
+	const char *env[] = {var, NULL}, *env2[] = {home, "SOCKS4_SERVER=192.0.2.1:1080", NULL};
+	struct config c;
+
+	snprintf(path, sizeof(path), "%s/.socks4rc", tmpdir);
+	CHECK_EQ_INT(mkfifo(path, 0600), 0);
+	alarm(10); /* a regression ends the test program instead of hanging it */
+	snprintf(var, sizeof(var), "SOCKS4_CONF=%s", path);
+	snprintf(want, sizeof(want), "settings file %s (SOCKS4_CONF): not a regular file (a FIFO)", path);
+	CHECK_EQ_INT(build(&c, env), -EINVAL);
+	CHECK_EQ_STR(c.error, want);
+	snprintf(home, sizeof(home), "HOME=%s", tmpdir);
+	snprintf(want, sizeof(want), "settings file %s: not a regular file (a FIFO)", path);
+	CHECK_EQ_INT(build(&c, env2), -EINVAL);
+	CHECK_EQ_STR(c.error, want);
+	alarm(0);
+	unlink(path);
+}
+
+TEST(dev_null_reads_as_no_settings)
+{
+	const char *env[] = {"SOCKS4_CONF=/dev/null", "SOCKS4_SERVER=192.0.2.1:1080", NULL};
+	struct config c;
+
+	CHECK_EQ_INT(build(&c, env), 0);
+	CHECK_EQ_STR(c.file, "/dev/null");
 }
 
 TEST(home_socks4rc_is_read_and_may_be_missing)
@@ -777,6 +809,8 @@ int main(void)
 	RUN(build_reads_socks4_conf_then_applies_the_environment);
 	RUN(a_missing_socks4_conf_is_an_error);
 	RUN(a_directory_is_an_error);
+	RUN(a_fifo_is_an_error_at_once);
+	RUN(dev_null_reads_as_no_settings);
 	RUN(home_socks4rc_is_read_and_may_be_missing);
 	RUN(file_size_limit);
 	rmdir(tmpdir);

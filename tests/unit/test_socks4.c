@@ -28,6 +28,23 @@ static size_t long_request(uint8_t *buf, size_t n, int open)
 	return SOCKS4_REQUEST_FIXED_LEN + n + 1;
 }
 
+/*
+ * Every prefix of buf shorter than n is undecided; n bytes get verdict,
+ * and so do n bytes and a NUL after them (n + 1 must fit buf).
+ */
+static void check_decided_at(uint8_t *buf, size_t n, int verdict)
+{
+	struct socks4_request req;
+
+	for (size_t len = 0; len < n; len++)
+		CHECK_EQ_INT(socks4_parse_request(buf, len, SOCKS4_USERID_MAX, &req),
+			     SOCKS4_NEED_MORE);
+	CHECK_EQ_INT(socks4_parse_request(buf, n, SOCKS4_USERID_MAX, &req), verdict);
+	buf[n] = '\0';
+	CHECK_EQ_INT(socks4_parse_request(buf, n + 1, SOCKS4_USERID_MAX, &req),
+		     verdict);
+}
+
 /* --- socks4_build_request ------------------------------------------- */
 
 TEST(build_request_connect_fields)
@@ -264,19 +281,11 @@ TEST(parse_request_userid_at_the_limit)
 TEST(parse_request_userid_one_past_the_limit)
 {
 	static uint8_t buf[SOCKS4_REQUEST_MAX + 8];
-	struct socks4_request req;
 	size_t n = long_request(buf, SOCKS4_USERID_MAX + 1, 1);
 
 	/* byte by byte: undecided through 1024 bytes of user id, too long at
 	 * the 1025th, whether or not a NUL would have followed */
-	for (size_t len = 0; len < n; len++)
-		CHECK_EQ_INT(socks4_parse_request(buf, len, SOCKS4_USERID_MAX, &req),
-			     SOCKS4_NEED_MORE);
-	CHECK_EQ_INT(socks4_parse_request(buf, n, SOCKS4_USERID_MAX, &req),
-		     SOCKS4_USERID_TOO_LONG);
-	buf[n] = '\0';
-	CHECK_EQ_INT(socks4_parse_request(buf, n + 1, SOCKS4_USERID_MAX, &req),
-		     SOCKS4_USERID_TOO_LONG);
+	check_decided_at(buf, n, SOCKS4_USERID_TOO_LONG);
 }
 
 TEST(parse_request_small_limits)
@@ -558,17 +567,9 @@ TEST(parse_request_4a_name_at_the_limit)
 TEST(parse_request_4a_name_one_past_the_limit)
 {
 	static uint8_t buf[SOCKS4_REQUEST_4A_MAX + 8];
-	struct socks4_request req;
 	size_t n = long_request_4a(buf, 1, SOCKS4_HOST_MAX + 1, 1);
 
-	for (size_t len = 0; len < n; len++)
-		CHECK_EQ_INT(socks4_parse_request(buf, len, SOCKS4_USERID_MAX, &req),
-			     SOCKS4_NEED_MORE);
-	CHECK_EQ_INT(socks4_parse_request(buf, n, SOCKS4_USERID_MAX, &req),
-		     SOCKS4_HOST_TOO_LONG);
-	buf[n] = '\0';
-	CHECK_EQ_INT(socks4_parse_request(buf, n + 1, SOCKS4_USERID_MAX, &req),
-		     SOCKS4_HOST_TOO_LONG);
+	check_decided_at(buf, n, SOCKS4_HOST_TOO_LONG);
 }
 
 /* A byte no name holds is refused when it comes, not at the NUL. */
