@@ -535,6 +535,18 @@ halfsec_grants() {
 	[ "$(grep -c "from .*: granted" "$BATS_FILE_TMPDIR/slow.log")" -eq $((before + 20)) ]
 }
 
+@test "through the launcher: socks4wrap runs a Go program in syscall mode, and -v says so" {
+	go_build s4dial
+	local before
+	before=$(grants socks4d)
+	run -0 env SOCKS4_DIRECT='' timeout 60 "$SOCKS4WRAP" -v -s "127.0.0.1:$SOCKS4D_PORT" \
+		"$BATS_FILE_TMPDIR/s4dial" dial "127.0.0.1:$ECHO_PORT" 20
+	echo "$output"
+	[[ "$output" == *"syscall mode: $BATS_FILE_TMPDIR/s4dial is a Go program"* ]]
+	has_line "dial: 20 of 20 echoed"
+	[ "$(grants socks4d)" -eq $((before + 20)) ]
+}
+
 # --- load ---------------------------------------------------------------------
 
 # fds PID: how many descriptors PID has open
