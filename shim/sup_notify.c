@@ -24,6 +24,7 @@
 #include "sup.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -158,9 +159,18 @@ int sup_take(struct sup_call *c, int fd)
 	if ((err = open_caller(c)) < 0 || (err = sup_still_valid(c)) < 0)
 		return err;
 	copy = (int)syscall(SYS_pidfd_getfd, c->pidfd, fd, 0);
-	if (copy < 0)
-		return errno == ESRCH ? -ENOENT : -errno;
-	return copy;
+	if (copy >= 0)
+		return copy;
+	err = errno;
+	if (err == ESRCH)
+		return -ENOENT;
+	if (err == EPERM)
+		/* ptrace access refused: a process that made itself
+		 * non-dumpable, or Yama's ptrace_scope above 1 */
+		log_msg(LOG_ERROR, "process %u: cannot see its socket calls (%s: "
+			"PR_SET_DUMPABLE 0, or kernel.yama.ptrace_scope above 1); "
+			"the call fails", c->n.pid, strerror(err));
+	return -err;
 }
 
 int sup_sockopt_int(int fd, int level, int name)
@@ -476,7 +486,7 @@ static void on_fastopen(struct sup_call *c)
 	struct msghdr m = {0};
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct iovec rio[64], lio;
+	struct iovec rio[UIO_MAXIOV], lio;
 	size_t total = 0;
 	char *buf = NULL, *ctl = NULL;
 	ssize_t sent = -1;
@@ -512,8 +522,8 @@ static void on_fastopen(struct sup_call *c)
 			err = err == EFAULT || err == ENOENT ? err : 0;
 		}
 	}
-	if (!err && !m.msg_name) {
-		close(copy); /* no address: nothing to connect, the kernel says so */
+	if (!err && (!m.msg_name || (nr == SYS_sendmmsg && a[2] == 0))) {
+		close(copy); /* no address (or no message): nothing to connect */
 		sup_pass(c);
 		return;
 	}
@@ -529,7 +539,9 @@ static void on_fastopen(struct sup_call *c)
 		total = FASTOPEN_MAX;
 	if (!err && total && !(buf = malloc(total)))
 		err = ENOMEM;
-	if (!err && m.msg_controllen && m.msg_controllen <= 65536) {
+	if (!err && m.msg_controllen > 65536)
+		err = ENOBUFS;
+	if (!err && m.msg_controllen) {
 		if (!(ctl = malloc(m.msg_controllen)))
 			err = ENOMEM;
 		else if ((err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_control, ctl,

@@ -344,6 +344,28 @@ print("udp peer", u.getpeername())
 	has_line "nest: EBUSY"
 }
 
+@test "a non-dumpable program under an unprivileged supervisor fails with EPERM and a line" {
+	require_cmd setpriv util-linux
+	[ "$(id -u)" -eq 0 ] || skip "needs root to drop to nobody"
+	local d=$BATS_TEST_TMPDIR/nd
+	mkdir -p "$d"
+	chmod 755 "$BATS_TEST_TMPDIR" "$d"
+	run env HOME="$d" SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$SUP" "$S4_PY" -c '
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    print("connected")
+except OSError as e:
+    print("errno", e.errno)
+' "$ECHO_PORT"
+	echo "$output"
+	has_line "errno 1"
+	[[ "$output" == *"cannot see its socket calls (Operation not permitted: PR_SET_DUMPABLE 0"* ]]
+}
+
 # --- the process tree ------------------------------------------------------
 
 @test "the command's exit status and signal death come back" {
