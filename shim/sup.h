@@ -53,9 +53,12 @@ struct sup_call {
 extern int sup_listener;
 
 /* The call's result: err > 0 fails it with that errno, else it returns
- * val. sup_pass() lets the kernel do the call itself (CONTINUE). */
-void sup_answer(const struct sup_call *c, int err, int64_t val);
-void sup_pass(const struct sup_call *c);
+ * val. sup_pass() lets the kernel do the call itself (CONTINUE). Both
+ * close the caller's pidfd first (sup_done() alone does that), so that
+ * once the program's call returns the supervisor holds nothing of it. */
+void sup_answer(struct sup_call *c, int err, int64_t val);
+void sup_pass(struct sup_call *c);
+void sup_done(struct sup_call *c);
 
 /* 0 while the call still waits for us, else -ENOENT. */
 int sup_still_valid(const struct sup_call *c);

@@ -556,6 +556,7 @@ static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int fla
 	}
 	close(q);
 	e->phase = B_ACCEPTED;
+	sup_done(c); /* SEND answers the call */
 	nfd = ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &give);
 	if (nfd < 0) {
 		/* not delivered (EMFILE, or the caller is gone): put the

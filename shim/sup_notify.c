@@ -56,10 +56,18 @@ int sup_listener = -1;
 /* --- answering ------------------------------------------------------- */
 
 /* err > 0: fail with that errno; else succeed with val. */
-void sup_answer(const struct sup_call *c, int err, int64_t val)
+void sup_done(struct sup_call *c)
+{
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
+}
+
+void sup_answer(struct sup_call *c, int err, int64_t val)
 {
 	struct seccomp_notif_resp r = {.id = c->n.id};
 
+	sup_done(c);
 	if (err)
 		r.error = -err;
 	else
@@ -69,11 +77,12 @@ void sup_answer(const struct sup_call *c, int err, int64_t val)
 }
 
 /* Lets the kernel do the call itself, reading its arguments again. */
-void sup_pass(const struct sup_call *c)
+void sup_pass(struct sup_call *c)
 {
 	struct seccomp_notif_resp r = {.id = c->n.id,
 				       .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
 
+	sup_done(c);
 	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
@@ -622,8 +631,7 @@ static void serve(struct sup_call *c)
 	default:
 		sup_answer(c, ENOSYS, 0);
 	}
-	if (c->pidfd >= 0)
-		close(c->pidfd);
+	sup_done(c);
 }
 
 static int spawn(void);

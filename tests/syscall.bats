@@ -33,6 +33,9 @@ setup_file() {
 	start_socks4d slow -M delay=3000
 	start_socks4d halfsec -M delay=500 -t 5
 	start_sockd sockd
+	# the load tests' own server, with room for 1000 clients at once and
+	# those of the test before still closing
+	start_socks4d big -m 4096
 }
 
 teardown_file() {
@@ -575,7 +578,7 @@ halfsec_grants() {
 fds() { ls "/proc/$1/fd" | wc -l; }
 
 @test "32 threads x 200 connections, no descriptor leaked in the program or the supervisor" {
-	S4_SUP_TIMEOUT=300 run sup "$SOCKS4D_PORT" sh -c '
+	S4_SUP_TIMEOUT=300 run sup "$BIG_PORT" sh -c '
 		before=$(ls /proc/$PPID/fd | wc -l)
 		"$1" 127.0.0.1 "$2" 32 200 || exit 1
 		after=$(ls /proc/$PPID/fd | wc -l)
@@ -589,7 +592,7 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 }
 
 @test "1000 connections open at once in one process, nothing leaked" {
-	S4_SUP_TIMEOUT=300 run sup "$SOCKS4D_PORT" sh -c '
+	S4_SUP_TIMEOUT=300 run sup "$BIG_PORT" sh -c '
 		before=$(ls /proc/$PPID/fd | wc -l)
 		"$1" hold 127.0.0.1 "$2" 1000 || exit 1
 		after=$(ls /proc/$PPID/fd | wc -l)

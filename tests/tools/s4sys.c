@@ -83,16 +83,24 @@ static void *holder(void *arg)
 	char msg[32];
 	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 
-	ok = fd >= 0 && connect(fd, (void *)&dst, sizeof(dst)) == 0;
+	const char *what = "socket";
+	int err = 0;
+
+	ok = fd >= 0 && (what = "connect", connect(fd, (void *)&dst, sizeof(dst)) == 0);
+	err = ok ? 0 : errno;
 	pthread_barrier_wait(&all_connected); /* all N open at this point */
 	snprintf(msg, sizeof(msg), "holder %ld\n", (long)(intptr_t)arg);
-	ok = ok && echo(fd, msg);
+	if (ok && !(ok = echo(fd, msg))) {
+		what = "echo";
+		err = errno;
+	}
 	pthread_barrier_wait(&all_echoed);
 	if (fd >= 0)
 		close(fd);
 	if (!ok) {
 		pthread_mutex_lock(&bad_lock);
-		hold_bad++;
+		if (!hold_bad++) /* say the first failure */
+			printf("hold: %s failed: %s\n", what, strerrorname_np(err));
 		pthread_mutex_unlock(&bad_lock);
 	}
 	return NULL;
