@@ -51,8 +51,9 @@ B = build
 # The library: everything in shim/, only the hooks exported.
 SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
             shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
-            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c \
+            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c shim/hooks_io.c \
             shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
+SHIM_SRCS += shim/names.c shim/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
@@ -66,6 +67,7 @@ SERVER      = $(B)/socks4d
 # socks4wrap --dry-run's printer: the shim's own settings code, as a program
 # installed next to the library.
 QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
+QUERY_SRCS += shim/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
@@ -99,10 +101,12 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
+UNIT_NAMES += test_names
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
+TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
@@ -193,7 +197,7 @@ version:
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
 # The engine's own tests link the modules under test, still no hooks.
-$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/log.o
+$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/hs_libc.o $(B)/shim/log.o
 $(B)/test_fdstate: $(B)/shim/fdstate.o
 $(B)/test_primary: $(B)/shim/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
@@ -201,6 +205,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
+$(B)/test_names: $(B)/shim/names.o
 $(B)/test_elfinfo: $(B)/shim/elfinfo.o
 
 # The same test programs linked statically, for the syscall mode: the

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -51,6 +52,8 @@ static const struct keyword keywords[] = {
 	{"bind", "bind on|off", false, CONFIG_BIND},
 	{"ipv6", "ipv6 deny|direct", false, CONFIG_IPV6},
 	{"debug", "debug 0|1|2", false, CONFIG_DEBUG},
+	{"remote-dns", "remote-dns off|on|local-first", false, CONFIG_REMOTE_DNS},
+	{"fake-range", "fake-range NETWORK/PREFIX", false, CONFIG_FAKE_RANGE},
 	{"direct", "direct NETWORK[:PORT[-PORT]]", true, ROUTE_DIRECT},
 	{"proxy", "proxy NETWORK[:PORT[-PORT]]", true, ROUTE_PROXY},
 	{"deny", "deny NETWORK[:PORT[-PORT]]", true, ROUTE_DENY},
@@ -67,6 +70,8 @@ static const struct {
 	{"SOCKS4_BIND", CONFIG_BIND},
 	{"SOCKS4_IPV6", CONFIG_IPV6},
 	{"SOCKS4_DEBUG", CONFIG_DEBUG},
+	{"SOCKS4_REMOTE_DNS", CONFIG_REMOTE_DNS},
+	{"SOCKS4_FAKE_RANGE", CONFIG_FAKE_RANGE},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -96,6 +101,9 @@ void config_defaults(struct config *c)
 	c->bind = true;
 	c->ipv6 = ROUTE_DENY;
 	c->routes.fallback = ROUTE_PROXY;
+	c->remote_dns = CONFIG_DNS_OFF;
+	c->fake_net = CONFIG_FAKE_NET;
+	c->fake_prefix = CONFIG_FAKE_PREFIX;
 	route_parse_cidr(DEFAULT_DIRECT, strlen(DEFAULT_DIRECT), ROUTE_DIRECT, &r);
 	route_add(&c->routes, &r);
 	c->builtin_direct = true;
@@ -195,6 +203,42 @@ static int parse_debug(struct config *c, const char *what, const char *v)
 	return 0;
 }
 
+static int parse_remote_dns(struct config *c, const char *what, const char *v)
+{
+	static const char *const modes[] = {"off", "on", "local-first"};
+
+	for (size_t i = 0; i < COUNT(modes); i++)
+		if (!strcmp(v, modes[i]))
+			return c->remote_dns = (enum config_remote_dns)i, 0;
+	return fail(c, "%s: '%s' is not off, on or local-first", what, v);
+}
+
+/*
+ * The fake range must be one no packet can be meant for: inside
+ * 240.0.0.0/4 (reserved, never routed) or inside 0.0.0.0/8 above
+ * 0.0.0.255 (0.0.0.x is SOCKS4A's own marker), between /8 and /30.
+ */
+static int parse_fake_range(struct config *c, const char *what, const char *v)
+{
+	struct route_rule r;
+	const char *why;
+	unsigned bits;
+
+	if (!strchr(v, '/') || route_parse_dest(v, strlen(v), ROUTE_PROXY, &r, &why) < 0 ||
+	    strchr(v, ':'))
+		return fail(c, "%s: '%s' is not a network a.b.c.d/n", what, v);
+	bits = (unsigned)__builtin_popcount(r.mask);
+	if (bits < 8 || bits > 30)
+		return fail(c, "%s: '%s': the prefix must be /8 to /30", what, v);
+	if ((r.net & 0xf0000000u) != 0xf0000000u &&
+	    ((r.net & 0xff000000u) != 0 || (r.net & 0xffffff00u) == 0))
+		return fail(c, "%s: '%s' is not inside 240.0.0.0/4 or 0.0.0.0/8 "
+			    "(above 0.0.0.255): a fake address must never be routable", what, v);
+	c->fake_net = r.net;
+	c->fake_prefix = bits;
+	return 0;
+}
+
 static int set_value(struct config *c, enum config_setting s, const char *what,
 		     const char *v)
 {
@@ -213,6 +257,10 @@ static int set_value(struct config *c, enum config_setting s, const char *what,
 		return parse_ipv6(c, what, v);
 	case CONFIG_DEBUG:
 		return parse_debug(c, what, v);
+	case CONFIG_REMOTE_DNS:
+		return parse_remote_dns(c, what, v);
+	case CONFIG_FAKE_RANGE:
+		return parse_fake_range(c, what, v);
 	case CONFIG_NSETTINGS:
 		break;
 	}
@@ -281,7 +329,19 @@ static int add_rule(struct config *c, const char *where, const struct keyword *k
 	char fix[ROUTE_DEST_STRLEN];
 	struct route_rule r;
 	const char *why;
+	size_t at = c->routes.n - (c->builtin_direct ? 1 : 0);
+	int err;
 
+	if (route_is_name(w.s, w.n)) {
+		err = route_insert_name(&c->routes, at, w.s, w.n, (enum route_action)k->which,
+					line, &why);
+		if (err == -ENOSPC)
+			return fail(c, "%s: one rule too many: %d in all, %d name rules, is the limit",
+				    where, ROUTE_MAX, ROUTE_NAMES_MAX);
+		if (err)
+			return fail(c, "%s: %s: '%.*s' %s", where, k->word, (int)w.n, w.s, why);
+		return 0;
+	}
 	if (route_parse_dest(w.s, w.n, (enum route_action)k->which, &r, &why) < 0) {
 		if (strstr(why, "host bits"))
 			return fail(c, "%s: %s: '%.*s' %s; did you mean %s?", where, k->word,
@@ -289,7 +349,7 @@ static int add_rule(struct config *c, const char *where, const struct keyword *k
 		return fail(c, "%s: %s: '%.*s' %s", where, k->word, (int)w.n, w.s, why);
 	}
 	r.line = line;
-	if (route_insert(&c->routes, c->routes.n - (c->builtin_direct ? 1 : 0), &r) < 0)
+	if (route_insert(&c->routes, at, &r) < 0)
 		return fail(c, "%s: one rule too many: %d in all is the limit", where, ROUTE_MAX);
 	return 0;
 }
@@ -581,7 +641,7 @@ int config_build(struct config *c, config_getenv_fn get)
 	return c->error[0] ? -EINVAL : 0;
 }
 
-int config_resolve(struct config *c)
+int config_resolve_with(struct config *c, config_gai_fn gai)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res;
@@ -592,7 +652,9 @@ int config_resolve(struct config *c)
 	c->server.port = c->server_port;
 	if (addr_parse_ip(c->server_host, strlen(c->server_host), &c->server.ip) == 0)
 		return 0;
-	rc = getaddrinfo(c->server_host, NULL, &hints, &res);
+	if (!gai)
+		return fail(c, "SOCKS server '%s': no getaddrinfo() to resolve it", c->server_host);
+	rc = gai(c->server_host, NULL, &hints, &res);
 	if (rc != 0)
 		return fail(c, "SOCKS server '%s': %s", c->server_host, gai_strerror(rc));
 	c->server.ip = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
@@ -658,4 +720,106 @@ enum route_action config_route_ipv6(const struct config *c,
 		return ROUTE_DIRECT;
 	*hit = NULL;
 	return ROUTE_DENY;
+}
+
+const char *config_remote_dns_str(enum config_remote_dns m)
+{
+	switch (m) {
+	case CONFIG_DNS_OFF:
+		return "off";
+	case CONFIG_DNS_ON:
+		return "on";
+	case CONFIG_DNS_LOCAL_FIRST:
+		return "local-first";
+	}
+	return "?";
+}
+
+static bool is_localhost(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	return (n == 9 && !strncasecmp(name, "localhost", 9)) ||
+	       (n > 10 && !strncasecmp(name + n - 10, ".localhost", 10));
+}
+
+enum config_name_way config_name_way(const struct config *c, const char *name,
+				     const struct route_rule **hit)
+{
+	*hit = NULL;
+	if (c->remote_dns == CONFIG_DNS_OFF || is_localhost(name))
+		return CONFIG_NAME_LOCAL;
+	if (route_lookup_name(&c->routes, name, hit) == ROUTE_DIRECT && *hit)
+		return CONFIG_NAME_LOCAL;
+	if (*hit) /* proxy or deny: the proxy's business, or nobody's */
+		return CONFIG_NAME_REMOTE;
+	return c->remote_dns == CONFIG_DNS_ON ? CONFIG_NAME_REMOTE : CONFIG_NAME_LOCAL_FIRST;
+}
+
+bool config_hosts_line_has(const char *line, size_t len, const char *name)
+{
+	size_t nlen = strlen(name), i = 0;
+	const char *hash = memchr(line, '#', len);
+	int word = 0;
+
+	if (nlen > 1 && name[nlen - 1] == '.')
+		nlen--;
+	if (hash)
+		len = (size_t)(hash - line);
+	while (i < len) {
+		size_t start;
+		while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+			i++;
+		start = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			i++;
+		if (i == start)
+			break;
+		/* the first word is the address */
+		if (word++ > 0 && i - start == nlen && !strncasecmp(line + start, name, nlen))
+			return true;
+	}
+	return false;
+}
+
+bool config_hosts_has(const char *path, const char *name, int (*closefn)(int))
+{
+	char buf[8192];
+	size_t have = 0;
+	bool found = false, skipping = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	while (!found) {
+		ssize_t n = sys_read(fd, buf + have, sizeof(buf) - have);
+		size_t start = 0;
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (have && !skipping)
+				found = config_hosts_line_has(buf, have, name);
+			break;
+		}
+		have += (size_t)n;
+		while (!found && (nl = memchr(buf + start, '\n', have - start))) {
+			if (!skipping)
+				found = config_hosts_line_has(buf + start,
+							      (size_t)(nl - buf - start), name);
+			skipping = false;
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (have == sizeof(buf)) { /* a line longer than the buffer: not a hosts line */
+			have = 0;
+			skipping = true;
+		}
+	}
+	closefn(fd);
+	return found;
 }

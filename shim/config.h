@@ -20,6 +20,7 @@
 #include "route.h"
 #include "socks4.h"
 
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,8 +40,21 @@ enum config_setting {
 	CONFIG_BIND,
 	CONFIG_IPV6,
 	CONFIG_DEBUG,
+	CONFIG_REMOTE_DNS,
+	CONFIG_FAKE_RANGE,
 	CONFIG_NSETTINGS
 };
+
+/* Who resolves the names a program looks up (SOCKS4A; see socks4rc(5)). */
+enum config_remote_dns {
+	CONFIG_DNS_OFF,         /* the program, as without us */
+	CONFIG_DNS_ON,          /* the proxy, for every name not kept local */
+	CONFIG_DNS_LOCAL_FIRST, /* the program; the proxy when that finds nothing */
+};
+
+/* The default fake range: 240.0.0.0/20, in 240/4, which is never routed. */
+#define CONFIG_FAKE_NET 0xf0000000u
+#define CONFIG_FAKE_PREFIX 20
 
 /* Where a setting's value came from: an environment variable, else a
  * line of c->file, else (NULL, 0) the default. */
@@ -62,6 +76,9 @@ struct config {
 	int debug;                      /* 0 errors, 1 decisions, 2 detail */
 	bool quiet;                     /* not even errors */
 	char log_path[CONFIG_PATH_MAX]; /* "" means stderr */
+	enum config_remote_dns remote_dns;
+	uint32_t fake_net;              /* host order */
+	unsigned fake_prefix;
 
 	char file[CONFIG_PATH_MAX];     /* the settings file read; "" none */
 	struct config_origin origin[CONFIG_NSETTINGS];
@@ -134,7 +151,17 @@ int config_apply_env(struct config *c, config_getenv_fn get);
  * only). Returns 0, or -EINVAL with c->error set. Not pure: keep it out
  * of unit tests that must not touch the network.
  */
-int config_resolve(struct config *c);
+typedef int (*config_gai_fn)(const char *node, const char *service,
+			     const struct addrinfo *hints, struct addrinfo **res);
+int config_resolve_with(struct config *c, config_gai_fn gai);
+
+/* The same with the C library's getaddrinfo(), for programs. The
+ * preloaded library passes the real one instead: there getaddrinfo() is
+ * one of its own hooks, which it never calls. */
+static inline int config_resolve(struct config *c)
+{
+	return config_resolve_with(c, getaddrinfo);
+}
 
 /* "$(SYSCONFDIR)/socks4rc", as built. */
 const char *config_system_file(void);
@@ -161,5 +188,38 @@ const char *config_rule_origin(const struct config *c,
 enum route_action config_route_ipv6(const struct config *c,
 				    const struct sockaddr *sa, socklen_t len,
 				    const struct route_rule **hit);
+
+/* "off", "on" or "local-first". */
+const char *config_remote_dns_str(enum config_remote_dns m);
+
+/* How a name lookup is answered (hooks_names.c, and the dry run). */
+enum config_name_way {
+	CONFIG_NAME_LOCAL,  /* the C library resolves it: mode off, a name
+			       the rules send direct, localhost, numeric */
+	CONFIG_NAME_REMOTE, /* a fake address; the proxy resolves it */
+	CONFIG_NAME_LOCAL_FIRST, /* the C library, then the proxy if it finds
+				    nothing */
+};
+
+/*
+ * How a lookup of name is answered, before /etc/hosts is consulted (the
+ * caller does that): the remote-dns mode, "localhost" and names under
+ * ".localhost" (always local), then the first name rule that matches
+ * (*hit; NULL when none did): direct resolves locally, proxy and deny
+ * get a fake address (deny is enforced at connect(), with EACCES).
+ */
+enum config_name_way config_name_way(const struct config *c, const char *name,
+				     const struct route_rule **hit);
+
+/* Whether one hosts(5) line of len bytes names name (any of its names,
+ * without regard to case). Pure. */
+bool config_hosts_line_has(const char *line, size_t len, const char *name);
+
+/*
+ * Whether the hosts(5) file at path names name: open(2) and read(2),
+ * closed with closefn (the library passes the real close). A missing or
+ * unreadable file names nothing.
+ */
+bool config_hosts_has(const char *path, const char *name, int (*closefn)(int));
 
 #endif

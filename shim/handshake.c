@@ -15,8 +15,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-const struct hs_io hs_io_libc = {connect, send, recv};
-
 static const char *const state_names[] = {
 	[HS_IDLE] = "IDLE",     [HS_START] = "START",   [HS_REACH] = "REACH",
 	[HS_SEND] = "SEND",     [HS_REPLY] = "REPLY",   [HS_GRANTED] = "GRANTED",

@@ -132,7 +132,8 @@ static struct fdslot *adopt_unbound(int fd)
  */
 static int bind_start(int fd, struct fdslot *s)
 {
-	char what[16 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	char what[16 + SOCKS4_HOST_MAX + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	const char *host;
 	struct pollfd pfd[1];
 	struct drive d;
 	uint32_t gen = s->gen;
@@ -142,10 +143,17 @@ static int bind_start(int fd, struct fdslot *s)
 		s->spent = 1; /* unreachable: bind() checked */
 		return -EADDRNOTAVAIL;
 	}
+	/* after a SOCKS4A CONNECT: a 4A BIND naming the same server */
+	if (shim_fake_name(s->hs.dst.ip, &host) < 0) {
+		s->spent = 1;
+		return -EHOSTUNREACH;
+	}
 	hs_init(&s->hs, SOCKS4_CMD_BIND, s->family, shim_cfg.server, s->hs.dst,
-		shim_cfg.userid, NULL);
+		shim_cfg.userid, host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	snprintf(what, sizeof(what), "BIND %s", addr_fmt(s->hs.dst, a));
+	if (host)
+		snprintf(what, sizeof(what), "BIND %s:%u", host, ntohs(s->hs.dst.port));
 	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
 	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
 		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)
@@ -302,7 +310,7 @@ static int move_epolls(int fd, const struct fdslot *s, int op, struct epoll_even
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
 		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		len = read(f, buf, sizeof(buf) - 1);
+		len = real.read(f, buf, sizeof(buf) - 1);
 		real.close(f);
 		if (len <= 0)
 			continue;

@@ -126,8 +126,11 @@ static int connect_step(int fd, struct fdslot *s)
 		return r < 0 ? -hs_errno(&s->hs) : r;
 	if (r == 0)
 		granted(fd, s);
-	else if (!not_ours(&s->hs))
+	else if (!not_ours(&s->hs)) {
 		hs_log_failure(&s->hs, NULL);
+		if (s->hs.host) /* SOCKS4A: what a refusal may mean */
+			shim_fake_failed(&s->hs);
+	}
 	return r == 0 ? 0 : -hs_errno(&s->hs);
 }
 
@@ -229,6 +232,55 @@ static int told(struct fdslot *s, int r)
 	return r;
 }
 
+/*
+ * A data call, or fcntl() making the socket blocking, on a socket whose
+ * CONNECT is still under way: the program takes the socket as connected,
+ * so the exchange is finished first (see hooks_io.c). A non-blocking
+ * socket gets one step and EAGAIN if that was not enough, as the kernel
+ * says for a connect still under way; a blocking one waits, with the
+ * call's rules for signals and its socket timeout (timeo_opt:
+ * SO_RCVTIMEO or SO_SNDTIMEO; 0 for fcntl(), which nothing interrupts).
+ * Returns 0 (go on with the call) or -errno (a failure, told once).
+ */
+int connect_settle(int fd, int timeo_opt)
+{
+	struct pollfd p[1];
+	struct fdslot *s;
+	struct drive d;
+	int r = 0, w;
+
+	fdstate_lock();
+	if (!(s = fdstate_get(fd)) || s->kind != FD_CONNECT || foreign(s))
+		goto out;
+	if (s->hs.state == HS_FAILED && !s->reported) {
+		r = told(s, -hs_errno(&s->hs));
+		goto out;
+	}
+	if (!hs_pending(&s->hs))
+		goto out;
+	if (timeo_opt && shim_nonblocking(fd)) {
+		if ((r = connect_step(fd, s)) > 0)
+			r = -EAGAIN;
+		else
+			r = told(s, r);
+		goto out;
+	}
+	drive_begin(&d, fd, s, s->deadline, timeo_opt);
+	while ((r = connect_step(fd, s)) > 0) {
+		if ((w = drive_wait(&d, r, p, 0)) == 0)
+			continue;
+		if (w == -EBADF || w == -EINTR || w == -EAGAIN) {
+			r = w;
+			goto out;
+		}
+		r = connect_abort(s, w);
+	}
+	r = told(s, r);
+out:
+	fdstate_unlock();
+	return r;
+}
+
 /* connect() again on a socket whose CONNECT has not been told as failed. */
 static int connect_again(int fd, struct fdslot *s)
 {
@@ -254,7 +306,7 @@ static int connect_again(int fd, struct fdslot *s)
 	return r == HS_WANT_WRITE ? -EALREADY : told(s, r);
 }
 
-static int connect_proxy(int fd, int family, struct v4 dst)
+static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 {
 	struct fdslot *s;
 	int err, r;
@@ -272,7 +324,7 @@ static int connect_proxy(int fd, int family, struct v4 dst)
 		fdstate_unlock();
 		return err;
 	}
-	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, NULL);
+	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
 	s->peer = dst;
@@ -334,7 +386,24 @@ static SLOW int connect_proxied(int fd, const struct sockaddr *addr, socklen_t l
 
 	if (!shim_is_stream(fd)) /* UDP and the like: the kernel's business */
 		return real.connect(fd, addr, len);
-	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst));
+	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, NULL));
+}
+
+/* A fake address (remote-dns): a SOCKS4A CONNECT with its name, or the
+ * rule's or the missing name's errno (see shim_fake_route). */
+static SLOW int connect_fake(int fd, const struct sockaddr *addr, socklen_t len,
+			     struct v4 dst)
+{
+	int saved = errno, err;
+	const char *host;
+
+	if (!shim_is_stream(fd))
+		return real.connect(fd, addr, len);
+	if ((err = shim_fake_route(dst, &host))) {
+		errno = err;
+		return -1;
+	}
+	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, host));
 }
 
 /*
@@ -360,6 +429,8 @@ connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 			log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
 		return real.connect(fd, addr, len);
 	}
+	if (__builtin_expect(shim_is_fake(dst.ip), 0))
+		return connect_fake(fd, addr, len, dst);
 	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
 	case ROUTE_DIRECT:
 		if (log_enabled(LOG_INFO))
@@ -533,8 +604,11 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	shim_real();
 	if (!real.sendto)
 		return shim_ret(0, -ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || (r = fastopen_connect(fd, addr, alen)) > 0)
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_connect(fd, addr, alen)) > 0) {
+		if (fdstate_slot(fd) && (r = connect_settle(fd, SO_SNDTIMEO)) < 0)
+			return shim_ret(0, r);
 		return real.sendto(fd, buf, len, flags, addr, alen);
+	}
 	return r < 0 ? -1 : real.sendto(fd, buf, len, flags & ~MSG_FASTOPEN, NULL, 0);
 }
 
@@ -556,8 +630,11 @@ HOOK ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	shim_real();
 	if (!real.sendmsg)
 		return shim_ret(0, -ENOSYS);
-	if (!(flags & MSG_FASTOPEN) || (r = fastopen_msg(fd, msg)) > 0)
+	if (!(flags & MSG_FASTOPEN) || (r = fastopen_msg(fd, msg)) > 0) {
+		if (fdstate_slot(fd) && (r = connect_settle(fd, SO_SNDTIMEO)) < 0)
+			return shim_ret(0, r);
 		return real.sendmsg(fd, msg, flags);
+	}
 	return r < 0 ? -1 : real.sendmsg(fd, msg, flags & ~MSG_FASTOPEN);
 }
 

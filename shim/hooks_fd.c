@@ -180,12 +180,29 @@ HOOK int dup3(int fd, int fd2, int flags)
  * The third argument is passed on as the C library itself reads it: one
  * word, whatever the command.
  */
+/* F_SETFL clearing O_NONBLOCK on a socket whose CONNECT is under way:
+ * the program takes it as connected and will read it blocking, so the
+ * exchange is finished first (an FTP client that reads its server's
+ * greeting one byte at a time through stdio does exactly this). */
+static SLOW void setfl_slow(int fd, long flags)
+{
+	struct fdslot *s = fdstate_slot(fd);
+	int saved = errno;
+
+	if (s && s->kind == FD_CONNECT && hs_pending(&s->hs) && !(flags & O_NONBLOCK) &&
+	    shim_nonblocking(fd))
+		connect_settle(fd, 0); /* a failure waits for SO_ERROR or a read */
+	errno = saved;
+}
+
 static inline int fcntl_with(int (*realfn)(int, int, ...), int fd, int cmd, void *arg)
 {
 	if (!realfn)
 		return shim_ret(0, -ENOSYS);
 	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
 		return dup_done(fd, realfn(fd, cmd, arg));
+	if (cmd == F_SETFL && fdstate_slot(fd))
+		setfl_slow(fd, (long)arg);
 	return realfn(fd, cmd, arg);
 }
 

@@ -41,7 +41,7 @@ static void build_settings(void)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	in_init = true;
 	if (config_build(c, env) == 0)
-		config_resolve(c);
+		config_resolve_with(c, real.getaddrinfo);
 	log_setup(c->debug, c->quiet, c->log_path);
 	log_msg(LOG_INFO, "socks4wrap %s", SOCKS4WRAP_VERSION);
 	if (c->error[0])

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef SOCKS4WRAP_VERSION
 #define SOCKS4WRAP_VERSION "?"
@@ -84,6 +85,15 @@ static const char *userid_value(const char *u, char *buf, size_t len)
 	return buf;
 }
 
+/* A rule's destination: a network, or a name rule's pattern. */
+static const char *rule_dest(const struct config *c, const struct route_rule *r,
+			     char buf[ROUTE_DEST_STRLEN])
+{
+	const char *name = route_rule_name(&c->routes, r);
+
+	return name ? name : route_fmt_dest(r, buf);
+}
+
 static void print_settings(const struct config *c, const char *mode)
 {
 	char v[SOCKS4_USERID_MAX + 64], ip[ADDR_STRLEN], extra[64 + ADDR_STRLEN];
@@ -114,6 +124,10 @@ static void print_settings(const struct config *c, const char *mode)
 	setting(c, CONFIG_IPV6, route_action_str(c->ipv6), NULL);
 	snprintf(v, sizeof(v), "%d", c->debug);
 	setting(c, CONFIG_DEBUG, v, NULL);
+	setting(c, CONFIG_REMOTE_DNS, config_remote_dns_str(c->remote_dns), NULL);
+	snprintf(v, sizeof(v), "%u.%u.%u.%u/%u", c->fake_net >> 24, (c->fake_net >> 16) & 0xff,
+		 (c->fake_net >> 8) & 0xff, c->fake_net & 0xff, c->fake_prefix);
+	setting(c, CONFIG_FAKE_RANGE, v, NULL);
 	printf("# quiet: %s; log: %s\n", c->quiet ? "on" : "off",
 	       c->log_path[0] ? c->log_path : "standard error");
 
@@ -121,7 +135,7 @@ static void print_settings(const struct config *c, const char *mode)
 	for (size_t i = 0; i < c->routes.n; i++) {
 		const struct route_rule *r = &c->routes.rules[i];
 		snprintf(text, sizeof(text), "%s %s", route_action_str(r->action),
-			 route_fmt_dest(r, dest));
+			 rule_dest(c, r, dest));
 		line(text, config_rule_origin(c, r, origin, sizeof(origin)));
 	}
 	printf("# no rule matches: %s\n", route_action_str(c->routes.fallback));
@@ -137,7 +151,7 @@ static void print_rule(const struct config *c, const struct route_rule *r)
 		return;
 	}
 	printf("rule %zu: %s %s, %s", (size_t)(r - c->routes.rules) + 1,
-	       route_action_str(r->action), route_fmt_dest(r, dest),
+	       route_action_str(r->action), rule_dest(c, r, dest),
 	       config_rule_origin(c, r, origin, sizeof(origin)));
 }
 
@@ -229,6 +243,100 @@ static int split_dest(const char *arg, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
+static bool is_numeric(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	return inet_aton(host, &a4) || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+/*
+ * What the shim does with a name (hooks_names.c), port in network order:
+ * true when the name is
+ * left to the proxy (or refused) and that is printed; false when it is
+ * resolved here, after saying why, and the caller routes its addresses.
+ */
+static bool name_decision(const struct config *c, const char *host, uint16_t port,
+			  const char *arg)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	const struct route_rule *hit;
+	struct addrinfo *res;
+	enum config_name_way w;
+	char p[ADDR_STRLEN];
+	int rc;
+
+	if (is_numeric(host))
+		return false;
+	if (c->remote_dns == CONFIG_DNS_OFF) {
+		if (c->routes.nnames)
+			printf("%s: resolved here (remote-dns off; the name rules apply only "
+			       "when it is on or local-first)\n", host);
+		return false;
+	}
+	if (!socks4_host_valid(host, strlen(host))) {
+		printf("%s: not a host name a lookup is made for: the lookup fails "
+		       "with EAI_NONAME\n", host);
+		return true;
+	}
+	w = config_name_way(c, host, &hit);
+	if (w == CONFIG_NAME_LOCAL) {
+		printf("%s: resolved here (", host);
+		if (hit)
+			print_rule(c, hit);
+		else
+			printf("localhost");
+		printf(")\n");
+		return false;
+	}
+	if (!hit && config_hosts_has("/etc/hosts", host, close)) {
+		printf("%s: resolved here (/etc/hosts names it)\n", host);
+		return false;
+	}
+	if (w == CONFIG_NAME_LOCAL_FIRST) {
+		rc = getaddrinfo(host, NULL, &hints, &res);
+		if (rc == 0) {
+			printf("%s: resolved here (remote-dns local-first, and local DNS knows it)\n",
+			       host);
+			freeaddrinfo(res);
+			return false;
+		}
+		if (rc != EAI_NONAME && rc != EAI_AGAIN && rc != EAI_FAIL && rc != EAI_NODATA) {
+			printf("%s: local DNS: %s\n", host, gai_strerror(rc));
+			return true;
+		}
+		printf("%s: local DNS: %s; left to the proxy (remote-dns local-first)\n", host,
+		       gai_strerror(rc));
+	} else {
+		printf("%s: left to the proxy, never asked of local DNS (", host);
+		if (hit)
+			print_rule(c, hit);
+		else
+			printf("remote-dns on");
+		printf(")\n");
+	}
+	/* To the address rules the name looks like a fake address. */
+	enum route_action a = route_lookup_dest(&c->routes, host, htonl(c->fake_net + 1),
+						port, &hit);
+	printf("%s -> %s (", arg, route_action_str(a));
+	print_rule(c, hit);
+	printf(")");
+	switch (a) {
+	case ROUTE_PROXY:
+		printf(": SOCKS4A CONNECT %s:%u via %s\n", host, ntohs(port), addr_fmt(c->server, p));
+		break;
+	case ROUTE_DENY:
+		printf(": connect() fails with EACCES\n");
+		break;
+	case ROUTE_DIRECT:
+		printf(": connect() fails with EHOSTUNREACH (a name the proxy resolves cannot "
+		       "go direct; a 'direct %s' rule has it resolved here)\n", host);
+		break;
+	}
+	return true;
+}
+
 static int dry_run(const char *arg, const char *mode)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -249,6 +357,8 @@ static int dry_run(const char *arg, const char *mode)
 		return settings_error(&c);
 	print_settings(&c, mode);
 	printf("\n");
+	if (name_decision(&c, host, pn, arg))
+		return 0;
 
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <sys/epoll.h>
@@ -57,10 +58,26 @@ void real_init(void)
 	FIND(sendto);
 	FIND(sendmsg);
 	FIND(sendmmsg);
+	FIND(read);
+	FIND(readv);
+	FIND(recv);
+	FIND(recvfrom);
+	FIND(recvmsg);
+	FIND(write);
+	FIND(writev);
+	FIND(send);
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(dlopen);
 	FIND(dlmopen);
 	FIND(execve);
 	FIND(posix_spawn);
+	FIND(getaddrinfo);
+	FIND(gethostbyname);
+	FIND(gethostbyname2);
+	FIND(gethostbyname_r);
+	FIND(gethostbyname2_r);
+	FIND(getnameinfo);
+	FIND(gethostbyaddr);
+	FIND(gethostbyaddr_r);
 }

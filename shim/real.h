@@ -7,9 +7,11 @@
 #ifndef REAL_H
 #define REAL_H
 
+#include <netdb.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 struct real_fns {
 	int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
@@ -28,6 +30,15 @@ struct real_fns {
 			  const struct sockaddr *addr, socklen_t alen);
 	ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
 	int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
+	ssize_t (*read)(int fd, void *buf, size_t len);
+	ssize_t (*readv)(int fd, const struct iovec *iov, int n);
+	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
+	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+			    socklen_t *alen);
+	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	ssize_t (*writev)(int fd, const struct iovec *iov, int n);
+	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
 	void *(*dlopen)(const char *file, int mode);
@@ -35,6 +46,20 @@ struct real_fns {
 	int (*execve)(const char *path, char *const argv[], char *const envp[]);
 	int (*posix_spawn)(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
 			   const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+	/* name lookups (hooks_names.c) */
+	int (*getaddrinfo)(const char *node, const char *service,
+			   const struct addrinfo *hints, struct addrinfo **res);
+	struct hostent *(*gethostbyname)(const char *name);
+	struct hostent *(*gethostbyname2)(const char *name, int af);
+	int (*gethostbyname_r)(const char *name, struct hostent *ret, char *buf,
+			       size_t buflen, struct hostent **result, int *h_errnop);
+	int (*gethostbyname2_r)(const char *name, int af, struct hostent *ret, char *buf,
+				size_t buflen, struct hostent **result, int *h_errnop);
+	int (*getnameinfo)(const struct sockaddr *sa, socklen_t salen, char *host,
+			   socklen_t hostlen, char *serv, socklen_t servlen, int flags);
+	struct hostent *(*gethostbyaddr)(const void *addr, socklen_t len, int type);
+	int (*gethostbyaddr_r)(const void *addr, socklen_t len, int type, struct hostent *ret,
+			       char *buf, size_t buflen, struct hostent **result, int *h_errnop);
 };
 
 extern struct real_fns real;

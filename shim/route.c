@@ -6,8 +6,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 int route_add(struct route_table *t, const struct route_rule *r)
 {
@@ -175,4 +177,106 @@ const char *route_action_str(enum route_action a)
 		return "deny";
 	}
 	return "?";
+}
+
+/* --- name rules ------------------------------------------------------------ */
+
+static int name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+int route_is_name(const char *s, size_t len)
+{
+	if (len >= 2 && s[0] == '*' && s[1] == '.')
+		return 1;
+	for (size_t i = 0; i < len && s[i] != ':' && s[i] != '/'; i++)
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))
+			return 1;
+	return 0;
+}
+
+int route_insert_name(struct route_table *t, size_t at, const char *s, size_t len,
+		      enum route_action action, unsigned line, const char **why)
+{
+	struct route_rule r = {.port_lo = 1, .port_hi = 0, .action = action, .line = line};
+	size_t body = len >= 2 && s[0] == '*' && s[1] == '.' ? 2 : 0;
+	int err;
+
+	if (memchr(s, ':', len))
+		return bad_dest(why, "is a name rule, and name rules take no port");
+	if (len > 1 && s[len - 1] == '.')
+		len--;
+	if (len <= body || len > ROUTE_NAME_LEN || s[body] == '.')
+		return bad_dest(why, "is not a host name or a *.NAME pattern");
+	for (size_t i = body; i < len; i++)
+		if (!name_char(s[i]))
+			return bad_dest(why, "is not a host name or a *.NAME pattern");
+	if (t->nnames >= ROUTE_NAMES_MAX)
+		return bad_dest(why, "is one name rule too many"), -ENOSPC;
+	r.name = (unsigned)t->nnames + 1;
+	if ((err = route_insert(t, at, &r)) < 0)
+		return err;
+	memcpy(t->names[t->nnames], s, len);
+	t->names[t->nnames][len] = '\0';
+	t->nnames++;
+	return 0;
+}
+
+const char *route_rule_name(const struct route_table *t, const struct route_rule *r)
+{
+	return r->name ? t->names[r->name - 1] : NULL;
+}
+
+int route_name_match(const char *pattern, const char *name, size_t len)
+{
+	size_t plen = strlen(pattern);
+
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+		/* "*.corp.example": a name ending in ".corp.example" */
+		plen--;
+		pattern++;
+		return len > plen && !strncasecmp(name + len - plen, pattern, plen);
+	}
+	return len == plen && !strncasecmp(name, pattern, len);
+}
+
+static enum route_action lookup(const struct route_table *t, const char *name,
+				bool by_address, uint32_t ip, uint16_t port,
+				const struct route_rule **hit)
+{
+	size_t len = strlen(name);
+	uint32_t h = ntohl(ip);
+	uint16_t p = ntohs(port);
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct route_rule *r = &t->rules[i];
+		bool match = r->name ? route_name_match(t->names[r->name - 1], name, len)
+				     : by_address && (h & r->mask) == r->net &&
+					       p >= r->port_lo && p <= r->port_hi;
+		if (match) {
+			if (hit)
+				*hit = r;
+			return r->action;
+		}
+	}
+	if (hit)
+		*hit = NULL;
+	return t->fallback;
+}
+
+enum route_action route_lookup_name(const struct route_table *t, const char *name,
+				    const struct route_rule **hit)
+{
+	return lookup(t, name, false, 0, 0, hit);
+}
+
+enum route_action route_lookup_dest(const struct route_table *t, const char *name,
+				    uint32_t fake_ip, uint16_t port,
+				    const struct route_rule **hit)
+{
+	return lookup(t, name, true, fake_ip, port, hit);
 }

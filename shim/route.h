@@ -23,14 +23,22 @@ struct route_rule {
 	uint16_t port_hi;
 	enum route_action action;
 	unsigned line; /* the settings-file line it was written on; 0: none */
+	/* A name rule: 1 + its index in the table's names[]; 0 for an
+	 * address rule. A name rule has port_lo 1 > port_hi 0, so that
+	 * route_lookup() never matches it against an address. */
+	unsigned name;
 };
 
 #define ROUTE_MAX 128
+#define ROUTE_NAMES_MAX 64   /* name rules in a table */
+#define ROUTE_NAME_LEN 255   /* bytes in a name pattern */
 
 struct route_table {
 	struct route_rule rules[ROUTE_MAX];
 	size_t n;
 	enum route_action fallback; /* when no rule matches */
+	char names[ROUTE_NAMES_MAX][ROUTE_NAME_LEN + 1]; /* name rules' patterns */
+	size_t nnames;
 };
 
 /* Appends a rule. 0, or -ENOSPC when the table is full. */
@@ -100,5 +108,49 @@ int route_parse_list(struct route_table *t, const char *list,
 const char *route_fmt_dest(const struct route_rule *r, char *buf);
 
 const char *route_action_str(enum route_action a);
+
+/* --- name rules (SOCKS4A) ------------------------------------------------
+ *
+ * A name rule's pattern is a host name ("files.example", matched without
+ * regard to case) or "*." and a name ("*.corp.example": every name below
+ * corp.example, not corp.example itself). Name rules take no port. They
+ * sit in the same ordered list as the address rules.
+ */
+
+/* Whether text of len bytes is written as a name rule (it has a letter,
+ * or starts "*."), rather than as an address rule. */
+int route_is_name(const char *s, size_t len);
+
+/*
+ * Inserts a name rule for pattern s (len bytes) before rules[at].
+ * 0, -EINVAL with *why ("is not a host name or *.NAME pattern", "takes
+ * no port"), or -ENOSPC when the rules or the patterns are full.
+ */
+int route_insert_name(struct route_table *t, size_t at, const char *s, size_t len,
+		      enum route_action action, unsigned line, const char **why);
+
+/* The pattern of a name rule, or NULL for an address rule. */
+const char *route_rule_name(const struct route_table *t, const struct route_rule *r);
+
+/* Whether name (len bytes, a trailing '.' ignored) matches pattern. */
+int route_name_match(const char *pattern, const char *name, size_t len);
+
+/*
+ * Where a name goes before its address is known: the first *name* rule
+ * that matches, or with none *hit = NULL and t->fallback. Address rules
+ * are passed over (the address is what is not known).
+ */
+enum route_action route_lookup_name(const struct route_table *t, const char *name,
+				    const struct route_rule **hit);
+
+/*
+ * Where a connection to a name the proxy resolves goes: the first rule
+ * that matches in the one ordered list, a name rule by the name, an
+ * address rule by fake_ip:port (so only rules that cover the fake range,
+ * such as "deny 0.0.0.0/0:25", apply), else *hit = NULL and t->fallback.
+ */
+enum route_action route_lookup_dest(const struct route_table *t, const char *name,
+				    uint32_t fake_ip, uint16_t port,
+				    const struct route_rule **hit);
 
 #endif

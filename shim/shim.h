@@ -18,6 +18,7 @@
 #include "handshake.h"
 #include "real.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 
@@ -109,6 +110,10 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
 
 /* --- what one flow offers another --------------------------------------- */
 
+/* hooks_connect.c: finishes a CONNECT still under way before a data call
+ * or fcntl(F_SETFL) goes ahead: 0 or -errno (see there). Takes the lock. */
+int connect_settle(int fd, int timeo_opt);
+
 /*
  * hooks_bind.c, under the slot lock, for the calls other flows own:
  * bind_release() for connect() on a BIND socket (0: the BIND is closed
@@ -131,5 +136,35 @@ static inline bool shim_low_pointer(const void *p)
 {
 	return (unsigned long)p < 4096;
 }
+
+/* --- hooks_names.c: names the proxy resolves (remote-dns) ---------------- */
+
+/* Whether ip (network order) is in the fake range (remote-dns; see
+ * hooks_names.c): a few instructions, asked by every IPv4 connect()
+ * before the rules, since a name's rules are not the address's. */
+static inline bool shim_is_fake(uint32_t ip)
+{
+	return ((uint64_t)(ntohl(ip) ^ shim_cfg.fake_net) >> (32 - shim_cfg.fake_prefix)) == 0;
+}
+
+/*
+ * The name behind ip: 1 when ip is not in the fake range; 0 with *host
+ * the name a lookup gave ip (it stays valid for the life of the process,
+ * so an exchange may keep the pointer); -ENOENT for a fake address no
+ * lookup of this process gave out (remote-dns off, or another process's).
+ */
+int shim_fake_name(uint32_t ip, const char **host);
+
+/*
+ * connect() to dst, which shim_is_fake(): 0 with *host the name, when it
+ * goes through the proxy as SOCKS4A; else the errno the program gets,
+ * logged: EHOSTUNREACH for a fake address no lookup gave out, or one a
+ * rule sends direct; EACCES for a deny rule.
+ */
+int shim_fake_route(struct v4 dst, const char **host);
+
+/* After a SOCKS4A exchange failed and was logged: one more line saying
+ * what a refusal of a name may mean. */
+void shim_fake_failed(const struct hs *h);
 
 #endif

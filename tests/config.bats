@@ -572,7 +572,7 @@ self_calls() {
 @test "socks4rc.example as installed, all comments, leaves every default" {
 	USER=t run "$SOCKS4WRAP" -s 127.0.0.1:1080 -f "$S4_ROOT/socks4rc.example" -n 192.0.2.1:80
 	[ "$status" -eq 0 ]
-	[ "$(grep -c '# default$' <<<"$output")" -eq 5 ] # all but server and user
+	[ "$(grep -c '# default$' <<<"$output")" -eq 7 ] # all but server and user
 	[ "$(grep -c "# $S4_ROOT/socks4rc.example:" <<<"$output")" -eq 0 ]
 }
 

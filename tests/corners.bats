@@ -13,6 +13,7 @@ setup_file() {
 	start_socks4d socks4d
 	start_socks4d slow -M delay=300
 	s4_start_py cb "" "$S4_ROOT/tests/helpers/callback.py"
+	s4_start_py banner "" "$S4_ROOT/tests/helpers/banner.py"
 }
 
 teardown_file() {
@@ -154,4 +155,26 @@ granted() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"cannot log to $BATS_TEST_TMPDIR/log.fifo: not a regular file or a terminal; logging to stderr"* ]]
+}
+
+@test "a program that polls for POLLIN and reads before SO_ERROR reads the server's greeting, not the SOCKS reply" {
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4corner" early 127.0.0.1 "$BANNER_PORT" poll
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "line=hello from the server"
+}
+
+@test "a program that makes the socket blocking, waits for writability and reads byte by byte gets the greeting" {
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4corner" early 127.0.0.1 "$BANNER_PORT" blocking
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "line=hello from the server"
+}
+
+@test "a program that writes before SO_ERROR gets EAGAIN until the exchange is done, and its bytes arrive intact" {
+	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4corner" early 127.0.0.1 "$ECHO_PORT" write
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "write=11"
+	has_line "line=early bird"
 }

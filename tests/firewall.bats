@@ -17,11 +17,16 @@ load helpers/common
 load helpers/servers
 load helpers/ftp
 load helpers/netns
+load helpers/names
 
 setup_file() {
 	local d=$BATS_FILE_TMPDIR
 	netns_setup || return 1
 	[ -z "$NETNS_SKIP" ] || return 0
+	# names (issue 15), before anything starts in the namespaces: the
+	# client's resolver knows only inside.example; the proxy resolves
+	# files.example; ssh -D is a second 4A server (below)
+	names_setup inside.example="$NETNS_SERVER_ADDR"
 	mkdir -p "$d/pub"
 	chmod 755 "$d/pub"
 	ftp_blob "$d/pub/blob" 2000000
@@ -32,10 +37,16 @@ setup_file() {
 	# cannot report the proxy's outward address from the reply
 	netns_start_socks4d zeros -Z
 	start_sockd -n "$NETNS_PROXY" sockd "$NETNS_PROXY_IN" "$NETNS_PROXY_OUT" 192.0.2.0/24
+	echo "hello by name" >"$d/pub/hello.txt"
+	start_http -n "$NETNS_SERVER" http "$d/pub" "$NETNS_SERVER_ADDR"
+	start_sshd server-sshd "$NETNS_SERVER" "$NETNS_SERVER_ADDR"
+	start_ssh_socks sshsocks
+	netns_start_socks4d no4a -N
 }
 
 teardown_file() {
 	s4_stop_all
+	names_teardown
 	netns_teardown
 }
 
@@ -276,4 +287,272 @@ sys.exit(0 if s.connect_ex(('$NETNS_SERVER_ADDR', $PYFTPD_PORT)) == errno.ENETUN
 		[ "$status" -eq 0 ]
 		cmp got "$BATS_FILE_TMPDIR/pub/blob"
 	done
+}
+
+# --- names the client cannot resolve (SOCKS 4A, issue 15) ----------------
+
+# by_name PROXYPORT CMD...: CMD in the client namespace under socks4wrap
+# with remote-dns on.
+by_name() {
+	SOCKS4_REMOTE_DNS=${NAMES_MODE:-on} wrapped "$@"
+}
+
+# py_get PROXYPORT HOST: Python fetches /hello.txt from HOST:HTTP_PORT
+# under socks4wrap (remote-dns as by_name); prints the body, or the
+# exception's class. Python runs under a sanitizer build; curl does not.
+py_get() {
+	by_name "$1" "$S4_PY" -c "
+import socket, sys
+try:
+    s = socket.create_connection(('$2', $HTTP_PORT), timeout=10)
+except OSError as e:
+    print(type(e).__name__)
+    sys.exit(1)
+s.sendall(b'GET /hello.txt HTTP/1.0\\r\\n\\r\\n')
+data = b''
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip())"
+}
+
+# each_4a_proxy FN: FN PROXYPORT LOG for socks4d and for ssh -D, the log
+# being where the proxy names what it resolved.
+each_4a_proxy() {
+	local fn=$1
+	"$fn" "$SOCKS4D_PORT" socks4d
+	"$fn" "$SSHSOCKS_PORT" sshsocks-sshd
+}
+
+@test "the client namespace cannot resolve the server's name by itself" {
+	run in_client getent ahostsv4 "$NAMES_SERVER_NAME"
+	[ "$status" -ne 0 ]
+	names_asked "$NAMES_SERVER_NAME"
+}
+
+curl_by_name() {
+	: >"$NAMES_DNS_LOG"
+	run by_name "$1" curl -sS --max-time 20 "http://$NAMES_SERVER_NAME:$HTTP_PORT/hello.txt"
+	echo "# curl via $2: $output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello by name" ]
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "remote-dns on: curl fetches by name through socks4d and ssh -D, and local DNS is never asked" {
+	require_preloadable curl
+	each_4a_proxy curl_by_name
+	# each server resolved the name itself
+	grep -q "target $NAMES_SERVER_NAME port $HTTP_PORT" "$BATS_FILE_TMPDIR/sshsocks-sshd.log"
+	grep "$NAMES_SERVER_NAME" "$BATS_FILE_TMPDIR/socks4d.log"
+}
+
+wget_by_name() {
+	: >"$NAMES_DNS_LOG"
+	rm -f got
+	run by_name "$1" wget -q --timeout=10 --tries=1 -O got "http://$NAMES_SERVER_NAME:$HTTP_PORT/hello.txt"
+	echo "# wget via $2: $output"
+	[ "$status" -eq 0 ]
+	[ "$(cat got)" = "hello by name" ]
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "remote-dns on: wget fetches by name through socks4d and ssh -D" {
+	require_preloadable wget
+	each_4a_proxy wget_by_name
+}
+
+python_by_name() {
+	: >"$NAMES_DNS_LOG"
+	run by_name "$1" "$S4_PY" -c "
+import socket
+s = socket.create_connection(('$NAMES_SERVER_NAME', $HTTP_PORT), timeout=10)
+s.sendall(b'GET /hello.txt HTTP/1.0\\r\\n\\r\\n')
+data = b''
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip())
+print(s.getpeername()[0], socket.getnameinfo(s.getpeername(), 0)[0])"
+	echo "# python via $2: $output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "hello by name" ]
+	[ "${lines[1]}" = "240.0.0.1 $NAMES_SERVER_NAME" ]
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "remote-dns on: Python socket.create_connection by name through socks4d and ssh -D" {
+	each_4a_proxy python_by_name
+}
+
+ssh_by_name() {
+	: >"$NAMES_DNS_LOG"
+	# shellcheck disable=SC2046 # one word per option
+	run by_name "$1" ssh $(ssh_opts server-sshd) -p "$SERVER_SSHD_PORT" \
+		"root@$NAMES_SERVER_NAME" 'echo "on $(hostname -I)"'
+	echo "# ssh via $2: $output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tr -s ' ' | sed 's/ $//')" = "on $NETNS_SERVER_ADDR" ]
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "remote-dns on: ssh logs in by name through socks4d and ssh -D" {
+	each_4a_proxy ssh_by_name
+}
+
+# ftp_by_name CLIENT PROXYPORT: an active-mode download from pyftpdlib by
+# name; the data connection comes through a BIND that names the server.
+ftp_by_name() {
+	local before
+	: >"$NAMES_DNS_LOG"
+	before=$(lines pyftpd)
+	rm -f got
+	case $1 in
+	curl) run by_name "$2" curl -sS --max-time 30 -P - "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" -o got ;;
+	tnftp) run by_name "$2" tnftp -A -q 30 -o got "ftp://$NAMES_SERVER_NAME:$PYFTPD_PORT/blob" </dev/null ;;
+	python) run by_name "$2" "$S4_PY" -c "
+import ftplib
+f = ftplib.FTP()
+f.connect('$NAMES_SERVER_NAME', $PYFTPD_PORT, timeout=10)
+f.login()
+f.set_pasv(False)
+with open('got', 'wb') as out:
+    f.retrbinary('RETR blob', out.write)
+f.quit()" ;;
+	esac
+	echo "# $1, active, by name: $output"
+	[ "$status" -eq 0 ]
+	cmp got "$BATS_FILE_TMPDIR/pub/blob"
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/pyftpd.log" |
+		grep -E '(PORT 198,51,100,1,|EPRT \|1\|198\.51\.100\.1\|)'
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "remote-dns on: active-mode FTP by name through socks4d, Python ftplib (advertises the control address)" {
+	local before
+	before=$(lines socks4d)
+	ftp_by_name python "$SOCKS4D_PORT"
+	# the BIND named the application server: a 4A BIND
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "remote-dns on: active-mode FTP by name through socks4d, tnftp -A (reads the port before listen, binds the control address)" {
+	local before
+	before=$(lines socks4d)
+	ftp_by_name tnftp "$SOCKS4D_PORT"
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "remote-dns on: active-mode FTP by name through socks4d, curl -P - (binds the control address)" {
+	local before
+	require_preloadable curl
+	before=$(lines socks4d)
+	ftp_by_name curl "$SOCKS4D_PORT"
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "ssh -D has no BIND: by name, passive FTP works and active mode fails with a clear line" {
+	: >"$NAMES_DNS_LOG"
+	rm -f got
+	run by_name "$SSHSOCKS_PORT" "$S4_PY" -c "
+import ftplib, sys
+f = ftplib.FTP()
+f.connect('$NAMES_SERVER_NAME', $PYFTPD_PORT, timeout=10)
+f.login()
+f.set_pasv(sys.argv[1] == 'passive')
+with open('got', 'wb') as out:
+    f.retrbinary('RETR blob', out.write)" passive
+	echo "$output"
+	[ "$status" -eq 0 ]
+	cmp got "$BATS_FILE_TMPDIR/pub/blob"
+	run by_name "$SSHSOCKS_PORT" "$S4_PY" -c "
+import ftplib
+f = ftplib.FTP()
+f.connect('$NAMES_SERVER_NAME', $PYFTPD_PORT, timeout=10)
+f.login()
+f.set_pasv(False)
+f.retrbinary('RETR blob', lambda b: None)"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"BIND $NAMES_SERVER_NAME:$PYFTPD_PORT via $NETNS_PROXY_IN:$SSHSOCKS_PORT: "* ]]
+	names_never_asked "$NAMES_SERVER_NAME"
+}
+
+@test "local-first: a name the inside resolver knows goes by address, one it does not by 4A" {
+	local before
+	before=$(lines socks4d)
+	: >"$NAMES_DNS_LOG"
+	NAMES_MODE=local-first run py_get "$SOCKS4D_PORT" inside.example
+	echo "$output"
+	[ "$output" = "hello by name" ]
+	NAMES_MODE=local-first run py_get "$SOCKS4D_PORT" "$NAMES_SERVER_NAME"
+	echo "$output"
+	[ "$output" = "hello by name" ]
+	names_asked inside.example
+	names_asked "$NAMES_SERVER_NAME"
+	# inside.example reached the proxy as an address, never as a name;
+	# files.example as a name
+	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" >new.log
+	cat new.log
+	! grep -q inside.example new.log
+	grep -q "CONNECT $NETNS_SERVER_ADDR:$HTTP_PORT" new.log
+	grep -q "$NAMES_SERVER_NAME" new.log
+}
+
+@test "a fake address no lookup gave out fails closed with EHOSTUNREACH" {
+	run by_name "$SOCKS4D_PORT" "$S4_PY" -c "
+import errno, socket
+s = socket.socket()
+print(s.connect_ex(('240.0.0.77', $HTTP_PORT)) == errno.EHOSTUNREACH)"
+	echo "$output"
+	has_line True
+	[[ "$output" == *"CONNECT 240.0.0.77:$HTTP_PORT: a fake address no lookup of this process gave out (remote-dns on): EHOSTUNREACH"* ]]
+	NAMES_MODE=off run py_get "$SOCKS4D_PORT" 240.0.0.1
+	[ "$status" -ne 0 ]
+	has_line OSError
+	[[ "$output" == *"(remote-dns off): EHOSTUNREACH"* ]]
+}
+
+@test "a deny rule for a name fails its connect() with EACCES and names the rule" {
+	printf 'deny %s\n' "$NAMES_SERVER_NAME" >rc
+	SOCKS4_CONF=$PWD/rc run py_get "$SOCKS4D_PORT" "$NAMES_SERVER_NAME"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	has_line PermissionError
+	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT: denied by rule deny $NAMES_SERVER_NAME, $PWD/rc:1 (EACCES)"* ]]
+}
+
+@test "a socks4d that refuses 4A (-N): the connect() fails with ECONNREFUSED and says what may be wrong" {
+	run by_name "$NO4A_PORT" "$S4_PY" -c "
+import errno, socket
+try:
+    socket.create_connection(('$NAMES_SERVER_NAME', $HTTP_PORT), timeout=10)
+except ConnectionRefusedError:
+    print('refused')"
+	echo "$output"
+	has_line refused
+	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT via $NETNS_PROXY_IN:$NO4A_PORT: rejected (91, request rejected or failed)"* ]]
+	[[ "$output" == *"could not resolve the name, or does not speak SOCKS4A"* ]]
+}
+
+@test "a name the proxy cannot resolve is refused (91) by socks4d" {
+	run py_get "$SOCKS4D_PORT" nowhere.example
+	echo "$output"
+	[ "$status" -ne 0 ]
+	has_line ConnectionRefusedError
+	[[ "$output" == *"CONNECT nowhere.example:$HTTP_PORT via $NETNS_PROXY_IN:$SOCKS4D_PORT: rejected (91"* ]]
+	names_never_asked nowhere.example
+}
+
+@test "Dante's sockd does not speak 4A: a name fails with ECONNREFUSED and a line that says why" {
+	run py_get "$SOCKD_PORT" "$NAMES_SERVER_NAME"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	has_line ConnectionRefusedError
+	[[ "$output" == *"CONNECT $NAMES_SERVER_NAME:$HTTP_PORT via $NETNS_PROXY_IN:$SOCKD_PORT: rejected (91, request rejected or failed)"* ]]
+	[[ "$output" == *"could not resolve the name, or does not speak SOCKS4A"* ]]
 }

@@ -56,7 +56,18 @@ granted_count() {
 @test "the library exports the interposed calls and nothing else" {
 	run sh -c "nm -D --defined-only '$S4_BUILD/libsocks4wrap.so' | awk '{print \$3}' | sort | tr '\n' ' '"
 	[ "$status" -eq 0 ]
-	[ "$output" = "accept accept4 bind close connect dlmopen dlopen dup dup2 dup3 execl execle execlp execv execve execveat execvp execvpe fcntl fcntl64 fexecve getpeername getsockname getsockopt listen posix_spawn posix_spawnp sendmmsg sendmsg sendto " ]
+	[ "$output" = "accept accept4 bind close connect dlmopen dlopen dup dup2 dup3 execl execle execlp execv execve execveat execvp execvpe fcntl fcntl64 fexecve getaddrinfo gethostbyaddr gethostbyaddr_r gethostbyname gethostbyname2 gethostbyname2_r gethostbyname_r getnameinfo getpeername getsockname getsockopt listen posix_spawn posix_spawnp read readv recv recvfrom recvmsg send sendmmsg sendmsg sendto write writev " ]
+}
+
+@test "the library never calls its own hooks: no relocation names any of them" {
+	local hooks relocs self
+	hooks=$(nm -D --defined-only "$S4_BUILD/libsocks4wrap.so" | awk '{print $3}' | sort -u)
+	# a call or an address taken inside the library would need one
+	relocs=$(readelf -rW "$S4_BUILD/libsocks4wrap.so" | awk '$3 ~ /JUMP_SLOT|GLOB_DAT|64$/ {print $5}' |
+		sed 's/@.*//' | sort -u)
+	self=$(comm -12 <(echo "$hooks") <(echo "$relocs") | tr '\n' ' ')
+	echo "relocations against our own hooks: $self"
+	[ -z "$self" ]
 }
 
 @test "loading the library runs nothing: no constructor, no start-up work" {

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -461,6 +462,46 @@ static int check_errno(void)
 	return ok;
 }
 
+/* Reading before asking for the connect's outcome (issue 13 item 11):
+ * HOST:PORT speaks first, one line. "poll": a non-blocking connect, poll
+ * for POLLIN, read, never SO_ERROR. "blocking": a non-blocking connect,
+ * fcntl() back to blocking, select() for writability, then one byte at
+ * a time. "write": a non-blocking connect and a write at once, retried
+ * on EAGAIN (HOST:PORT an echo server). What is read must be the
+ * server's, never the SOCKS reply. */
+static int check_early(const char *how)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), r, tries = 0;
+	char line[128];
+	size_t got = 0;
+	ssize_t n;
+
+	r = connect(fd, (void *)&dst, sizeof(dst));
+	printf("connect=%s\n", res(r));
+	if (!strcmp(how, "write")) {
+		while ((n = write(fd, "early bird\n", 11)) < 0 && errno == EAGAIN && tries++ < 1000)
+			usleep(10 * 1000);
+		printf("write=%s\n", n == 11 ? "11" : ename(errno));
+		fcntl(fd, F_SETFL, 0);
+	} else if (!strcmp(how, "poll")) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		poll(&p, 1, 5000);
+		fcntl(fd, F_SETFL, 0); /* then reads as a blocking socket would */
+	} else {
+		fd_set w;
+		struct timeval tv = {5, 0};
+		fcntl(fd, F_SETFL, 0);
+		FD_ZERO(&w);
+		FD_SET(fd, &w);
+		select(fd + 1, NULL, &w, NULL, &tv);
+	}
+	while (got + 1 < sizeof(line) && (n = read(fd, line + got, 1)) == 1 && line[got] != '\n')
+		got++;
+	line[got] = 0;
+	printf("line=%s\n", line);
+	return !strcmp(how, "write") ? !strcmp(line, "early bird") : !strncmp(line, "hello", 5);
+}
+
 /* A daemon closes standard error and its next open() takes number 2:
  * the shim's lines must not land in that file. ARG: the file. */
 static int check_logfd(const char *path)
@@ -507,6 +548,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "forklock")) return !check_forklock();
 	if (!strcmp(c, "errno")) return !check_errno();
 	if (!strcmp(c, "logfd") && argc > 4) return !check_logfd(argv[4]);
+	if (!strcmp(c, "early") && argc > 4) return !check_early(argv[4]);
 	fprintf(stderr, "s4corner: unknown check '%s'\n", c);
 	return 2;
 }

@@ -535,8 +535,8 @@ TEST(every_file_error_names_file_and_line)
 
 TEST(every_rule_error_names_file_and_line)
 {
-	file_error(OK3 "direct example.com\n",
-		   RC ":4: direct: 'example.com' is not an IPv4 address or network "
+	file_error(OK3 "direct 10.0.0.300\n",
+		   RC ":4: direct: '10.0.0.300' is not an IPv4 address or network "
 		      "(a.b.c.d or a.b.c.d/n)");
 	file_error(OK3 "proxy 10.0.0.0/33\n",
 		   RC ":4: proxy: '10.0.0.0/33' has a prefix length outside 0-32");
@@ -773,6 +773,112 @@ TEST(file_size_limit)
 	free(big);
 }
 
+TEST(remote_dns_and_fake_range)
+{
+	const char *env[] = {"SOCKS4_REMOTE_DNS=local-first", "SOCKS4_FAKE_RANGE=0.128.0.0/16", NULL};
+	struct config c;
+
+	CHECK_EQ_INT(parse(&c, "server 192.0.2.1:1080\n"), 0);
+	CHECK_EQ_INT(c.remote_dns, CONFIG_DNS_OFF);
+	CHECK_EQ_INT(c.fake_net, 0xf0000000u);
+	CHECK_EQ_INT(c.fake_prefix, 20);
+	CHECK_EQ_INT(parse(&c, "remote-dns on\nfake-range 240.16.0.0/12\n"), 0);
+	CHECK_EQ_INT(c.remote_dns, CONFIG_DNS_ON);
+	CHECK_EQ_INT(c.fake_net, 0xf0100000u);
+	CHECK_EQ_INT(c.fake_prefix, 12);
+	CHECK_EQ_STR(origin(&c, CONFIG_REMOTE_DNS), RC ":1");
+	CHECK_EQ_INT(parse_env(&c, "remote-dns on\n", env), 0);
+	CHECK_EQ_INT(c.remote_dns, CONFIG_DNS_LOCAL_FIRST);
+	CHECK_EQ_INT(c.fake_net, 0x00800000u);
+	CHECK_EQ_STR(origin(&c, CONFIG_FAKE_RANGE), "SOCKS4_FAKE_RANGE");
+	CHECK_EQ_STR(config_remote_dns_str(CONFIG_DNS_LOCAL_FIRST), "local-first");
+	expect_error("SOCKS4_REMOTE_DNS=yes", "'yes' is not off, on or local-first");
+	expect_error("SOCKS4_FAKE_RANGE=10.0.0.0/8", "never be routable");
+	expect_error("SOCKS4_FAKE_RANGE=192.0.2.0/24", "never be routable");
+	expect_error("SOCKS4_FAKE_RANGE=0.0.0.0/16", "never be routable");
+	expect_error("SOCKS4_FAKE_RANGE=240.0.0.0/31", "/8 to /30");
+	expect_error("SOCKS4_FAKE_RANGE=240.0.0.0/4", "/8 to /30");
+	expect_error("SOCKS4_FAKE_RANGE=240.0.0.0", "not a network");
+	expect_error("SOCKS4_FAKE_RANGE=240.0.0.1/20", "not a network");
+	expect_error("SOCKS4_FAKE_RANGE=240.0.0.0/20:80", "not a network");
+}
+
+static enum config_name_way way(const struct config *c, const char *name)
+{
+	const struct route_rule *hit;
+
+	return config_name_way(c, name, &hit);
+}
+
+TEST(name_rules_in_the_one_list)
+{
+	const struct route_rule *hit;
+	struct config c;
+
+	CHECK_EQ_INT(parse(&c, "remote-dns on\n"
+			       "deny 0.0.0.0/0:25\n"
+			       "direct *.corp.example\n"
+			       "deny Evil.Example.\n"
+			       "proxy intranet.corp.example\n"
+			       "direct 192.168.0.0/16\n"), 0);
+	CHECK_EQ_INT(c.routes.n, 6); /* and the built-in 127.0.0.0/8 */
+	CHECK_EQ_STR(route_rule_name(&c.routes, &c.routes.rules[1]), "*.corp.example");
+	CHECK_EQ_STR(route_rule_name(&c.routes, &c.routes.rules[2]), "Evil.Example");
+	CHECK(route_rule_name(&c.routes, &c.routes.rules[0]) == NULL);
+	/* name rules never match an address */
+	CHECK_EQ_INT(look(&c, "240.0.0.1", 80), ROUTE_PROXY);
+	CHECK_EQ_INT(look(&c, "192.168.1.1", 80), ROUTE_DIRECT);
+	/* the lookup: name rules only, first match; intranet is below the
+	 * broader direct, so it is direct */
+	CHECK_EQ_INT(way(&c, "a.corp.example"), CONFIG_NAME_LOCAL);
+	CHECK_EQ_INT(way(&c, "INTRANET.corp.example"), CONFIG_NAME_LOCAL);
+	CHECK_EQ_INT(way(&c, "corp.example"), CONFIG_NAME_REMOTE);
+	CHECK_EQ_INT(way(&c, "evil.example"), CONFIG_NAME_REMOTE);
+	CHECK_EQ_INT(way(&c, "files.example"), CONFIG_NAME_REMOTE);
+	CHECK_EQ_INT(way(&c, "localhost"), CONFIG_NAME_LOCAL);
+	CHECK_EQ_INT(way(&c, "db.LOCALHOST."), CONFIG_NAME_LOCAL);
+	/* the connect: both kinds in order, the fake address for address rules */
+	CHECK_EQ_INT(route_lookup_dest(&c.routes, "evil.example.", ip("240.0.0.3"), htons(80), &hit),
+		     ROUTE_DENY);
+	CHECK_EQ_INT(hit->line, 4);
+	CHECK_EQ_INT(route_lookup_dest(&c.routes, "files.example", ip("240.0.0.3"), htons(25), &hit),
+		     ROUTE_DENY);
+	CHECK_EQ_INT(hit->line, 2);
+	CHECK_EQ_INT(route_lookup_dest(&c.routes, "files.example", ip("240.0.0.3"), htons(21), &hit),
+		     ROUTE_PROXY);
+	CHECK(hit == NULL);
+	/* off: every name is the program's own business */
+	CHECK_EQ_INT(parse(&c, "direct *.corp.example\n"), 0);
+	CHECK_EQ_INT(way(&c, "files.example"), CONFIG_NAME_LOCAL);
+	CHECK_EQ_INT(parse(&c, "remote-dns local-first\n"), 0);
+	CHECK_EQ_INT(way(&c, "files.example"), CONFIG_NAME_LOCAL_FIRST);
+}
+
+TEST(bad_name_rules)
+{
+	struct config c;
+
+	CHECK_EQ_INT(parse(&c, "direct files.example:21\n"), -EINVAL);
+	CHECK(strstr(c.error, RC ":1: direct: 'files.example:21' is a name rule, and name rules take no port"));
+	CHECK_EQ_INT(parse(&c, "deny *.\n"), -EINVAL);
+	CHECK(strstr(c.error, "not a host name or a *.NAME pattern"));
+	CHECK_EQ_INT(parse(&c, "deny a/b.example\n"), -EINVAL);
+	CHECK_EQ_INT(parse(&c, "deny *.a*b\n"), -EINVAL);
+	CHECK_EQ_INT(parse(&c, "deny .example\n"), -EINVAL);
+}
+
+TEST(hosts_lines)
+{
+	CHECK(config_hosts_line_has("192.0.2.9 files.example files", 29, "FILES.example"));
+	CHECK(config_hosts_line_has("192.0.2.9\tfiles.example\tfiles", 29, "files"));
+	CHECK(config_hosts_line_has("192.0.2.9 files.example", 23, "files.example."));
+	CHECK(!config_hosts_line_has("192.0.2.9 files.example", 23, "192.0.2.9"));
+	CHECK(!config_hosts_line_has("192.0.2.9 files.example", 23, "files.exampl"));
+	CHECK(!config_hosts_line_has("# 192.0.2.9 files.example", 25, "files.example"));
+	CHECK(!config_hosts_line_has("192.0.2.9 a #files.example", 26, "files.example"));
+	CHECK(config_hosts_line_has("192.0.2.9 a b.example\r", 22, "b.example"));
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -813,6 +919,10 @@ int main(void)
 	RUN(dev_null_reads_as_no_settings);
 	RUN(home_socks4rc_is_read_and_may_be_missing);
 	RUN(file_size_limit);
+	RUN(remote_dns_and_fake_range);
+	RUN(name_rules_in_the_one_list);
+	RUN(bad_name_rules);
+	RUN(hosts_lines);
 	rmdir(tmpdir);
 	return check_done();
 }

@@ -274,6 +274,44 @@ TEST(insert_keeps_the_order)
 	CHECK_EQ_INT(t.rules[3].net, 0x0c000000);
 }
 
+TEST(name_patterns)
+{
+	CHECK(route_name_match("files.example", "FILES.example", 13));
+	CHECK(route_name_match("files.example", "files.example.", 14));
+	CHECK(!route_name_match("files.example", "files.example.org", 17));
+	CHECK(!route_name_match("files.example", "xfiles.example", 14));
+	CHECK(route_name_match("*.corp.example", "a.corp.example", 14));
+	CHECK(route_name_match("*.corp.example", "a.b.Corp.Example.", 17));
+	CHECK(!route_name_match("*.corp.example", "corp.example", 12));
+	CHECK(!route_name_match("*.corp.example", "xcorp.example", 13));
+	CHECK(route_is_name("files.example", 13));
+	CHECK(route_is_name("*.x", 3));
+	CHECK(!route_is_name("10.0.0.0/8", 10));
+	CHECK(!route_is_name("0.0.0.0/0:25", 12));
+	CHECK(!route_is_name("10.0.0.300", 10));
+}
+
+TEST(name_rules_never_match_addresses)
+{
+	struct route_table t = {.n = 0, .fallback = ROUTE_PROXY};
+	const struct route_rule *hit;
+	const char *why;
+
+	CHECK_EQ_INT(route_insert_name(&t, 0, "*.example", 9, ROUTE_DENY, 3, &why), 0);
+	CHECK_EQ_INT(look(&t, "0.0.0.0", 1), ROUTE_PROXY);
+	CHECK_EQ_INT(look(&t, "255.255.255.255", 65535), ROUTE_PROXY);
+	CHECK_EQ_INT(route_lookup_name(&t, "a.example", &hit), ROUTE_DENY);
+	CHECK_EQ_INT(hit->line, 3);
+	CHECK_EQ_STR(route_rule_name(&t, hit), "*.example");
+	CHECK_EQ_INT(route_lookup_name(&t, "example", &hit), ROUTE_PROXY);
+	CHECK(hit == NULL);
+	CHECK_EQ_INT(route_insert_name(&t, 0, "a:1", 3, ROUTE_DENY, 4, &why), -EINVAL);
+	CHECK(strstr(why, "take no port") != NULL);
+	for (int i = 1; i < ROUTE_NAMES_MAX; i++)
+		CHECK_EQ_INT(route_insert_name(&t, t.n, "b.example", 9, ROUTE_DIRECT, 5, &why), 0);
+	CHECK_EQ_INT(route_insert_name(&t, t.n, "c.example", 9, ROUTE_DIRECT, 6, &why), -ENOSPC);
+}
+
 int main(void)
 {
 	RUN(cidr_forms);
@@ -289,5 +327,7 @@ int main(void)
 	RUN(lists);
 	RUN(table_full);
 	RUN(insert_keeps_the_order);
+	RUN(name_patterns);
+	RUN(name_rules_never_match_addresses);
 	return check_done();
 }
