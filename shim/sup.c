@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
 	struct rlimit nofile, more;
 	struct report r;
 	int sv[2], sfd, listener, devnull;
+	bool go;
 	pid_t child;
 
 	if (argc < 2) {
@@ -268,19 +270,21 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		return 1;
 	}
-	if (write(sv[0], "g", 1) != 1) {
-		waitpid(child, NULL, 0);
-		return 1;
-	}
-	close(sv[0]);
 	/* The command has the terminal and the pipes; we keep stderr for
 	 * the log only, so a reader of the command's output sees its end
-	 * when the command's tree ends. */
+	 * when the command's tree ends. Done before the command starts, so
+	 * that it finds the supervisor's descriptors as they will stay. */
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 		dup2(devnull, STDIN_FILENO);
 		dup2(devnull, STDOUT_FILENO);
 		if (devnull > STDERR_FILENO)
 			close(devnull);
+	}
+	go = write(sv[0], "g", 1) == 1;
+	close(sv[0]);
+	if (!go) {
+		waitpid(child, NULL, 0);
+		return 1;
 	}
 	return serve(listener, sfd, child);
 }

@@ -582,13 +582,16 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 		before=$(ls /proc/$PPID/fd | wc -l)
 		"$1" 127.0.0.1 "$2" 32 200 || exit 1
 		after=$(ls /proc/$PPID/fd | wc -l)
-		echo "supervisor fds: $before $after"' sh "$S4_BUILD/s4edge-static" "$ECHO_PORT"
+		echo "supervisor fds: $before $after"
+		ls -l /proc/$PPID/fd' sh "$S4_BUILD/s4edge-static" "$ECHO_PORT"
 	echo "$output" | grep -v '^ok'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"ok "*"threads_connect_concurrently_without_leaking"* ]]
 	[[ "$output" != *"not ok"* ]]
+	# a leak would be one per connection; a descriptor the supervisor
+	# was still closing when the first count ran is not one
 	[[ "$output" =~ supervisor\ fds:\ ([0-9]+)\ ([0-9]+) ]]
-	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+	[ "${BASH_REMATCH[2]}" -le "${BASH_REMATCH[1]}" ]
 }
 
 @test "1000 connections open at once in one process, nothing leaked" {
@@ -596,10 +599,13 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 		before=$(ls /proc/$PPID/fd | wc -l)
 		"$1" hold 127.0.0.1 "$2" 1000 || exit 1
 		after=$(ls /proc/$PPID/fd | wc -l)
-		echo "supervisor fds: $before $after"' sh "$S4_BUILD/s4sys-static" "$ECHO_PORT"
+		echo "supervisor fds: $before $after"
+		ls -l /proc/$PPID/fd' sh "$S4_BUILD/s4sys-static" "$ECHO_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	has_line "hold: 1000 of 1000 connections echoed, 0 descriptors left over"
+	# a leak would be one per connection; a descriptor the supervisor
+	# was still closing when the first count ran is not one
 	[[ "$output" =~ supervisor\ fds:\ ([0-9]+)\ ([0-9]+) ]]
-	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+	[ "${BASH_REMATCH[2]}" -le "${BASH_REMATCH[1]}" ]
 }
