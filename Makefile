@@ -71,6 +71,13 @@ QUERY_SRCS += shim/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
+# The syscall-mode supervisor: a seccomp listener serving the program's
+# socket calls, on the same settings and routing code as the library.
+SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_notify.c shim/sup_bind.c shim/sup_exchange.c \
+           shim/handshake.c shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
+SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
+SUP      = $(B)/socks4wrap-sup
+
 # socks4wrap, the command (shim/launch.c): the settings code linked in,
 # built static, against musl when musl-gcc is there (glibc's own static
 # start-up costs half of /bin/true; musl's next to nothing), and dynamic
@@ -101,8 +108,11 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
 TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
+STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
+STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
+all: $(SUP) $(STATIC_TOOL_BINS)
 all: $(LAUNCH)
 
 $(B)/%.o: %.c
@@ -121,6 +131,10 @@ $(SERVER): $(SERVER_OBJS)
 $(QUERY): $(QUERY_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(QUERY_OBJS) $(LDFLAGS)
+
+$(SUP): $(SUP_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SUP_OBJS) $(LDFLAGS) -lpthread
 
 $(B)/launch/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -194,6 +208,14 @@ $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
 $(B)/test_names: $(B)/shim/names.o
 $(B)/test_elfinfo: $(B)/shim/elfinfo.o
 
+# The same test programs linked statically, for the syscall mode: the
+# preload cannot reach them. Not sanitized (the sanitizers' runtimes do
+# not link statically).
+$(B)/%-static: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lpthread
+
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
@@ -230,12 +252,13 @@ bench: all
 # The system socks4rc is the user's once installed: install writes the
 # example only where there is none, and uninstall removes it only while it
 # is still byte for byte the example.
-install: $(LIB) $(QUERY) $(INST_LAUNCH)
+install: $(LIB) $(QUERY) $(INST_LAUNCH) $(SUP)
 install: $(MAN_PAGES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libsocks4wrap.so
 	install -m 0755 $(QUERY) $(DESTDIR)$(LIBDIR)/socks4wrap-query
+	install -m 0755 $(SUP) $(DESTDIR)$(LIBDIR)/socks4wrap-sup
 	install -m 0755 $(INST_LAUNCH) $(DESTDIR)$(BINDIR)/socks4wrap
 	install -m 0644 $(B)/man/socks4wrap.1 $(DESTDIR)$(MANDIR)/man1/socks4wrap.1
 	install -m 0644 $(B)/man/socks4rc.5 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
@@ -244,7 +267,7 @@ install: $(MAN_PAGES)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/socks4wrap $(DESTDIR)$(LIBDIR)/libsocks4wrap.so \
-	    $(DESTDIR)$(LIBDIR)/socks4wrap-query \
+	    $(DESTDIR)$(LIBDIR)/socks4wrap-query $(DESTDIR)$(LIBDIR)/socks4wrap-sup \
 	    $(DESTDIR)$(MANDIR)/man1/socks4wrap.1 $(DESTDIR)$(MANDIR)/man5/socks4rc.5
 	-rmdir $(DESTDIR)$(LIBDIR)
 	! cmp -s socks4rc.example $(DESTDIR)$(SYSCONFDIR)/socks4rc || \
@@ -256,6 +279,6 @@ clean:
 .PHONY: all check demo bench fuzz fuzz-build install uninstall clean version FORCE
 .SECONDARY:
 
--include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) \
+-include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) $(SUP_OBJS:.o=.d) \
          $(UNIT_NAMES:%=$(B)/tests/unit/%.d)
 -include $(LAUNCH_OBJS:.o=.d) $(INST_OBJS:.o=.d)

@@ -598,7 +598,7 @@ self_calls() {
 install_to() {
 	local dest=$1
 	shift
-	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query \
+	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query -o build/socks4wrap-sup \
 		DESTDIR="$dest" PREFIX=/usr "$@" install >/dev/null
 }
 
@@ -616,7 +616,8 @@ uninstall_from() {
 644 ./usr/share/man/man1/socks4wrap.1
 644 ./usr/share/man/man5/socks4rc.5
 755 ./usr/bin/socks4wrap
-755 ./usr/lib/socks4wrap/socks4wrap-query" ]
+755 ./usr/lib/socks4wrap/socks4wrap-query
+755 ./usr/lib/socks4wrap/socks4wrap-sup" ]
 	cmp "$S4_ROOT/socks4rc.example" "$d/etc/socks4rc"
 	# The paths built into the installed launcher are the installed ones.
 	run "$d/usr/bin/socks4wrap" -s 127.0.0.1:1080 true
@@ -655,7 +656,7 @@ uninstall_from() {
 
 @test "the installed socks4wrap carries a connection through socks4d with the installed library" {
 	local p=$BATS_TEST_TMPDIR/prefix
-	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query \
+	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query -o build/socks4wrap-sup \
 		PREFIX="$p" install >/dev/null
 	printf 'server 127.0.0.1:%s\nuser t-installed\nproxy 127.0.0.0/8\n' "$SOCKS4D_PORT" \
 		>"$HOME/.socks4rc"
@@ -670,7 +671,7 @@ uninstall_from() {
 
 @test "the installed socks4wrap -n runs the installed socks4wrap-query" {
 	local p=$BATS_TEST_TMPDIR/prefix
-	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query \
+	make -s -C "$S4_ROOT" -o build/libsocks4wrap.so -o build/socks4wrap-query -o build/socks4wrap-sup \
 		PREFIX="$p" install >/dev/null
 	# without the build tree's copy to fall back on
 	mv "$p/lib/socks4wrap/socks4wrap-query" "$p/lib/socks4wrap/q"

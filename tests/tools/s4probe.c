@@ -155,8 +155,11 @@ static int dial(const struct sockaddr_in *to)
 			die("connect: getsockopt error %s", strerrorname_np(errno));
 		if (err)
 			die("connect: error %s (%s)", strerrorname_np(err), strerror(err));
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	}
+	/* A non-blocking connect may also succeed at once (the syscall
+	 * mode's does): either way the rest of the run blocks. */
+	if (nonblocking)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	printf("connect: ok peer=%s name=%s\n", sock_name(fd, true, a, sizeof(a)),
 	       sock_name(fd, false, b, sizeof(b)));
 	return fd;

@@ -1,0 +1,679 @@
+/*
+ * sup_bind.c - listening sockets served by a SOCKS4 BIND, in syscall mode.
+ *
+ * The library's contract (README, "Listening sockets"), kept with the
+ * supervisor's means:
+ *
+ * - bind() to port 0 on an address outside the direct list marks the
+ *   socket (by inode); the supervisor binds the copy itself. An explicit
+ *   port is let through: that is a server, not a call-back.
+ * - At the first getsockname() or listen() the copy is connected to the
+ *   SOCKS server and carries the BIND request; the first reply's address
+ *   is what getsockname() reports. listen() itself is not done: the
+ *   socket is the BIND connection, and the second reply is what makes it
+ *   readable, so poll/select/epoll wake when accept() can deliver.
+ * - accept()/accept4() read the second reply, then hand the connection
+ *   over: a quiet listening socket takes the listener's descriptor number
+ *   (SECCOMP_IOCTL_NOTIF_ADDFD with SETFD) and the connection comes back
+ *   as the call's result (ADDFD with SEND, so the new descriptor and the
+ *   return happen as one), with SOCK_CLOEXEC/SOCK_NONBLOCK honoured.
+ * - The quiet listener is remembered as spent: a second accept() fails
+ *   with EINVAL (blocking) or EAGAIN (non-blocking), never hangs.
+ *
+ * The application server is the destination of the tree's proxied
+ * connection whose local address (reported or real) the listener was
+ * bound to, else its latest one.
+ */
+#include "handshake.h"
+#include "log.h"
+#include "sup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* --- what the tree's proxied connections taught us --------------------- */
+
+#define PRIMARY_MAX 16
+
+static struct primary {
+	struct v4 dst, name, local;
+} primaries[PRIMARY_MAX];
+static unsigned nprimaries; /* total ever recorded; the ring holds the last 16 */
+static uint32_t proxy_ips[PRIMARY_MAX];
+static unsigned nproxy_ips;
+static pthread_mutex_t primary_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void note_proxy_ip(uint32_t ip)
+{
+	for (unsigned i = 0; i < nproxy_ips && i < PRIMARY_MAX; i++)
+		if (proxy_ips[i] == ip)
+			return;
+	proxy_ips[nproxy_ips++ % PRIMARY_MAX] = ip;
+}
+
+void sup_bind_note_connect(struct v4 dst, struct v4 name, struct v4 local)
+{
+	pthread_mutex_lock(&primary_lock);
+	primaries[nprimaries++ % PRIMARY_MAX] = (struct primary){dst, name, local};
+	if (name.ip)
+		note_proxy_ip(name.ip);
+	pthread_mutex_unlock(&primary_lock);
+}
+
+static bool primary_find(uint32_t bound_ip, struct v4 *dst)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&primary_lock);
+	for (unsigned k = 0; k < nprimaries && k < PRIMARY_MAX && bound_ip; k++) {
+		const struct primary *p = &primaries[(nprimaries - 1 - k) % PRIMARY_MAX];
+		if (p->name.ip == bound_ip || p->local.ip == bound_ip) {
+			*dst = p->dst;
+			found = true;
+			break;
+		}
+	}
+	if (!found && nprimaries) {
+		*dst = primaries[(nprimaries - 1) % PRIMARY_MAX].dst;
+		found = true;
+	}
+	pthread_mutex_unlock(&primary_lock);
+	return found;
+}
+
+static bool is_proxy_ip(uint32_t ip)
+{
+	bool r = false;
+
+	pthread_mutex_lock(&primary_lock);
+	for (unsigned i = 0; i < nproxy_ips && i < PRIMARY_MAX; i++)
+		r = r || proxy_ips[i] == ip;
+	pthread_mutex_unlock(&primary_lock);
+	return r;
+}
+
+/* --- sockets of a BIND, by inode ------------------------------------------ */
+
+enum bind_phase {
+	B_BOUND,       /* bound to port 0, nothing sent */
+	B_WAIT_SECOND, /* first reply in: the proxy listens for us */
+	B_SPENT,       /* delivered its connection, or failed */
+	B_ACCEPTED,    /* the connection accept() delivered */
+};
+
+struct bind_entry {
+	dev_t dev;
+	ino_t ino; /* 0: free */
+	unsigned long age;
+	int family;
+	enum bind_phase phase;
+	bool listening;
+	struct v4 bound, dst, name, peer;
+	struct hs hs; /* the exchange, kept for the second reply */
+	int64_t deadline; /* of a blocking accept's wait */
+	int err;
+	bool busy; /* an exchange or an accept runs on it */
+};
+
+#define BINDS_MAX 256
+
+static struct bind_entry binds[BINDS_MAX];
+static unsigned long bind_age;
+static pthread_mutex_t binds_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t binds_idle = PTHREAD_COND_INITIALIZER;
+
+static bool inode_of(int fd, struct stat *st)
+{
+	return fstat(fd, st) == 0;
+}
+
+/* The entry of the socket behind fd, made busy (wait while another
+ * worker has it), or NULL. Release with put(). */
+static struct bind_entry *get(int fd)
+{
+	struct stat st;
+	struct bind_entry *e = NULL;
+
+	if (!inode_of(fd, &st))
+		return NULL;
+	pthread_mutex_lock(&binds_lock);
+	for (;;) {
+		e = NULL;
+		for (int i = 0; i < BINDS_MAX; i++)
+			if (binds[i].ino == st.st_ino && binds[i].dev == st.st_dev)
+				e = &binds[i];
+		if (!e || !e->busy)
+			break;
+		pthread_cond_wait(&binds_idle, &binds_lock);
+	}
+	if (e)
+		e->busy = true;
+	pthread_mutex_unlock(&binds_lock);
+	return e;
+}
+
+static void put(struct bind_entry *e)
+{
+	pthread_mutex_lock(&binds_lock);
+	e->busy = false;
+	pthread_cond_broadcast(&binds_idle);
+	pthread_mutex_unlock(&binds_lock);
+}
+
+/* A new busy entry for the socket behind fd: a free slot, else the
+ * oldest spent one, else the oldest idle one. */
+static struct bind_entry *add(int fd, int family)
+{
+	struct stat st;
+	struct bind_entry *e = NULL;
+
+	if (!inode_of(fd, &st))
+		return NULL;
+	pthread_mutex_lock(&binds_lock);
+	for (int i = 0; i < BINDS_MAX && !e; i++)
+		if (binds[i].ino == st.st_ino && binds[i].dev == st.st_dev && !binds[i].busy)
+			e = &binds[i]; /* a socket gone, its inode reused */
+	for (int i = 0; i < BINDS_MAX && !e; i++)
+		if (!binds[i].ino)
+			e = &binds[i];
+	for (int pass = 0; pass < 2 && !e; pass++)
+		for (int i = 0; i < BINDS_MAX; i++) {
+			struct bind_entry *b = &binds[i];
+			if (b->busy || (pass == 0 && b->phase != B_SPENT && b->phase != B_ACCEPTED))
+				continue;
+			if (!e || b->age < e->age)
+				e = b;
+		}
+	if (e) {
+		*e = (struct bind_entry){.dev = st.st_dev, .ino = st.st_ino, .age = ++bind_age,
+					 .family = family, .busy = true};
+	}
+	pthread_mutex_unlock(&binds_lock);
+	return e;
+}
+
+static void drop(struct bind_entry *e)
+{
+	pthread_mutex_lock(&binds_lock);
+	e->ino = 0;
+	e->busy = false;
+	pthread_cond_broadcast(&binds_idle);
+	pthread_mutex_unlock(&binds_lock);
+}
+
+/* --- the calls -------------------------------------------------------- */
+
+static bool bind_wanted(struct v4 local)
+{
+	return sup_cfg.bind && !sup_cfg.error[0] &&
+	       (local.ip == 0 || route_lookup(&sup_cfg.routes, local.ip, 0, NULL) != ROUTE_DIRECT);
+}
+
+static bool inet_stream(int copy, int *domain)
+{
+	*domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
+	return (*domain == AF_INET || *domain == AF_INET6) &&
+	       sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) == SOCK_STREAM;
+}
+
+/* The copy of the call's socket (argument 0) when it is an inet stream
+ * socket; otherwise the call is let through and -1 comes back. */
+static int take_inet(struct sup_call *c, int *domain)
+{
+	int copy = sup_take(c, (int)c->n.data.args[0]);
+
+	if (copy == -ENOENT)
+		return -1;
+	if (copy < 0 || !inet_stream(copy, domain)) {
+		if (copy >= 0)
+			close(copy);
+		sup_pass(c); /* EBADF, ENOTSOCK, or not ours: the kernel's answer */
+		return -1;
+	}
+	return copy;
+}
+
+void sup_on_bind(struct sup_call *c)
+{
+	struct sockaddr_storage ss;
+	struct bind_entry *e;
+	socklen_t len;
+	struct v4 want, app;
+	char b[ADDR_STRLEN];
+	int domain, copy = take_inet(c, &domain), err;
+
+	if (copy < 0)
+		return;
+	err = sup_read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
+	if (err || !addr_to_v4((struct sockaddr *)&ss, len, &want) || want.port != 0 ||
+	    ss.ss_family != domain || !bind_wanted(want)) {
+		close(copy);
+		if (err != ENOENT)
+			sup_pass(c);
+		return;
+	}
+	if (!primary_find(want.ip, &app)) {
+		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
+			"yet, so no application server to name in a BIND",
+			(int)c->n.data.args[0], addr_fmt(want, b));
+		close(copy);
+		sup_pass(c);
+		return;
+	}
+	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+	if (err == EADDRNOTAVAIL && is_proxy_ip(want.ip)) {
+		/* the address we reported for the control connection is the
+		 * proxy's: bind anywhere, the BIND listens there for us */
+		len = addr_from_v4(domain, (struct v4){0, 0}, &ss);
+		err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+	}
+	if (!err && (e = add(copy, domain))) {
+		e->bound = want;
+		put(e);
+		log_msg(LOG_DEBUG, "bind fd %d to %s: BIND at its first getsockname() or listen()",
+			(int)c->n.data.args[0], addr_fmt(want, b));
+	}
+	close(copy);
+	sup_answer(c, err, 0);
+}
+
+/* The BIND request and its first reply, on the copy. 0 or an errno. */
+static int bind_start(struct bind_entry *e, int copy)
+{
+	char what[16 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	struct socks4_reply r;
+	int err;
+
+	if (!primary_find(e->bound.ip, &e->dst)) {
+		e->phase = B_SPENT;
+		return e->err = EADDRNOTAVAIL;
+	}
+	snprintf(what, sizeof(what), "BIND %s", addr_fmt(e->dst, a));
+	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, what);
+	r = e->hs.r;
+	if (err) {
+		e->phase = B_SPENT;
+		return e->err = err;
+	}
+	/* draft section 4.2: DSTIP 0 means the server's own address */
+	e->name = (struct v4){r.addr ? r.addr : sup_cfg.server.ip, r.port};
+	e->phase = B_WAIT_SECOND;
+	pthread_mutex_lock(&primary_lock);
+	note_proxy_ip(e->name.ip);
+	pthread_mutex_unlock(&primary_lock);
+	log_msg(LOG_INFO, "%s via %s: first reply: proxy listens on %s%s", what,
+		addr_fmt(sup_cfg.server, p), addr_fmt(e->name, a),
+		r.addr ? "" : " (0.0.0.0 in the reply: the server's address)");
+	return 0;
+}
+
+/* A socket listen() would bind implicitly: taken for a BIND. */
+static struct bind_entry *adopt_unbound(int copy, int domain, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct v4 name, app;
+
+	if (!sup_cfg.bind || sup_cfg.error[0] ||
+	    getsockname(copy, (struct sockaddr *)&ss, &len) < 0 ||
+	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port || name.ip)
+		return NULL;
+	if (!primary_find(0, &app)) {
+		log_msg(LOG_INFO, "listen on unbound fd %d: stays local: no proxied "
+			"connection yet, so no application server to name in a BIND", fd);
+		return NULL;
+	}
+	return add(copy, domain);
+}
+
+void sup_on_listen(struct sup_call *c)
+{
+	int domain, copy = take_inet(c, &domain), err = 0;
+	struct bind_entry *e;
+
+	if (copy < 0)
+		return;
+	if (!(e = get(copy)) && !(e = adopt_unbound(copy, domain, (int)c->n.data.args[0]))) {
+		close(copy);
+		sup_pass(c);
+		return;
+	}
+	if (e->phase == B_ACCEPTED) {
+		put(e);
+		close(copy);
+		sup_pass(c); /* a connected socket: the kernel's EINVAL */
+		return;
+	}
+	if (e->phase == B_BOUND)
+		err = bind_start(e, copy);
+	else if (e->phase == B_SPENT && !e->listening)
+		err = e->err ? e->err : EINVAL;
+	if (!err)
+		e->listening = true;
+	put(e);
+	close(copy);
+	sup_answer(c, err, 0);
+}
+
+bool sup_bind_name(struct sup_call *c, int copy, bool peer)
+{
+	struct bind_entry *e = get(copy);
+	int err = 0, family;
+	struct v4 v;
+
+	if (!e)
+		return false;
+	if (peer && e->phase != B_ACCEPTED)
+		err = ENOTCONN; /* a listener */
+	else if (e->phase == B_BOUND)
+		err = bind_start(e, copy);
+	else if (e->phase == B_SPENT && !e->name.ip)
+		err = e->err ? e->err : EINVAL;
+	v = peer ? e->peer : e->name;
+	family = e->family;
+	put(e);
+	if (!err)
+		err = sup_report(c, family, v, c->n.data.args[1], c->n.data.args[2]);
+	if (err != ENOENT)
+		sup_answer(c, err, 0);
+	return true;
+}
+
+void sup_bind_forget(int copy)
+{
+	struct bind_entry *e = get(copy);
+
+	if (!e)
+		return;
+	if (e->phase == B_WAIT_SECOND || (e->phase == B_SPENT && e->name.ip)) {
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		log_msg(LOG_INFO, "a socket used for connect() after its BIND started; BIND closed");
+		connect(copy, &un, sizeof(un));
+	}
+	drop(e);
+}
+
+/* FD_CLOEXEC of the program's descriptor fd, from /proc. */
+static bool caller_cloexec(const struct sup_call *c, int fd)
+{
+	char path[64], line[128];
+	unsigned flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/fdinfo/%d", c->n.pid, fd);
+	if (!(f = fopen(path, "re")))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %o", &flags) == 1)
+			break;
+	fclose(f);
+	return flags & O_CLOEXEC;
+}
+
+/* In a child: the registration (copy, fd) in the epoll ep becomes
+ * (q, fd). Only async-signal-safe calls between fork and _exit. */
+static void move_epoll(int ep, int copy, int q, int fd, unsigned events,
+		       unsigned long long data)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = data};
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (dup2(copy, fd) == fd)
+			epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+		if (dup2(q, fd) == fd)
+			epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+		_exit(0);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+}
+
+/*
+ * epoll registrations belong to the open socket and the number it was
+ * added under: the program's registration of its listener would follow
+ * the connection handed over and wake it for the data connection's
+ * bytes. Each epoll instance of the program watching the socket (its
+ * /proc fdinfo names the inode) gets the registration moved to the quiet
+ * listener q under the same number, events and data. The epoll key is
+ * (file, number), so the move is done by a short-lived child whose copy
+ * of our descriptor table can have the right file at that number.
+ */
+static void move_epolls(const struct sup_call *c, int copy, int fd, int q)
+{
+	char path[64], link[64], line[256];
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (!inode_of(copy, &st))
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/fd", c->n.pid);
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		int epfd = atoi(de->d_name), tfd, ep;
+		unsigned events;
+		unsigned long long data, ino;
+		ssize_t n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%u/fd/%d", c->n.pid, epfd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0 || (link[n] = 0, strcmp(link, "anon_inode:[eventpoll]")))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/fdinfo/%d", c->n.pid, epfd);
+		if (!(f = fopen(path, "re")))
+			continue;
+		ep = -1;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "tfd: %d events: %x data: %llx pos:%*d ino:%llx", &tfd,
+				   &events, &data, &ino) != 4 ||
+			    tfd != fd || ino != (unsigned long long)st.st_ino)
+				continue;
+			if (ep < 0 && (ep = (int)syscall(SYS_pidfd_getfd, c->pidfd, epfd, 0)) < 0)
+				break;
+			move_epoll(ep, copy, q, fd, events, data);
+		}
+		fclose(f);
+		if (ep >= 0)
+			close(ep);
+	}
+	closedir(d);
+}
+
+/* A listening socket nobody will connect to, with the listener's status
+ * flags: what the program's listener becomes after the hand-over. */
+static int quiet_listener(int family, int copy)
+{
+	struct sockaddr_storage ss;
+	struct v4 lo = {htonl(INADDR_LOOPBACK), 0};
+	int q = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), fl = fcntl(copy, F_GETFL);
+
+	if (q < 0)
+		return -errno;
+	if (family == AF_INET6) { /* ::ffff:127.0.0.1 needs a dual-stack socket */
+		int off = 0;
+		setsockopt(q, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	}
+	if (bind(q, (struct sockaddr *)&ss, addr_from_v4(family, lo, &ss)) < 0 || listen(q, 1) < 0) {
+		int err = errno;
+		close(q);
+		return -err;
+	}
+	if (fl >= 0)
+		fcntl(q, F_SETFL, fl);
+	return q;
+}
+
+/* Hands the connection over: 0 when the call has been answered by the
+ * kernel with the new descriptor, else an errno to answer with. */
+static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int flags)
+{
+	int fd = (int)c->n.data.args[0], q, fl, nfd;
+	struct seccomp_notif_addfd swap = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
+					   .newfd = (uint32_t)fd};
+	struct seccomp_notif_addfd give = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SEND,
+					   .srcfd = (uint32_t)copy,
+					   .newfd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0};
+	struct bind_entry *qe;
+
+	if ((q = quiet_listener(e->family, copy)) < 0)
+		return -q;
+	swap.srcfd = (uint32_t)q;
+	swap.newfd_flags = caller_cloexec(c, fd) ? O_CLOEXEC : 0;
+	if (ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap) < 0) {
+		int err = errno;
+		close(q);
+		return err;
+	}
+	move_epolls(c, copy, fd, q);
+	/* the connection's open file is ours alone now: its flags are the
+	 * accepted descriptor's */
+	if ((fl = fcntl(copy, F_GETFL)) >= 0)
+		fcntl(copy, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+	if ((qe = add(q, e->family))) {
+		qe->phase = B_SPENT;
+		qe->listening = true;
+		qe->name = e->name;
+		put(qe);
+	}
+	close(q);
+	e->phase = B_ACCEPTED;
+	sup_done(c); /* SEND answers the call */
+	nfd = ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &give);
+	if (nfd < 0) {
+		/* not delivered (EMFILE, or the caller is gone): put the
+		 * connection back behind the listener's number */
+		int err = errno;
+		swap.srcfd = (uint32_t)copy;
+		ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap);
+		e->phase = B_SPENT;
+		return err;
+	}
+	return 0;
+}
+
+static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int flags)
+{
+	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	uint64_t uaddr = c->n.data.args[1], ulen = c->n.data.args[2];
+	bool nonblock = fcntl(copy, F_GETFL) & O_NONBLOCK;
+	struct socks4_reply r;
+	int err;
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return EINVAL;
+	if (!e->listening)
+		return EINVAL;
+	if (uaddr && !ulen)
+		return EFAULT;
+	if (e->phase == B_SPENT) {
+		if (nonblock)
+			return EAGAIN; /* and it never turns readable */
+		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
+			"(SOCKS4 BIND delivers exactly one connection)", (int)c->n.data.args[0]);
+		return EINVAL;
+	}
+	if (!nonblock && !e->deadline)
+		e->deadline = sup_now_ms() + sup_cfg.bind_timeout_ms;
+	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->dst, a));
+	err = sup_second(&e->hs, copy, nonblock ? 0 : e->deadline, what);
+	if (err == EAGAIN)
+		return EAGAIN;
+	r = e->hs.r;
+	if (err) {
+		e->phase = B_SPENT;
+		return err == ETIMEDOUT ? ETIMEDOUT : ECONNABORTED;
+	}
+	e->peer = (struct v4){r.addr ? r.addr : e->dst.ip, r.port};
+	if (uaddr && (err = sup_report(c, e->family, e->peer, uaddr, ulen))) {
+		e->phase = B_SPENT; /* the kernel loses the connection too */
+		return err;
+	}
+	log_msg(LOG_INFO, "%s via %s: granted: connection from %s", what,
+		addr_fmt(sup_cfg.server, p), addr_fmt(e->peer, a));
+	return hand_over(c, e, copy, flags);
+}
+
+void sup_on_accept(struct sup_call *c, bool four)
+{
+	int domain, copy = take_inet(c, &domain), err;
+	struct bind_entry *e;
+
+	if (copy < 0)
+		return;
+	if (!(e = get(copy)) || e->phase == B_ACCEPTED) {
+		if (e)
+			put(e);
+		close(copy);
+		sup_pass(c);
+		return;
+	}
+	err = accept_bind(c, e, copy, four ? (int)c->n.data.args[3] : 0);
+	put(e);
+	close(copy);
+	if (err && err != ENOENT)
+		sup_answer(c, err, 0);
+}
+
+void sup_on_acceptconn(struct sup_call *c)
+{
+	int copy = sup_take(c, (int)c->n.data.args[0]), one = 1, err;
+	uint64_t uval = c->n.data.args[3], ulen = c->n.data.args[4];
+	struct bind_entry *e;
+	bool listening;
+	int len;
+
+	if (copy == -ENOENT)
+		return;
+	if (copy < 0 || !(e = get(copy))) {
+		if (copy >= 0)
+			close(copy);
+		sup_pass(c);
+		return;
+	}
+	listening = e->listening && e->phase != B_ACCEPTED;
+	put(e);
+	close(copy);
+	if (!listening) {
+		sup_pass(c);
+		return;
+	}
+	/* the kernel's rules for an int option: *len read, at most
+	 * sizeof(int) bytes written, *len set to what was written */
+	if ((err = sup_peek(c, ulen, &len, sizeof(len))) < 0) {
+		if (err != -ENOENT)
+			sup_answer(c, EFAULT, 0);
+		return;
+	}
+	if (len < 0) {
+		sup_answer(c, EINVAL, 0);
+		return;
+	}
+	if (len > (int)sizeof(one))
+		len = (int)sizeof(one);
+	if ((err = sup_poke(c, uval, &one, (size_t)len)) < 0 ||
+	    (err = sup_poke(c, ulen, &len, sizeof(len))) < 0) {
+		if (err != -ENOENT)
+			sup_answer(c, EFAULT, 0);
+		return;
+	}
+	sup_answer(c, 0, 0);
+}

@@ -1,0 +1,81 @@
+/*
+ * sup_exchange.c - the supervisor's SOCKS4 exchanges, driven by the
+ * library's engine (handshake.c) on the copy of the program's socket.
+ *
+ * The copy shares the program's open file description, so its O_NONBLOCK
+ * is the program's and is never touched: the engine sends and receives
+ * with MSG_DONTWAIT and hs_run() waits in poll(). Only the connect() to
+ * the server differs from plain libc: on a blocking socket it would wait
+ * as long as the kernel's SYN retries, so a send timeout bounds it to the
+ * exchange's deadline for the call and is put back after it.
+ */
+#include "handshake.h"
+#include "log.h"
+#include "sup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+int64_t sup_now_ms(void)
+{
+	return now_ms();
+}
+
+static _Thread_local int64_t connect_deadline;
+
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct timeval old, tv;
+	socklen_t olen = sizeof(old);
+	int64_t left = connect_deadline - now_ms();
+	int flags = fcntl(fd, F_GETFL), r, err;
+
+	if (flags < 0 || (flags & O_NONBLOCK) || left <= 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, &olen) < 0)
+		return connect(fd, sa, len);
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	if ((old.tv_sec || old.tv_usec) &&
+	    (old.tv_sec < tv.tv_sec || (old.tv_sec == tv.tv_sec && old.tv_usec < tv.tv_usec)))
+		tv = old;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = connect(fd, sa, len);
+	err = errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof(old));
+	/* a send timeout ends a blocking connect with EINPROGRESS: the
+	 * engine then waits for it and reports the deadline */
+	if (r < 0 && err == EAGAIN)
+		err = EINPROGRESS;
+	errno = err;
+	return r;
+}
+
+static const struct hs_io sup_io = {connect_bounded, send, recv};
+
+int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
+		 const char *what)
+{
+	int64_t deadline = now_ms() + sup_cfg.connect_timeout_ms;
+	int err;
+
+	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, NULL);
+	h->timeout_ms = sup_cfg.connect_timeout_ms;
+	connect_deadline = deadline;
+	err = hs_run(h, &sup_io, fd, deadline);
+	return err ? hs_log_failure(h, what) : 0;
+}
+
+int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)
+{
+	int r;
+
+	if (h->state == HS_GRANTED)
+		hs_expect_second(h);
+	h->timeout_ms = sup_cfg.bind_timeout_ms;
+	r = deadline ? hs_run(h, &sup_io, fd, deadline) : hs_step(h, &sup_io, fd);
+	if (r > 0)
+		return EAGAIN;
+	return r ? hs_log_failure(h, what) : 0;
+}

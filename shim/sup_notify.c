@@ -1,0 +1,693 @@
+/*
+ * sup_notify.c - serving the calls the filter traps.
+ *
+ * A pool of workers, each blocked in SECCOMP_IOCTL_NOTIF_RECV; a worker
+ * that takes a call serves it to the end (a SOCKS exchange included) and
+ * starts another worker first when none would be left waiting, so one
+ * slow proxy never holds up the program's other threads.
+ *
+ * Serving a call: the program's memory is read once (process_vm_readv)
+ * and then the notification is checked to be still alive, which proves
+ * the thread that made it is the one read; its socket is copied with
+ * pidfd_getfd() (the same open file description) and the call is done
+ * on the copy with the address read, so nothing the program changes
+ * afterwards can redirect it. Only a call on a socket that is not
+ * AF_INET/AF_INET6 is given back to the kernel (CONTINUE): there an
+ * inet address is refused by the kernel itself.
+ *
+ * Proxied sockets are remembered by inode (device and inode of the copy
+ * are the socket's identity for as long as it lives) with the names
+ * getsockname() and getpeername() must report.
+ */
+#include "handshake.h"
+#include "log.h"
+#include "sup.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#ifndef SIN6_LEN_RFC2133
+#define SIN6_LEN_RFC2133 24 /* the shortest sockaddr_in6 the kernel takes */
+#endif
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for one thread */
+#endif
+#include <fcntl.h>
+
+int sup_listener = -1;
+
+/* --- answering ------------------------------------------------------- */
+
+/* err > 0: fail with that errno; else succeed with val. */
+void sup_done(struct sup_call *c)
+{
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	c->pidfd = -1;
+}
+
+void sup_answer(struct sup_call *c, int err, int64_t val)
+{
+	struct seccomp_notif_resp r = {.id = c->n.id};
+
+	sup_done(c);
+	if (err)
+		r.error = -err;
+	else
+		r.val = val;
+	/* ENOENT: the thread was killed meanwhile; nobody to tell */
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+}
+
+/* Lets the kernel do the call itself, reading its arguments again. */
+void sup_pass(struct sup_call *c)
+{
+	struct seccomp_notif_resp r = {.id = c->n.id,
+				       .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+
+	sup_done(c);
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+}
+
+/* 0 while the call is still waiting for us, else -ENOENT. */
+int sup_still_valid(const struct sup_call *c)
+{
+	uint64_t id = c->n.id;
+
+	return ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 ? 0 : -ENOENT;
+}
+
+/* --- the program's memory and descriptors ------------------------------ */
+
+static int tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	FILE *f;
+	int tgid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* A pidfd for the calling thread: its own (Linux 6.9), else its
+ * process's, opened before the call is checked valid so that it cannot
+ * name a process that reused the number. */
+static int open_caller(struct sup_call *c)
+{
+	pid_t tid = (pid_t)c->n.pid;
+	int fd;
+
+	if (c->pidfd >= 0)
+		return 0;
+	fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (fd < 0 && errno == EINVAL) {
+		int tgid = tgid_of(tid);
+		fd = tgid > 0 ? (int)syscall(SYS_pidfd_open, tgid, 0) : -1;
+	}
+	if (fd < 0)
+		return -errno;
+	c->pidfd = fd;
+	return 0;
+}
+
+/* Reads len bytes at the program's address uaddr: 0, -EFAULT, or
+ * -ENOENT when the call is gone. */
+int sup_peek(struct sup_call *c, uint64_t uaddr, void *buf, size_t len)
+{
+	struct iovec l = {buf, len}, r = {(void *)(uintptr_t)uaddr, len};
+	int err;
+
+	if ((err = open_caller(c)) < 0)
+		return err;
+	if (len && process_vm_readv((pid_t)c->n.pid, &l, 1, &r, 1, 0) != (ssize_t)len)
+		return errno == ESRCH ? -ENOENT : -EFAULT;
+	return sup_still_valid(c);
+}
+
+int sup_poke(struct sup_call *c, uint64_t uaddr, const void *buf, size_t len)
+{
+	struct iovec l = {(void *)buf, len}, r = {(void *)(uintptr_t)uaddr, len};
+	int err;
+
+	if ((err = sup_still_valid(c)) < 0)
+		return err;
+	if (len && process_vm_writev((pid_t)c->n.pid, &l, 1, &r, 1, 0) != (ssize_t)len)
+		return errno == ESRCH ? -ENOENT : -EFAULT;
+	return 0;
+}
+
+/* Our copy of the program's descriptor fd: >= 0, or -errno (EBADF as
+ * the kernel would say it). */
+int sup_take(struct sup_call *c, int fd)
+{
+	int copy, err;
+
+	if ((err = open_caller(c)) < 0 || (err = sup_still_valid(c)) < 0)
+		return err;
+	copy = (int)syscall(SYS_pidfd_getfd, c->pidfd, fd, 0);
+	if (copy >= 0)
+		return copy;
+	err = errno;
+	if (err == ESRCH)
+		return -ENOENT;
+	if (err == EPERM)
+		/* ptrace access refused: a process that made itself
+		 * non-dumpable, or Yama's ptrace_scope above 1 */
+		log_msg(LOG_ERROR, "process %u: cannot see its socket calls (%s: "
+			"PR_SET_DUMPABLE 0, or kernel.yama.ptrace_scope above 1); "
+			"the call fails", c->n.pid, strerror(err));
+	return -err;
+}
+
+int sup_sockopt_int(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, level, name, &v, &len) < 0 ? -errno : v;
+}
+
+static bool is_inet(int domain)
+{
+	return domain == AF_INET || domain == AF_INET6;
+}
+
+/* --- proxied sockets, by inode ---------------------------------------- */
+
+#define NAMES_BITS 16
+
+struct name_entry {
+	dev_t dev;
+	ino_t ino; /* 0: free */
+	int family;
+	struct v4 name; /* the proxy's outward address from the reply, or 0 */
+	struct v4 peer; /* the destination */
+};
+
+static struct name_entry names[1u << NAMES_BITS];
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct name_entry *name_slot(const struct stat *st)
+{
+	return &names[(st->st_ino ^ (st->st_dev << 7)) & ((1u << NAMES_BITS) - 1)];
+}
+
+/* Remembers (or with family 0 forgets) the socket behind copy. A slot
+ * taken by a socket still alive is overwritten: that socket then reports
+ * its real names, which is all the table costs when it overflows. */
+static void name_set(int copy, int family, struct v4 name, struct v4 peer)
+{
+	struct stat st;
+	struct name_entry *e;
+
+	if (fstat(copy, &st) < 0)
+		return;
+	pthread_mutex_lock(&names_lock);
+	e = name_slot(&st);
+	if (family)
+		*e = (struct name_entry){st.st_dev, st.st_ino, family, name, peer};
+	else if (e->ino == st.st_ino && e->dev == st.st_dev)
+		e->ino = 0;
+	pthread_mutex_unlock(&names_lock);
+}
+
+static bool name_get(int copy, struct name_entry *out)
+{
+	struct stat st;
+	struct name_entry *e;
+	bool found;
+
+	if (fstat(copy, &st) < 0)
+		return false;
+	pthread_mutex_lock(&names_lock);
+	e = name_slot(&st);
+	found = e->ino && e->ino == st.st_ino && e->dev == st.st_dev;
+	if (found)
+		*out = *e;
+	pthread_mutex_unlock(&names_lock);
+	return found;
+}
+
+/* --- connect() -------------------------------------------------------- */
+
+#define RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
+
+/* "127.0.0.0/8, built-in", as the library writes it */
+static const char *rule_str(const struct route_rule *r, char *buf)
+{
+	char dest[ROUTE_DEST_STRLEN], origin[CONFIG_PATH_MAX + 16];
+
+	snprintf(buf, RULE_STRLEN, "%s, %s", route_fmt_dest(r, dest),
+		 config_rule_origin(&sup_cfg, r, origin, sizeof(origin)));
+	return buf;
+}
+
+/* The kernel's connect() on our copy, with the address we read. */
+static int connect_copy(int copy, const struct sockaddr_storage *ss, socklen_t len)
+{
+	/* workers block every signal, so a blocking connect is never cut
+	 * short (a second connect() would answer EALREADY) */
+	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? errno : 0;
+}
+
+/* What the kernel would say to a connect() on a stream socket that is
+ * not fresh: 0 for a fresh (closed) one. */
+static int stream_busy(int copy)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	struct sockaddr_storage ss;
+
+	if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+		if (ti.tcpi_state == TCP_CLOSE)
+			return 0;
+		return ti.tcpi_state == TCP_SYN_SENT ? EALREADY : EISCONN;
+	}
+	len = sizeof(ss);
+	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? EISCONN : 0;
+}
+
+static int connect_proxied(int copy, int domain, struct v4 dst)
+{
+	char what[16 + ADDR_STRLEN], d[ADDR_STRLEN];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct v4 name, local = {0, 0};
+	struct socks4_reply r;
+	struct hs h;
+	int err;
+
+	if ((err = stream_busy(copy)))
+		return err;
+	if (sup_cfg.error[0]) {
+		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
+			addr_fmt(dst, d), sup_cfg.error);
+		return ECONNREFUSED;
+	}
+	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(dst, d));
+	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, dst, what);
+	r = h.r;
+	if (err) {
+		/* Back to a fresh socket, so that connecting it again starts
+		 * afresh as it does under the library. */
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		connect(copy, &un, sizeof(un));
+		return err;
+	}
+	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
+	name_set(copy, domain, name, dst);
+	/* with no address in the reply a program's listener may be bound to
+	 * our real one: remember it, so that its BIND finds this connection */
+	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
+		addr_to_v4((struct sockaddr *)&ss, sl, &local);
+	sup_bind_note_connect(dst, name, local);
+	log_msg(LOG_INFO, "%s via %s: granted", what, addr_fmt(sup_cfg.server, d));
+	return 0;
+}
+
+/*
+ * connect(fd, ss, len) for an inet socket of the program, done on its
+ * copy: the rules decide between the proxy, a connect of our own to the
+ * address read, and a refusal. Returns the errno for the program, 0 on
+ * success (EINPROGRESS from a direct non-blocking connect, as the kernel
+ * says it).
+ */
+static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
+			socklen_t len)
+{
+	char d[ADDR_STRLEN], why[RULE_STRLEN];
+	const struct route_rule *rule;
+	struct v4 dst;
+
+	if (sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM)
+		return connect_copy(copy, ss, len); /* UDP and the like: as the library */
+	/* AF_UNSPEC (a disconnect), a family or a length the socket does not
+	 * take: the kernel's own answer, which connects nothing */
+	if (ss->ss_family != domain ||
+	    len < (domain == AF_INET ? sizeof(struct sockaddr_in) : SIN6_LEN_RFC2133)) {
+		name_set(copy, 0, (struct v4){0, 0}, (struct v4){0, 0});
+		return connect_copy(copy, ss, len);
+	}
+	if (!addr_to_v4((const struct sockaddr *)ss, len, &dst)) {
+		if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
+		    config_route_ipv6(&sup_cfg, (const struct sockaddr *)ss, len, &rule) !=
+			    ROUTE_DIRECT) {
+			log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries "
+				"IPv4 only (ENETUNREACH; 'ipv6 direct' in socks4rc or "
+				"SOCKS4_IPV6=direct lets IPv6 go direct)");
+			return ENETUNREACH;
+		}
+		name_set(copy, 0, dst, dst);
+		return connect_copy(copy, ss, len); /* direct IPv6, or the kernel's EINVAL */
+	}
+	switch (route_lookup(&sup_cfg.routes, dst.ip, dst.port, &rule)) {
+	case ROUTE_DIRECT:
+		if (log_enabled(LOG_INFO))
+			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
+				rule_str(rule, why));
+		name_set(copy, 0, dst, dst);
+		return connect_copy(copy, ss, len);
+	case ROUTE_DENY:
+		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
+			rule_str(rule, why));
+		return EACCES;
+	case ROUTE_PROXY:
+		break;
+	}
+	return connect_proxied(copy, domain, dst);
+}
+
+/* Reads the sockaddr of a call: 0, or the errno the kernel gives. */
+int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
+		     struct sockaddr_storage *ss, socklen_t *len)
+{
+	int err;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((int)ulen < 0 || (int)ulen > (int)sizeof(*ss))
+		return EINVAL;
+	*len = (socklen_t)ulen;
+	err = sup_peek(c, uaddr, ss, *len);
+	return err == -EFAULT ? EFAULT : -err;
+}
+
+static void on_connect(struct sup_call *c)
+{
+	int fd = (int)c->n.data.args[0], copy, domain, err;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if ((copy = sup_take(c, fd)) < 0) {
+		if (copy != -ENOENT)
+			sup_answer(c, -copy, 0);
+		return;
+	}
+	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
+	if (!is_inet(domain)) {
+		close(copy);
+		if (domain < 0)
+			sup_answer(c, -domain, 0); /* ENOTSOCK */
+		else
+			sup_pass(c);
+		return;
+	}
+	err = sup_read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
+	if (err == ENOENT) {
+		close(copy);
+		return;
+	}
+	if (!err) {
+		sup_bind_forget(copy);
+		err = connect_inet(copy, domain, &ss, len);
+	}
+	close(copy);
+	sup_answer(c, err, 0);
+}
+
+/* --- getsockname(), getpeername() ---------------------------------------- */
+
+/* Writes v into the program's (addr, *lenp) with the kernel's rules:
+ * at most *lenp bytes, then *lenp = the full length. */
+int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint64_t ulenp)
+{
+	struct sockaddr_storage ss;
+	socklen_t full = addr_from_v4(family, v, &ss);
+	int len, err;
+
+	if ((err = sup_peek(c, ulenp, &len, sizeof(len))) < 0)
+		return err == -EFAULT ? EFAULT : -err;
+	if (len > (int)full)
+		len = (int)full;
+	if (len < 0)
+		return EINVAL;
+	if ((err = sup_poke(c, uaddr, &ss, (size_t)len)) < 0 ||
+	    (err = sup_poke(c, ulenp, &full, sizeof(full))) < 0)
+		return err == -EFAULT ? EFAULT : -err;
+	return 0;
+}
+
+static void on_name(struct sup_call *c, bool peer)
+{
+	int copy = sup_take(c, (int)c->n.data.args[0]);
+	struct name_entry e;
+	bool ours;
+
+	if (copy < 0) {
+		if (copy != -ENOENT)
+			sup_answer(c, -copy, 0);
+		return;
+	}
+	if (sup_bind_name(c, copy, peer)) {
+		close(copy);
+		return;
+	}
+	ours = name_get(copy, &e) && (peer || e.name.ip);
+	/* still connected to the proxy? a reconnect through us forgets it,
+	 * but a shutdown() or a peer's close leaves it, as the library does */
+	close(copy);
+	if (!ours) {
+		sup_pass(c);
+		return;
+	}
+	sup_answer(c, sup_report(c, e.family, peer ? e.peer : e.name, c->n.data.args[1],
+			 c->n.data.args[2]), 0);
+}
+
+/* --- TCP Fast Open sends ---------------------------------------------- */
+
+#define FASTOPEN_MAX (1u << 20) /* bytes the first send carries at most */
+
+/*
+ * sendto()/sendmsg()/sendmmsg() with MSG_FASTOPEN connect as they send.
+ * They get a connect as connect() would, then their data is sent on the
+ * copy without the flag: a Fast Open send on a socket already connected
+ * fails in the kernel, so the call cannot be given back. sendmmsg()
+ * sends its first message only and returns 1, which it may.
+ */
+static void on_fastopen(struct sup_call *c)
+{
+	long nr = c->n.data.nr;
+	const __u64 *a = c->n.data.args;
+	int copy = sup_take(c, (int)a[0]), domain, err, flags;
+	struct msghdr m = {0};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct iovec rio[UIO_MAXIOV], lio;
+	size_t total = 0;
+	char *buf = NULL, *ctl = NULL;
+	ssize_t sent = -1;
+
+	if (copy < 0) {
+		if (copy != -ENOENT)
+			sup_answer(c, -copy, 0);
+		return;
+	}
+	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
+	if (!is_inet(domain) || sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
+		close(copy);
+		sup_pass(c);
+		return;
+	}
+	flags = (int)(nr == SYS_sendmsg ? a[2] : a[3]);
+	if (nr == SYS_sendto) {
+		m.msg_name = (void *)(uintptr_t)a[4];
+		m.msg_namelen = (socklen_t)a[5];
+		rio[0] = (struct iovec){(void *)(uintptr_t)a[1], (size_t)a[2]};
+		m.msg_iov = rio;
+		m.msg_iovlen = 1;
+		err = 0;
+	} else {
+		/* sendmmsg's first struct mmsghdr begins with its msghdr */
+		err = sup_peek(c, a[1], &m, sizeof(m));
+		err = err == -EFAULT ? EFAULT : -err;
+		if (!err && m.msg_iovlen > sizeof(rio) / sizeof(rio[0]))
+			err = EMSGSIZE;
+		if (!err) {
+			err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_iov, rio,
+				    m.msg_iovlen * sizeof(rio[0]));
+			err = err == EFAULT || err == ENOENT ? err : 0;
+		}
+	}
+	if (!err && (!m.msg_name || (nr == SYS_sendmmsg && a[2] == 0))) {
+		close(copy); /* no address (or no message): nothing to connect */
+		sup_pass(c);
+		return;
+	}
+	if (!err)
+		err = sup_read_addr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &len);
+	if (!err) {
+		err = connect_inet(copy, domain, &ss, len);
+		err = err == EISCONN ? 0 : err;
+	}
+	for (size_t i = 0; !err && i < m.msg_iovlen; i++)
+		total += rio[i].iov_len < FASTOPEN_MAX ? rio[i].iov_len : FASTOPEN_MAX;
+	if (total > FASTOPEN_MAX)
+		total = FASTOPEN_MAX;
+	if (!err && total && !(buf = malloc(total)))
+		err = ENOMEM;
+	if (!err && m.msg_controllen > 65536)
+		err = ENOBUFS;
+	if (!err && m.msg_controllen) {
+		if (!(ctl = malloc(m.msg_controllen)))
+			err = ENOMEM;
+		else if ((err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_control, ctl,
+				      m.msg_controllen)) == 0)
+			m.msg_control = ctl;
+	} else {
+		m.msg_control = NULL;
+		m.msg_controllen = 0;
+	}
+	if (!err && total) {
+		lio = (struct iovec){buf, total};
+		sent = process_vm_readv((pid_t)c->n.pid, &lio, 1, rio, m.msg_iovlen, 0);
+		if (sent <= 0)
+			err = EFAULT;
+		else
+			total = (size_t)sent;
+	}
+	if (!err && (err = -sup_still_valid(c)) == 0) {
+		struct msghdr out = {.msg_iov = &lio, .msg_iovlen = total ? 1 : 0,
+				     .msg_control = m.msg_control,
+				     .msg_controllen = m.msg_controllen};
+		lio = (struct iovec){buf, total};
+		sent = sendmsg(copy, &out, (flags & ~MSG_FASTOPEN) | MSG_NOSIGNAL);
+		err = sent < 0 ? errno : 0;
+	}
+	if (!err && nr == SYS_sendmmsg) {
+		unsigned ml = (unsigned)sent;
+		err = -sup_poke(c, a[1] + sizeof(struct msghdr), &ml, sizeof(ml));
+		sent = 1;
+	}
+	free(buf);
+	free(ctl);
+	close(copy);
+	if (err != ENOENT)
+		sup_answer(c, err, err ? 0 : sent);
+}
+
+/* --- the workers ------------------------------------------------------ */
+
+#define WORKERS_MAX 4096
+#define WORKER_STACK (256 * 1024)
+
+static atomic_int idle, workers;
+
+static void serve(struct sup_call *c)
+{
+	c->pidfd = -1;
+	switch (c->n.data.nr) {
+	case SYS_connect:
+		on_connect(c);
+		break;
+	case SYS_getsockname:
+		on_name(c, false);
+		break;
+	case SYS_getpeername:
+		on_name(c, true);
+		break;
+	case SYS_bind:
+		sup_on_bind(c);
+		break;
+	case SYS_listen:
+		sup_on_listen(c);
+		break;
+	case SYS_accept:
+		sup_on_accept(c, false);
+		break;
+	case SYS_accept4:
+		sup_on_accept(c, true);
+		break;
+	case SYS_getsockopt:
+		sup_on_acceptconn(c);
+		break;
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+		on_fastopen(c);
+		break;
+	default:
+		sup_answer(c, ENOSYS, 0);
+	}
+	sup_done(c);
+}
+
+static int spawn(void);
+
+static void *worker(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		struct sup_call c;
+		int r, left;
+
+		memset(&c, 0, sizeof(c)); /* the kernel wants it zeroed */
+		atomic_fetch_add(&idle, 1);
+		r = ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_RECV, &c.n);
+		left = atomic_fetch_sub(&idle, 1) - 1;
+		if (r < 0) {
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			log_msg(LOG_ERROR, "syscall mode: receiving a call failed: %m");
+			atomic_fetch_sub(&workers, 1);
+			return NULL;
+		}
+		if (left == 0 && atomic_load(&workers) < WORKERS_MAX)
+			spawn();
+		serve(&c);
+	}
+}
+
+static int spawn(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	sigset_t all, old;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* a worker inherits this mask: no signal ever interrupts its calls
+	 * (the main thread takes the ones it forwards from a signalfd) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_fetch_add(&workers, 1);
+	err = pthread_create(&t, &attr, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		atomic_fetch_sub(&workers, 1);
+		log_msg(LOG_ERROR, "syscall mode: cannot start a worker: %s", strerror(err));
+	}
+	return -err;
+}
+
+int sup_notify_start(int fd)
+{
+	sup_listener = fd;
+	return spawn();
+}
