@@ -98,6 +98,12 @@ static bool restartable(void)
 
 	pthread_sigmask(SIG_SETMASK, NULL, &mask);
 	for (int sig = 1; sig < NSIG; sig++) {
+		/* A fault's signal is the thread's own doing, never what
+		 * interrupted a poll(): crash handlers (sanitizers, runtimes)
+		 * often lack SA_RESTART and must not make every call EINTR. */
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS)
+			continue;
 		if (sigismember(&mask, sig) == 1 || sigaction(sig, NULL, &sa) < 0)
 			continue;
 		if ((sa.sa_flags & SA_SIGINFO || (sa.sa_handler != SIG_DFL &&
