@@ -93,6 +93,11 @@ granted() {
 }
 
 @test "bad pointers give EFAULT, as without the shim, never a crash" {
+	# ASan's own interceptors in the test program read these pointers
+	# before the kernel (or the shim) sees them, shim or not
+	if nm -u "$S4_BUILD/s4corner" 2>/dev/null | grep -q '__asan_'; then
+		skip "build/s4corner is built with AddressSanitizer, whose interceptors fault on the bad pointers themselves"
+	fi
 	corner efault "$SOCKS4D_PORT"
 	[ "$status" -eq 0 ]
 	for call in connect bind getsockname getpeername sendmsg sendto; do

@@ -63,6 +63,11 @@ granted() {
 }
 
 @test "a thread cancelled in a proxied connect leaves the socket's flags as the program set them" {
+	# cancellation unwinds the thread through frames whose stack ASan has
+	# poisoned, and ASan then reports the unwinder's own writes
+	if nm -u "$S4_BUILD/libsocks4wrap.so" 2>/dev/null | grep -q '__asan_'; then
+		skip "the library is built with AddressSanitizer, which reports pthread_cancel()'s unwinding through its frames"
+	fi
 	sig cancel
 	[ "$status" -eq 0 ]
 	has_line "cancelled=yes"
