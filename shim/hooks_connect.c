@@ -369,6 +369,18 @@ static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
 	return -1;
 }
 
+/* Out of line: its buffers would otherwise make every connect() build a
+ * large stack frame. rule NULL: 0.0.0.0, which is this host. */
+static SLOW void log_direct(struct v4 dst, const struct route_rule *rule)
+{
+	char d[ADDR_STRLEN], why[RULE_STRLEN];
+
+	if (rule)
+		log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d), rule_str(rule, why));
+	else
+		log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
+}
+
 static SLOW int connect_denied(struct v4 dst, const struct route_rule *rule)
 {
 	char d[ADDR_STRLEN], why[RULE_STRLEN];
@@ -379,11 +391,22 @@ static SLOW int connect_denied(struct v4 dst, const struct route_rule *rule)
 	return -1;
 }
 
-static SLOW int connect_proxied(int fd, const struct sockaddr *addr, socklen_t len,
-				struct v4 dst)
+/* A destination the rules deny (the rule) or send to the proxy (NULL).
+ * 0.0.0.0 (and ::)
+ * is this host to the kernel, whatever the rules say: it stays here. It
+ * is judged after the rules so that the direct path pays nothing for it. */
+static SLOW int connect_elsewhere(int fd, const struct sockaddr *addr, socklen_t len,
+				  struct v4 dst, const struct route_rule *deny)
 {
 	int saved = errno;
 
+	if (dst.ip == 0) {
+		if (log_enabled(LOG_INFO))
+			log_direct(dst, NULL);
+		return real.connect(fd, addr, len);
+	}
+	if (deny)
+		return connect_denied(dst, deny);
 	if (!shim_is_stream(fd)) /* UDP and the like: the kernel's business */
 		return real.connect(fd, addr, len);
 	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, NULL));
@@ -415,7 +438,6 @@ static inline __attribute__((always_inline)) int
 connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct route_rule *rule;
-	char d[ADDR_STRLEN], why[RULE_STRLEN];
 	struct v4 dst;
 
 	if (!addr_to_v4(addr, len, &dst)) {
@@ -423,26 +445,16 @@ connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 			return connect_ipv6(fd, addr, len);
 		return real.connect(fd, addr, len); /* the kernel's EINVAL */
 	}
-	if (__builtin_expect(dst.ip == 0, 0)) {
-		/* 0.0.0.0 and :: are this host to the kernel: never the proxy's */
-		if (log_enabled(LOG_INFO))
-			log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
-		return real.connect(fd, addr, len);
-	}
 	if (__builtin_expect(shim_is_fake(dst.ip), 0))
 		return connect_fake(fd, addr, len, dst);
-	switch (route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule)) {
-	case ROUTE_DIRECT:
+	enum route_action way = route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule);
+
+	if (way == ROUTE_DIRECT) {
 		if (log_enabled(LOG_INFO))
-			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
-				rule_str(rule, why));
+			log_direct(dst, rule);
 		return real.connect(fd, addr, len);
-	case ROUTE_DENY:
-		return connect_denied(dst, rule);
-	case ROUTE_PROXY:
-		break;
 	}
-	return connect_proxied(fd, addr, len, dst);
+	return connect_elsewhere(fd, addr, len, dst, way == ROUTE_DENY ? rule : NULL);
 }
 
 /* connect() on a descriptor we track. */

@@ -25,7 +25,7 @@
 /* The call may go ahead: 0, or -1 with errno set (the exchange failed,
  * or is not done on a non-blocking socket: EAGAIN, as for any connect
  * still under way). */
-static SLOW int settle(int fd, int timeo_opt)
+static int settle(int fd, int timeo_opt)
 {
 	int saved = errno, r = connect_settle(fd, timeo_opt);
 
@@ -56,75 +56,138 @@ bool io_last_connect(struct v4 *dst)
 	return true;
 }
 
-/* The hint: a CONNECT slot whose exchange may still be pending. On a
- * proxied socket whose exchange is over, remember it (see above). */
-static inline bool pending(int fd)
+/*
+ * A data call on a descriptor that has a slot, or before the real
+ * functions are known: 0 to go on with the call, -1 with errno set. A
+ * CONNECT whose exchange may still be pending (the state read without
+ * the lock, as a hint that connect_settle() checks under it) is finished
+ * first; one whose exchange is over is remembered (see above).
+ */
+static SLOW int io_slow(int fd, void *fn, int timeo_opt)
 {
 	struct fdslot *s = fdstate_slot(fd);
 
-	if (__builtin_expect(s == NULL, 1) || s->kind != FD_CONNECT)
-		return false;
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!s || s->kind != FD_CONNECT)
+		return 0;
 	if (hs_pending(&s->hs))
-		return true;
+		return settle(fd, timeo_opt);
 	last_fd = fd;
 	last_gen = s->gen;
-	return false;
+	return 0;
 }
 
-#define SETTLE(fd, opt, fn)                                                  \
-	do {                                                                 \
-		shim_real();                                                 \
-		if (!real.fn)                                                \
-			return shim_ret(0, -ENOSYS);                         \
-		if (pending(fd) && settle(fd, opt) < 0)                     \
-			return -1;                                           \
-	} while (0)
+/*
+ * Each hook: three tests (the real functions found, this one there, no
+ * slot for the descriptor) and the C library's call in tail position, so
+ * the common path builds no stack frame; anything else, the first call
+ * included, takes the hook's slow twin, which checks and then calls.
+ */
+static SLOW ssize_t read_slow(int fd, void *buf, size_t len)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.read, SO_RCVTIMEO) < 0 ? -1 : real.read(fd, buf, len);
+}
 
 HOOK ssize_t read(int fd, void *buf, size_t len)
 {
-	SETTLE(fd, SO_RCVTIMEO, read);
+	if (__builtin_expect(!shim_real_ready() || !real.read || fdstate_slot(fd) != NULL, 0))
+		return read_slow(fd, buf, len);
 	return real.read(fd, buf, len);
+}
+
+static SLOW ssize_t readv_slow(int fd, const struct iovec *iov, int n)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.readv, SO_RCVTIMEO) < 0 ? -1 : real.readv(fd, iov, n);
 }
 
 HOOK ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-	SETTLE(fd, SO_RCVTIMEO, readv);
+	if (__builtin_expect(!shim_real_ready() || !real.readv || fdstate_slot(fd) != NULL, 0))
+		return readv_slow(fd, iov, n);
 	return real.readv(fd, iov, n);
+}
+
+static SLOW ssize_t recv_slow(int fd, void *buf, size_t len, int flags)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.recv, SO_RCVTIMEO) < 0 ? -1 : real.recv(fd, buf, len, flags);
 }
 
 HOOK ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	SETTLE(fd, SO_RCVTIMEO, recv);
+	if (__builtin_expect(!shim_real_ready() || !real.recv || fdstate_slot(fd) != NULL, 0))
+		return recv_slow(fd, buf, len, flags);
 	return real.recv(fd, buf, len, flags);
+}
+
+static SLOW ssize_t recvfrom_slow(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+		      socklen_t *alen)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.recvfrom, SO_RCVTIMEO) < 0 ? -1 : real.recvfrom(fd, buf, len, flags, addr, alen);
 }
 
 HOOK ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 		      socklen_t *alen)
 {
-	SETTLE(fd, SO_RCVTIMEO, recvfrom);
+	if (__builtin_expect(!shim_real_ready() || !real.recvfrom || fdstate_slot(fd) != NULL, 0))
+		return recvfrom_slow(fd, buf, len, flags, addr, alen);
 	return real.recvfrom(fd, buf, len, flags, addr, alen);
+}
+
+static SLOW ssize_t recvmsg_slow(int fd, struct msghdr *msg, int flags)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.recvmsg, SO_RCVTIMEO) < 0 ? -1 : real.recvmsg(fd, msg, flags);
 }
 
 HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	SETTLE(fd, SO_RCVTIMEO, recvmsg);
+	if (__builtin_expect(!shim_real_ready() || !real.recvmsg || fdstate_slot(fd) != NULL, 0))
+		return recvmsg_slow(fd, msg, flags);
 	return real.recvmsg(fd, msg, flags);
+}
+
+static SLOW ssize_t write_slow(int fd, const void *buf, size_t len)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.write, SO_SNDTIMEO) < 0 ? -1 : real.write(fd, buf, len);
 }
 
 HOOK ssize_t write(int fd, const void *buf, size_t len)
 {
-	SETTLE(fd, SO_SNDTIMEO, write);
+	if (__builtin_expect(!shim_real_ready() || !real.write || fdstate_slot(fd) != NULL, 0))
+		return write_slow(fd, buf, len);
 	return real.write(fd, buf, len);
+}
+
+static SLOW ssize_t writev_slow(int fd, const struct iovec *iov, int n)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.writev, SO_SNDTIMEO) < 0 ? -1 : real.writev(fd, iov, n);
 }
 
 HOOK ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	SETTLE(fd, SO_SNDTIMEO, writev);
+	if (__builtin_expect(!shim_real_ready() || !real.writev || fdstate_slot(fd) != NULL, 0))
+		return writev_slow(fd, iov, n);
 	return real.writev(fd, iov, n);
+}
+
+static SLOW ssize_t send_slow(int fd, const void *buf, size_t len, int flags)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.send, SO_SNDTIMEO) < 0 ? -1 : real.send(fd, buf, len, flags);
 }
 
 HOOK ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	SETTLE(fd, SO_SNDTIMEO, send);
+	if (__builtin_expect(!shim_real_ready() || !real.send || fdstate_slot(fd) != NULL, 0))
+		return send_slow(fd, buf, len, flags);
 	return real.send(fd, buf, len, flags);
 }

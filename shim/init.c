@@ -7,11 +7,16 @@
 #include "primary.h"
 #include "shim.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 
 struct config shim_cfg;
+/* The fake range as a mask and a network in network order, so that the
+ * test every IPv4 connect() makes is an AND and a compare. Until the
+ * settings exist, a mask that no address matches. */
+uint32_t shim_fake_net_n = 1, shim_fake_mask_n = 0;
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
@@ -42,6 +47,8 @@ static void build_settings(void)
 	in_init = true;
 	if (config_build(c, env) == 0)
 		config_resolve_with(c, real.getaddrinfo);
+	shim_fake_mask_n = htonl(c->fake_prefix ? ~0u << (32 - c->fake_prefix) : 0);
+	shim_fake_net_n = htonl(c->fake_net) & shim_fake_mask_n;
 	log_setup(c->debug, c->quiet, c->log_path);
 	log_msg(LOG_INFO, "socks4wrap %s", SOCKS4WRAP_VERSION);
 	if (c->error[0])

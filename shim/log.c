@@ -59,7 +59,7 @@ void log_setup(int level, int quiet, const char *path)
 	struct stat st;
 	int fd;
 
-	log_level_now = level;
+	log_level_now = quiet ? -1 : level;
 	log_quiet_now = quiet;
 	if (path && *path && strlen(path) < sizeof(log_path)) {
 		if ((fd = open_log(path, &st)) >= 0) {

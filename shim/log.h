@@ -23,9 +23,10 @@ void log_note_target(void);
 /* Read inline: asking costs nothing when the answer is no. */
 extern int log_level_now, log_quiet_now;
 
+/* log_level_now is -1 when quiet: one load and one compare. */
 static inline int log_enabled(enum log_level level)
 {
-	return !log_quiet_now && (int)level <= log_level_now;
+	return (int)level <= log_level_now;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -31,6 +31,13 @@ extern bool shim_real_done, shim_cfg_done;
 void shim_real_slow(void);
 bool shim_ready_slow(void);
 
+/* Whether the real functions are known yet, for hooks that send the
+ * first call to their slow path instead of calling shim_real() inline. */
+static inline bool shim_real_ready(void)
+{
+	return __builtin_expect(__atomic_load_n(&shim_real_done, __ATOMIC_ACQUIRE), 1);
+}
+
 /* The real functions, found once: after that, one load and a branch. */
 static inline void shim_real(void)
 {
@@ -146,9 +153,11 @@ static inline bool shim_low_pointer(const void *p)
 /* Whether ip (network order) is in the fake range (remote-dns; see
  * hooks_names.c): a few instructions, asked by every IPv4 connect()
  * before the rules, since a name's rules are not the address's. */
+extern uint32_t shim_fake_net_n, shim_fake_mask_n; /* network order, init.c */
+
 static inline bool shim_is_fake(uint32_t ip)
 {
-	return ((uint64_t)(ntohl(ip) ^ shim_cfg.fake_net) >> (32 - shim_cfg.fake_prefix)) == 0;
+	return (ip & shim_fake_mask_n) == shim_fake_net_n;
 }
 
 /*

@@ -9,7 +9,7 @@
  *                                               N connections to an echo server,
  *                                               held open until SIGTERM
  *   s4bench bind  [-n N] -s SOCKS               N BIND round trips
- *   s4bench calls unix|tcp|getsockname [-n N]   calls a shim should not proxy
+ *   s4bench calls unix|tcp|getsockname|rw [-n N]   calls a shim should not proxy
  *   s4bench port  [ADDR]                        print a port free now on ADDR
  *
  * -s SOCKS (ADDR:PORT) makes the client speak SOCKS4 itself: the "raw
@@ -419,6 +419,7 @@ static int run_bind(int n)
  *   unix         socket, connect, accept, close, close (AF_UNIX stream)
  *   tcp          the same to 127.0.0.1 (loopback, which goes direct)
  *   getsockname  on one connected loopback TCP socket
+ *   rw           write, read, send and recv of one byte on a socketpair
  */
 static int loopback_listener(struct sockaddr_in *sin)
 {
@@ -477,8 +478,21 @@ static int run_calls(const char *what, int n)
 				die("getsockname:");
 		}
 		close(fd);
+	} else if (!strcmp(what, "rw")) {
+		/* a byte each way on a connected pair: the data calls a shim
+		 * that hooks them adds its check to */
+		int sp[2];
+		char b = 'x';
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+			die("socketpair:");
+		lfd = sp[1];
+		for (int i = 0; i < n; i++)
+			if (write(sp[0], &b, 1) != 1 || read(sp[1], &b, 1) != 1 ||
+			    send(sp[1], &b, 1, 0) != 1 || recv(sp[0], &b, 1, 0) != 1)
+				die("rw:");
+		close(sp[0]);
 	} else {
-		die("calls: unix, tcp or getsockname, not '%s'", what);
+		die("calls: unix, tcp, getsockname or rw, not '%s'", what);
 	}
 	close(lfd);
 	printf("calls=%d what=%s\n", n, what);
@@ -604,7 +618,7 @@ static void usage(void)
 	      "       s4bench bulk [-b BYTES] [-s SOCKS] ADDR:PORT\n"
 	      "       s4bench hold [-n N] [-s SOCKS] [-p FILE] ADDR:PORT\n"
 	      "       s4bench bind [-n N] -s SOCKS\n"
-	      "       s4bench calls unix|tcp|getsockname [-n N]\n"
+	      "       s4bench calls unix|tcp|getsockname|rw [-n N]\n"
 	      "       s4bench port [ADDR]\n",
 	      stderr);
 	exit(2);
