@@ -691,6 +691,16 @@ const char *config_origin_str(const struct config *c, enum config_setting s,
 	return buf;
 }
 
+const char *config_rule_str(const struct config *c, const struct route_rule *r,
+			    char buf[CONFIG_RULE_STRLEN])
+{
+	char dest[ROUTE_DEST_STRLEN], origin[CONFIG_PATH_MAX + 16];
+
+	snprintf(buf, CONFIG_RULE_STRLEN, "%s, %s", route_fmt_dest(r, dest),
+		 config_rule_origin(c, r, origin, sizeof(origin)));
+	return buf;
+}
+
 const char *config_rule_origin(const struct config *c,
 			       const struct route_rule *r, char *buf, size_t len)
 {

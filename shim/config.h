@@ -179,6 +179,12 @@ const char *config_origin_str(const struct config *c, enum config_setting s,
 const char *config_rule_origin(const struct config *c,
 			       const struct route_rule *r, char *buf, size_t len);
 
+/* A rule and where it came from, for log lines:
+ * "127.0.0.0/8, built-in" or "0.0.0.0/0:25, /home/u/.socks4rc:5". */
+#define CONFIG_RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
+const char *config_rule_str(const struct config *c, const struct route_rule *r,
+			    char buf[CONFIG_RULE_STRLEN]);
+
 /*
  * Where a native IPv6 destination goes, since SOCKS4 cannot carry it: the
  * ipv6 setting, except that ::1 goes where 127.0.0.1 goes (same port).

@@ -30,18 +30,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
-
-/* "127.0.0.0/8, built-in" or "0.0.0.0/0:25, /home/u/.socks4rc:5" */
-static const char *rule_str(const struct route_rule *r, char *buf)
-{
-	char dest[ROUTE_DEST_STRLEN], origin[CONFIG_PATH_MAX + 16];
-
-	snprintf(buf, RULE_STRLEN, "%s, %s", route_fmt_dest(r, dest),
-		 config_rule_origin(&shim_cfg, r, origin, sizeof(origin)));
-	return buf;
-}
-
 /*
  * Non-blocking CONNECTs of this thread whose connection to the SOCKS
  * server is still under way: while one of them waits for its reply, the
@@ -373,20 +361,21 @@ static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
  * large stack frame. rule NULL: 0.0.0.0, which is this host. */
 static SLOW void log_direct(struct v4 dst, const struct route_rule *rule)
 {
-	char d[ADDR_STRLEN], why[RULE_STRLEN];
+	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
 
 	if (rule)
-		log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d), rule_str(rule, why));
+		log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
+			config_rule_str(&shim_cfg, rule, why));
 	else
 		log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
 }
 
 static SLOW int connect_denied(struct v4 dst, const struct route_rule *rule)
 {
-	char d[ADDR_STRLEN], why[RULE_STRLEN];
+	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
 
 	log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-		rule_str(rule, why));
+		config_rule_str(&shim_cfg, rule, why));
 	errno = EACCES;
 	return -1;
 }

@@ -253,18 +253,6 @@ static bool name_get(int copy, struct name_entry *out)
 
 /* --- connect() -------------------------------------------------------- */
 
-#define RULE_STRLEN (ROUTE_DEST_STRLEN + CONFIG_PATH_MAX + 32)
-
-/* "127.0.0.0/8, built-in", as the library writes it */
-static const char *rule_str(const struct route_rule *r, char *buf)
-{
-	char dest[ROUTE_DEST_STRLEN], origin[CONFIG_PATH_MAX + 16];
-
-	snprintf(buf, RULE_STRLEN, "%s, %s", route_fmt_dest(r, dest),
-		 config_rule_origin(&sup_cfg, r, origin, sizeof(origin)));
-	return buf;
-}
-
 /* The kernel's connect() on our copy, with the address we read. */
 static int connect_copy(int copy, const struct sockaddr_storage *ss, socklen_t len)
 {
@@ -338,7 +326,7 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 			socklen_t len)
 {
-	char d[ADDR_STRLEN], why[RULE_STRLEN];
+	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
 	const struct route_rule *rule;
 	struct v4 dst;
 
@@ -367,12 +355,12 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 	case ROUTE_DIRECT:
 		if (log_enabled(LOG_INFO))
 			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
-				rule_str(rule, why));
+				config_rule_str(&sup_cfg, rule, why));
 		name_set(copy, 0, dst, dst);
 		return connect_copy(copy, ss, len);
 	case ROUTE_DENY:
 		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-			rule_str(rule, why));
+			config_rule_str(&sup_cfg, rule, why));
 		return EACCES;
 	case ROUTE_PROXY:
 		break;
