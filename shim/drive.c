@@ -116,20 +116,25 @@ static bool restartable(void)
 
 void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt)
 {
-	int64_t t = timeo_opt ? sock_timeout_ms(fd, timeo_opt) : 0;
-
 	d->fd = fd;
 	d->slot = s;
 	d->gen = s->gen;
 	d->deadline = deadline;
-	d->sock_deadline = t ? now_ms() + t : 0;
+	d->started = now_ms();
+	d->timeo_opt = timeo_opt;
+	d->sock_deadline = -1; /* read at the first wait: most calls never wait */
 	d->interruptible = timeo_opt != 0;
 }
 
 int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
 {
-	int64_t now = now_ms(), end = d->deadline;
+	int64_t now = now_ms(), end = d->deadline, t;
 	int n, err = 0;
+
+	if (d->sock_deadline < 0) {
+		t = d->timeo_opt ? sock_timeout_ms(d->fd, d->timeo_opt) : 0;
+		d->sock_deadline = t ? d->started + t : 0;
+	}
 
 	if (d->sock_deadline && d->sock_deadline < end)
 		end = d->sock_deadline;

@@ -96,7 +96,9 @@ struct drive {
 	struct fdslot *slot;
 	uint32_t gen;
 	int64_t deadline;      /* ours: SOCKS4_TIMEOUT or SOCKS4_BIND_TIMEOUT */
-	int64_t sock_deadline; /* the socket's own SO_SNDTIMEO/SO_RCVTIMEO; 0 none */
+	int64_t started;       /* when the call began, for the socket's own timeout */
+	int timeo_opt;         /* SO_SNDTIMEO, SO_RCVTIMEO or 0 */
+	int64_t sock_deadline; /* started + that timeout; 0 none; -1 not read yet */
 	bool interruptible;    /* a signal may end the call, as connect/accept */
 };
 
