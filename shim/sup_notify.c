@@ -96,7 +96,7 @@ int sup_still_valid(const struct sup_call *c)
 
 /* --- the program's memory and descriptors ------------------------------ */
 
-static int tgid_of(pid_t tid)
+static int tgid_of(int tid)
 {
 	char path[64], line[128];
 	FILE *f;
@@ -586,6 +586,7 @@ static atomic_int idle, workers;
 static void serve(struct sup_call *c)
 {
 	c->pidfd = -1;
+	log_speak_for((int)c->n.pid, tgid_of); /* its lines name the program */
 	switch (c->n.data.nr) {
 	case SYS_connect:
 		on_connect(c);
@@ -620,6 +621,7 @@ static void serve(struct sup_call *c)
 		sup_answer(c, ENOSYS, 0);
 	}
 	sup_done(c);
+	log_speak_for(0, NULL);
 }
 
 static int spawn(void);
