@@ -54,16 +54,43 @@ static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 
 static const struct hs_io sup_io = {connect_bounded, send, recv};
 
+int64_t sup_sock_timeout_ms(int fd, int opt)
+{
+	struct timeval tv = {0, 0};
+	socklen_t len = sizeof(tv);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (fl & O_NONBLOCK) || getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
+		return 0;
+	return (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+}
+
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *what)
 {
-	int64_t deadline = now_ms() + sup_cfg.connect_timeout_ms;
+	int64_t now = now_ms(), deadline = now + sup_cfg.connect_timeout_ms, sock = 0;
+	char p[ADDR_STRLEN];
 	int err;
 
+	/* A blocking connect() on a socket with a send timeout shorter than
+	 * ours ends there. The kernel would say EINPROGRESS and go on, as the
+	 * library does (the exchange continues behind the program); here
+	 * nothing could finish it once the call is answered, so it fails. */
+	if (cmd == SOCKS4_CMD_CONNECT &&
+	    (sock = sup_sock_timeout_ms(fd, SO_SNDTIMEO)) >= sup_cfg.connect_timeout_ms)
+		sock = 0;
+	if (sock)
+		deadline = now + sock;
 	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, NULL);
 	h->timeout_ms = sup_cfg.connect_timeout_ms;
 	connect_deadline = deadline;
 	err = hs_run(h, &sup_io, fd, deadline);
+	if (err == -ETIMEDOUT && sock) {
+		log_msg(LOG_ERROR, "%s via %s: not done within the socket's send timeout "
+			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", what, addr_fmt(sup_cfg.server, p),
+			(long long)sock);
+		return ETIMEDOUT;
+	}
 	return err ? hs_log_failure(h, what) : 0;
 }
 

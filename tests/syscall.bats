@@ -519,6 +519,20 @@ halfsec_grants() {
 	has_line "handled=1"
 }
 
+@test "SO_SNDTIMEO ends a blocking proxied connect at the socket's timeout, with ETIMEDOUT" {
+	sig sndtimeo 200 ETIMEDOUT
+	[ "$status" -eq 0 ]
+	has_line "connect=ETIMEDOUT"
+	[[ $output == *"not done within the socket's send timeout (SO_SNDTIMEO, 200 ms): ETIMEDOUT"* ]]
+}
+
+@test "SO_RCVTIMEO ends a blocking BIND accept with EAGAIN, and the BIND still delivers" {
+	sig rcvtimeo 300
+	[ "$status" -eq 0 ]
+	has_line "accept=EAGAIN"
+	has_line "accept_again=fd"
+}
+
 # --- real programs -------------------------------------------------------
 
 @test "busybox-static wget fetches a page through socks4d" {
