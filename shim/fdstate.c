@@ -24,6 +24,14 @@ static pid_t pid_now;
 static sigset_t held_mask;
 static int held_cancel;
 
+/* Slots with twins that the holder looked at: copied to their twins at
+ * fdstate_unlock(). A call looks at one or two. */
+#define TOUCHED_MAX 4
+static struct fdslot *touched[TOUCHED_MAX];
+static int n_touched;
+
+static void twins_update(void);
+
 void fdstate_lock(void)
 {
 	sigset_t all, old;
@@ -42,6 +50,8 @@ void fdstate_unlock(void)
 	sigset_t old = held_mask;
 	int cancel = held_cancel;
 
+	if (n_touched)
+		twins_update();
 	pthread_mutex_unlock(&lock);
 	pthread_setcancelstate(cancel, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -101,8 +111,52 @@ struct fdslot *fdstate_get(int fd)
 		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 		s = NULL;
 	}
+	if (s && s->twins[0]) {
+		int i = 0;
+
+		while (i < n_touched && touched[i] != s)
+			i++;
+		if (i == n_touched && n_touched < TOUCHED_MAX)
+			touched[n_touched++] = s;
+	}
 	errno = saved;
 	return s;
+}
+
+/* A twin's slot, if it is still a slot of from's socket. */
+static struct fdslot *twin_of(const struct fdslot *from, int twin)
+{
+	struct fdslot *t = twin ? slot_at(twin - 1) : NULL;
+
+	if (!t || t == from || t->kind == FD_NONE || t->dev != from->dev || t->ino != from->ino)
+		return NULL;
+	return t;
+}
+
+/* Copies what a touched slot knows of its socket into its twins' slots;
+ * each keeps its generation (a waiter on it goes on, and finds the
+ * exchange where the other left it), its epoll registrations (those are
+ * per descriptor) and its twins. */
+static void twins_update(void)
+{
+	for (int i = 0; i < n_touched; i++) {
+		const struct fdslot *from = touched[i];
+
+		if (from->kind == FD_NONE)
+			continue;
+		for (int k = 0; k < FD_TWINS_MAX; k++) {
+			struct fdslot *t = twin_of(from, from->twins[k]), keep;
+
+			if (!t)
+				continue;
+			keep = *t;
+			*t = *from;
+			t->gen = keep.gen;
+			memcpy(t->epolls, keep.epolls, sizeof(t->epolls));
+			memcpy(t->twins, keep.twins, sizeof(t->twins));
+		}
+	}
+	n_touched = 0;
 }
 
 struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family, int *err)
@@ -166,4 +220,26 @@ void fdstate_dup(int oldfd, int newfd)
 	to->gen = gen;
 	/* the program's epoll registrations are the original's */
 	memset(to->epolls, 0, sizeof(to->epolls));
+
+	/* the twins: oldfd, its twins still alive, and newfd, each knowing
+	 * the others (a group past FD_TWINS_MAX + 1 leaves the rest out) */
+	int group[FD_TWINS_MAX + 1], n = 0;
+
+	group[n++] = oldfd + 1;
+	for (int k = 0; k < FD_TWINS_MAX; k++)
+		if (twin_of(from, from->twins[k]) && from->twins[k] != newfd + 1 &&
+		    n < FD_TWINS_MAX)
+			group[n++] = from->twins[k];
+	group[n++] = newfd + 1;
+	for (int i = 0; i < n; i++) {
+		struct fdslot *m = slot_at(group[i] - 1);
+		int j = 0;
+
+		if (!m)
+			continue;
+		memset(m->twins, 0, sizeof(m->twins));
+		for (int k = 0; k < n; k++)
+			if (k != i)
+				m->twins[j++] = group[k];
+	}
 }

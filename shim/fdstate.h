@@ -37,6 +37,7 @@ enum fd_kind {
 };
 
 #define FD_EPOLL_MAX 4
+#define FD_TWINS_MAX 3
 
 struct fdslot {
 	uint8_t kind;        /* enum fd_kind */
@@ -61,6 +62,11 @@ struct fdslot {
 		uint32_t events;
 		uint64_t data;
 	} epolls[FD_EPOLL_MAX];
+	/* Other descriptors of the same socket (dup() and friends), +1 so
+	 * that 0 means none. One socket has one exchange, so whatever a
+	 * call does to this slot is copied to theirs when the lock is let
+	 * go; a twin that is closed or now another socket is passed over. */
+	int twins[FD_TWINS_MAX];
 };
 
 #define FDSTATE_CHUNK_BITS 10
@@ -118,7 +124,8 @@ static inline void fdstate_drop(int fd)
 		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
 }
 
-/* Under the lock: newfd is a copy of oldfd (dup and friends). */
+/* Under the lock: newfd is a copy of oldfd (dup and friends), and the
+ * two slots are twins from now on. */
 void fdstate_dup(int oldfd, int newfd);
 
 /* This process's id as the slots know it (kept by the fork handlers). */

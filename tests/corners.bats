@@ -92,6 +92,16 @@ granted() {
 	has_line "echo=ok"
 }
 
+@test "a socket copied while its SOCKS reply is pending: finished through one copy, used through the other" {
+	local before
+	before=$(granted slow)
+	corner dupmid "$SLOW_PORT"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "echo=ok" <<<"$output")" -eq 4 ]
+	# one exchange per socket, whichever copy drove it
+	[ "$(granted slow)" -eq $((before + 2)) ]
+}
+
 @test "bad pointers give EFAULT, as without the shim, never a crash" {
 	# ASan's own interceptors in the test program read these pointers
 	# before the kernel (or the shim) sees them, shim or not

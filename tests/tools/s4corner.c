@@ -201,6 +201,42 @@ static int check_retry(int bad_port)
 	return n == 1 && err == 0 && fact_echo(fd, "retried\n");
 }
 
+/*
+ * A non-blocking connect whose descriptor is copied (dup(), or
+ * F_DUPFD_CLOEXEC as Python's socket.dup() does) before the SOCKS reply
+ * is in: the exchange is finished through one copy and the socket then
+ * used through the other, both ways round. The kernel has one socket
+ * behind both numbers, so each sees the connection made and the other's
+ * data; neither may read the reply a second time from the stream.
+ */
+static int check_dupmid(void)
+{
+	int ok = 1;
+
+	for (int way = 0; way < 2; way++) {
+		int a = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), b, err = -1, r;
+		struct pollfd p;
+		socklen_t len = sizeof(err);
+		char msg[32];
+
+		r = connect(a, (void *)&dst, sizeof(dst));
+		b = way ? fcntl(a, F_DUPFD_CLOEXEC, 0) : dup(a);
+		/* finish it through b, use it through a; then the other way */
+		p = (struct pollfd){.fd = way ? a : b, .events = POLLOUT};
+		poll(&p, 1, 5000);
+		getsockopt(way ? a : b, SOL_SOCKET, SO_ERROR, &err, &len);
+		printf("dup%d: connect=%s so_error=%d\n", way, res(r), err);
+		snprintf(msg, sizeof(msg), "through the other %d\n", way);
+		fcntl(way ? b : a, F_SETFL, 0);
+		ok &= err == 0 && fact_echo(way ? b : a, msg);
+		snprintf(msg, sizeof(msg), "and back %d\n", way);
+		ok &= fact_echo(way ? a : b, msg);
+		close(a);
+		close(b);
+	}
+	return ok;
+}
+
 /* Pointers the kernel rejects with EFAULT, on a socket the shim tracks. */
 #define EXPECT_EFAULT(name, call) \
 	do { \
@@ -595,6 +631,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "bindlo")) return !check_bindlo();
 	if (!strcmp(c, "unspec")) return !check_unspec();
 	if (!strcmp(c, "retry") && argc > 4) return !check_retry(atoi(argv[4]));
+	if (!strcmp(c, "dupmid")) return !check_dupmid();
 	if (!strcmp(c, "efault")) return !check_efault();
 	if (!strcmp(c, "emfile")) return !check_emfile();
 	if (!strcmp(c, "quiet")) return !check_quiet();
