@@ -1,6 +1,7 @@
 /*
  * hooks_io.c - the data calls (read, readv, recv, recvfrom, recvmsg,
- * write, writev, send) on a socket whose CONNECT is still under way.
+ * write, writev, send, and _FORTIFY_SOURCE's __read_chk, __recv_chk and
+ * __recvfrom_chk) on a socket whose CONNECT is still under way.
  *
  * A program may read or write before it asks for the outcome of its
  * non-blocking connect(): it polls for POLLIN and reads (server-speaks-
@@ -190,4 +191,61 @@ HOOK ssize_t send(int fd, const void *buf, size_t len, int flags)
 	if (__builtin_expect(!shim_real_ready() || !real.send || fdstate_slot(fd) != NULL, 0))
 		return send_slow(fd, buf, len, flags);
 	return real.send(fd, buf, len, flags);
+}
+
+/*
+ * A program built with _FORTIFY_SOURCE (Debian builds everything so)
+ * reads into a buffer of known size through these: the C library's
+ * versions check the size and call its own read inside, which no hook
+ * sees. The real ones still make the check (and stop the program when
+ * it fails, as without us).
+ */
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+		       struct sockaddr *addr, socklen_t *alen);
+
+static SLOW ssize_t read_chk_slow(int fd, void *buf, size_t len, size_t buflen)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.__read_chk, SO_RCVTIMEO) < 0
+		       ? -1 : real.__read_chk(fd, buf, len, buflen);
+}
+
+HOOK ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.__read_chk || fdstate_slot(fd) != NULL, 0))
+		return read_chk_slow(fd, buf, len, buflen);
+	return real.__read_chk(fd, buf, len, buflen);
+}
+
+static SLOW ssize_t recv_chk_slow(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.__recv_chk, SO_RCVTIMEO) < 0
+		       ? -1 : real.__recv_chk(fd, buf, len, buflen, flags);
+}
+
+HOOK ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.__recv_chk || fdstate_slot(fd) != NULL, 0))
+		return recv_chk_slow(fd, buf, len, buflen, flags);
+	return real.__recv_chk(fd, buf, len, buflen, flags);
+}
+
+static SLOW ssize_t recvfrom_chk_slow(int fd, void *buf, size_t len, size_t buflen, int flags,
+				      struct sockaddr *addr, socklen_t *alen)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.__recvfrom_chk, SO_RCVTIMEO) < 0
+		       ? -1 : real.__recvfrom_chk(fd, buf, len, buflen, flags, addr, alen);
+}
+
+HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+			    struct sockaddr *addr, socklen_t *alen)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.__recvfrom_chk ||
+			     fdstate_slot(fd) != NULL, 0))
+		return recvfrom_chk_slow(fd, buf, len, buflen, flags, addr, alen);
+	return real.__recvfrom_chk(fd, buf, len, buflen, flags, addr, alen);
 }

@@ -89,6 +89,9 @@ void real_init(void)
 	FIND(write);
 	FIND(writev);
 	FIND(send);
+	FIND(__read_chk);
+	FIND(__recv_chk);
+	FIND(__recvfrom_chk);
 	FIND(fcntl);
 	FIND(fcntl64);
 	FIND(dlopen);

@@ -39,6 +39,12 @@ struct real_fns {
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	ssize_t (*writev)(int fd, const struct iovec *iov, int n);
 	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
+	/* _FORTIFY_SOURCE's checked reads, which call the C library's read
+	 * inside it, past our read() */
+	ssize_t (*__read_chk)(int fd, void *buf, size_t len, size_t buflen);
+	ssize_t (*__recv_chk)(int fd, void *buf, size_t len, size_t buflen, int flags);
+	ssize_t (*__recvfrom_chk)(int fd, void *buf, size_t len, size_t buflen, int flags,
+				  struct sockaddr *addr, socklen_t *alen);
 	int (*fcntl)(int fd, int cmd, ...);
 	int (*fcntl64)(int fd, int cmd, ...);
 	void *(*dlopen)(const char *file, int mode);

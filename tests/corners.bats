@@ -185,6 +185,16 @@ granted() {
 	has_line "line=hello from the server"
 }
 
+@test "a fortified program's checked reads (__read_chk, __recv_chk, __recvfrom_chk) before SO_ERROR get the greeting" {
+	local how
+	for how in read_chk recv_chk recvfrom_chk; do
+		run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4corner" early 127.0.0.1 "$BANNER_PORT" "$how"
+		echo "$how: $output"
+		[ "$status" -eq 0 ]
+		has_line "line=hello from the server"
+	done
+}
+
 @test "a program that makes the socket blocking, waits for writability and reads byte by byte gets the greeting" {
 	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4corner" early 127.0.0.1 "$BANNER_PORT" blocking
 	echo "$output"
