@@ -736,6 +736,20 @@ halfsec_grants() {
 	[ "$(grants socks4d)" -eq $((before + 20)) ]
 }
 
+@test "through the launcher: a dynamically linked 32-bit program is proxied in syscall mode" {
+	require_m32
+	local before prog=$BATS_TEST_TMPDIR/s4probe32
+	"${CC:-cc}" -std=c11 -D_GNU_SOURCE -m32 -O2 -o "$prog" "$S4_ROOT/tests/tools/s4probe.c"
+	readelf -l "$prog" | grep -q INTERP # really dynamic: ld.so would refuse our library
+	before=$(grants socks4d)
+	run -0 env SOCKS4_DIRECT='' timeout 60 "$SOCKS4WRAP" -v -s "127.0.0.1:$SOCKS4D_PORT" \
+		"$prog" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
+	echo "$output"
+	[[ "$output" == *"syscall mode: $prog is a 32-bit i386 program, which the 64-bit "* ]]
+	has_line "read: ok 'hi\\n'"
+	[ "$(grants socks4d)" -eq $((before + 1)) ]
+}
+
 # --- load ---------------------------------------------------------------------
 
 # fds PID: how many descriptors PID has open
