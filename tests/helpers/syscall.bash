@@ -32,5 +32,5 @@ require_m32() {
 		s4_fail "build/s4probe-static32 is missing (gcc-multilib) and CI must have it"
 		return 1
 	fi
-	skip "gcc-multilib missing: make builds no -static32 test programs without gcc -m32"
+	skip "gcc-multilib missing: no build/*-static32 without gcc -m32 (installed since the build? run make again)"
 }
