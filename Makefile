@@ -145,7 +145,7 @@ $(SUP): $(SUP_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(SUP_OBJS) $(LDFLAGS) -lpthread
 
-$(B)/launch/%.o: %.c
+$(B)/launch/%.o: %.c $(B)/launch/cc
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(LAUNCH_CC) $(LAUNCH_CFLAGS) -MMD -MP -c -o $@ $<
@@ -170,6 +170,12 @@ $(B)/inst/paths: FORCE
 	@echo '$(LIBDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(LIBDIR) $(SYSCONFDIR)' >$@
 
 $(B)/launch/shim/config.o: $(B)/sysconfdir
+
+# The launcher's compiler is musl-gcc once musl-tools is installed: a
+# stamp holding it rebuilds the launcher when it changes.
+$(B)/launch/cc: FORCE
+	@mkdir -p $(B)/launch
+	@echo '$(LAUNCH_CC)' | cmp -s - $@ || echo '$(LAUNCH_CC)' >$@
 
 # config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
 # when the value changes, so `make install PREFIX=/usr` after a plain

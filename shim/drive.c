@@ -155,6 +155,23 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
 	return err;
 }
 
+/* shim_readable() across pages (see shim.h): one probe a page. */
+bool shim_readable_pages(const void *p, size_t n)
+{
+	uintptr_t at = (uintptr_t)p & -(uintptr_t)SHIM_PROBE_PAGE, last;
+
+	if (!n)
+		return true;
+	if (__builtin_add_overflow((uintptr_t)p, n - 1, &last))
+		return false;
+	for (last &= -(uintptr_t)SHIM_PROBE_PAGE;; at += SHIM_PROBE_PAGE) {
+		if (shim_probe(at) == -EFAULT)
+			return false;
+		if (at == last)
+			return true;
+	}
+}
+
 int shim_copy_in(void *dst, const void *src, size_t n)
 {
 	struct iovec local = {dst, n}, remote = {(void *)src, n};

@@ -94,8 +94,13 @@ HOOK int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	shim_real();
 	if (!real.bind)
 		return shim_ret(0, -ENOSYS);
-	if (!shim_low_pointer(addr) && len >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6))
+	/* read as connect() reads its address (see there) */
+	if (len < sizeof(sa_family_t) || len > sizeof(struct sockaddr_storage) ||
+	    shim_low_pointer(addr))
+		return real.bind(fd, addr, len);
+	if (!shim_readable(addr, len))
+		return real.bind(fd, NULL, len);
+	if (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)
 		return bind_slow(fd, addr, len);
 	return real.bind(fd, addr, len);
 }

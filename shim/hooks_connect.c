@@ -499,16 +499,28 @@ static __attribute__((noinline)) int connect_inet(int fd, const struct sockaddr 
 	return connect_route(fd, addr, len);
 }
 
-/* Kept small: most programs' connect() calls (Unix sockets, and anything
- * before the settings exist) leave here at once. */
+/*
+ * Kept small: most programs' connect() calls (Unix sockets, and anything
+ * before the settings exist) leave here at once. The address is read
+ * only where the kernel would read it (a length it takes), after asking
+ * whether it can be: a bad pointer gets the kernel's EFAULT, not our
+ * SIGSEGV.
+ */
 HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	sa_family_t family;
+
 	shim_real();
 	if (!real.connect)
 		return shim_ret(0, -ENOSYS);
-	if (!shim_low_pointer(addr) && len >= sizeof(sa_family_t) &&
-	    (addr->sa_family == AF_INET || addr->sa_family == AF_INET6 ||
-	     (addr->sa_family == AF_UNSPEC && fdstate_slot(fd))) &&
+	if (len < sizeof(sa_family_t) || len > sizeof(struct sockaddr_storage) ||
+	    shim_low_pointer(addr))
+		return real.connect(fd, addr, len); /* the kernel refuses it */
+	if (!shim_readable(addr, len))
+		return real.connect(fd, NULL, len); /* EBADF or EFAULT, never a connection */
+	family = addr->sa_family;
+	if ((family == AF_INET || family == AF_INET6 ||
+	     (family == AF_UNSPEC && fdstate_slot(fd))) &&
 	    shim_ready())
 		return connect_inet(fd, addr, len);
 	return real.connect(fd, addr, len);

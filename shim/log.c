@@ -107,16 +107,30 @@ static int log_target(void)
 	return nfd;
 }
 
+static _Thread_local int speak_tid;
+static _Thread_local int (*speak_tgid)(int);
+
+void log_speak_for(int tid, int (*tgid_of)(int tid))
+{
+	speak_tid = tid;
+	speak_tgid = tgid_of;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[1024];
 	int saved = errno;
-	int n, m, fd;
+	int n, m, fd, pid;
 	va_list ap;
 
 	if (!log_enabled(level))
 		return;
-	n = snprintf(line, sizeof(line), "socks4wrap: [%d] ", (int)getpid());
+	pid = (int)getpid();
+	if (speak_tid) {
+		pid = speak_tgid ? speak_tgid(speak_tid) : -1;
+		pid = pid > 0 ? pid : speak_tid; /* gone: its thread's number */
+	}
+	n = snprintf(line, sizeof(line), "socks4wrap: [%d] ", pid);
 	va_start(ap, fmt);
 	errno = saved; /* for %m */
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -32,4 +32,12 @@ static inline int log_enabled(enum log_level level)
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * For the supervisor, which logs for the programs it serves: until the
+ * next call, the lines this thread writes name the process of thread
+ * tid, found by tgid_of() when a line is written (most calls log
+ * nothing); tid 0 names our own process again.
+ */
+void log_speak_for(int tid, int (*tgid_of)(int tid));
+
 #endif

@@ -144,9 +144,9 @@ extern const unsigned sup_i386_count, sup_socketcall_count;
 bool sup_op_is_bind(enum sup_op op);
 
 /* Fills c->op and c->args from the notification, reading a socketcall's
- * argument block once. 0 when the call is to be served, else it has been
- * answered (or is gone) and nothing more is to be done. */
-int sup_decode(struct sup_call *c);
+ * argument block once. c->op is SUP_NONE when the call cannot be served
+ * (it has been answered, or is gone). */
+void sup_decode(struct sup_call *c);
 
 /* A message header (sendmsg's, or the first of a sendmmsg) read in the
  * caller's layout: name, namelen and iovlen as the kernel takes them,
@@ -208,13 +208,18 @@ struct hs;
 /*
  * One exchange (cmd SOCKS4_CMD_CONNECT or SOCKS4_CMD_BIND) up to its
  * first reply, on fd (a copy of the program's socket) of family AF_INET
- * or AF_INET6, bounded by the connect timeout. The socket's flags are
- * never changed. Returns 0 with h->r the granted reply, else the errno
+ * or AF_INET6, bounded by the connect timeout (for a CONNECT on a
+ * blocking socket, by its SO_SNDTIMEO when that is shorter: ETIMEDOUT).
+ * The socket's flags are never changed. Returns 0 with h->r the granted reply, else the errno
  * the program should see (positive), having logged "WHAT via SERVER:
  * ..." once.
  */
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *what);
+
+/* A blocking socket's SO_SNDTIMEO or SO_RCVTIMEO in ms; 0 when none is
+ * set or the socket is non-blocking. */
+int64_t sup_sock_timeout_ms(int fd, int opt);
 
 /*
  * BIND's second reply on h: with deadline 0 only what has arrived

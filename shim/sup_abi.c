@@ -117,8 +117,8 @@ static const struct sup_nr *find(const struct sup_nr *t, unsigned n, uint64_t nr
 
 #if defined(__x86_64__)
 /* socketcall(call, args): the block read once; its words become the
- * call's arguments. 0, or -1 when answered or gone. */
-static int decode_socketcall(struct sup_call *c)
+ * call's arguments. */
+static void decode_socketcall(struct sup_call *c)
 {
 	const struct sup_nr *e = find(sup_socketcall_nrs, sup_socketcall_count, c->args[0]);
 	uint32_t block[6] = {0};
@@ -126,23 +126,22 @@ static int decode_socketcall(struct sup_call *c)
 
 	if (!e) {
 		sup_answer(c, ENOSYS, 0); /* the filter traps only the table's */
-		return -1;
+		return;
 	}
 	err = sup_peek(c, c->args[1], block, e->nargs * sizeof(block[0]));
 	if (err) {
 		if (err != -ENOENT)
 			sup_answer(c, EFAULT, 0); /* the kernel's copy_from_user() */
-		return -1;
+		return;
 	}
 	c->op = e->op;
 	c->block = true;
 	for (int i = 0; i < 6; i++)
 		c->args[i] = block[i];
-	return 0;
 }
 #endif
 
-int sup_decode(struct sup_call *c)
+void sup_decode(struct sup_call *c)
 {
 	const struct seccomp_data *d = &c->n.data;
 	const struct sup_nr *e = NULL;
@@ -158,17 +157,17 @@ int sup_decode(struct sup_call *c)
 		c->compat = true;
 		for (int i = 0; i < 6; i++)
 			c->args[i] = (uint32_t)d->args[i];
-		if (d->nr == SUP_I386_SOCKETCALL)
-			return decode_socketcall(c);
+		if (d->nr == SUP_I386_SOCKETCALL) {
+			decode_socketcall(c);
+			return;
+		}
 		e = find(sup_i386_nrs, sup_i386_count, (uint32_t)d->nr);
 	}
 #endif
-	if (!e) {
+	if (e)
+		c->op = e->op;
+	else
 		sup_answer(c, ENOSYS, 0);
-		return -1;
-	}
-	c->op = e->op;
-	return 0;
 }
 
 /* --- message headers --------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include "sup.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -23,27 +24,26 @@ int64_t sup_now_ms(void)
 	return now_ms();
 }
 
-static _Thread_local int64_t connect_deadline;
+/* What sup_exchange() read of the socket, for connect_bounded(). */
+static _Thread_local struct {
+	int64_t deadline;
+	bool blocking;
+	struct timeval sndtimeo; /* the program's own, put back after */
+} ex;
 
 static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct timeval old, tv;
-	socklen_t olen = sizeof(old);
-	int64_t left = connect_deadline - now_ms();
-	int flags = fcntl(fd, F_GETFL), r, err;
+	int64_t left = ex.deadline - now_ms();
+	struct timeval tv = {left / 1000, (left % 1000) * 1000};
+	int r, err;
 
-	if (flags < 0 || (flags & O_NONBLOCK) || left <= 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, &olen) < 0)
+	if (!ex.blocking || left <= 0)
 		return connect(fd, sa, len);
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
-	if ((old.tv_sec || old.tv_usec) &&
-	    (old.tv_sec < tv.tv_sec || (old.tv_sec == tv.tv_sec && old.tv_usec < tv.tv_usec)))
-		tv = old;
+	/* the deadline is never later than the socket's own timeout */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	r = connect(fd, sa, len);
 	err = errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof(old));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ex.sndtimeo, sizeof(ex.sndtimeo));
 	/* a send timeout ends a blocking connect with EINPROGRESS: the
 	 * engine then waits for it and reports the deadline */
 	if (r < 0 && err == EAGAIN)
@@ -54,16 +54,48 @@ static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 
 static const struct hs_io sup_io = {connect_bounded, send, recv};
 
+int64_t sup_sock_timeout_ms(int fd, int opt)
+{
+	struct timeval tv = {0, 0};
+	socklen_t len = sizeof(tv);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (fl & O_NONBLOCK) || getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
+		return 0;
+	return (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+}
+
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *what)
 {
-	int64_t deadline = now_ms() + sup_cfg.connect_timeout_ms;
-	int err;
+	int64_t now = now_ms(), deadline = now + sup_cfg.connect_timeout_ms, sock = 0;
+	socklen_t tlen = sizeof(ex.sndtimeo);
+	int fl = fcntl(fd, F_GETFL), err;
+	char p[ADDR_STRLEN];
 
+	ex.blocking = fl >= 0 && !(fl & O_NONBLOCK) &&
+		      getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ex.sndtimeo, &tlen) == 0;
+	/* A blocking connect() on a socket with a send timeout shorter than
+	 * ours ends there. The kernel would say EINPROGRESS and go on, as the
+	 * library does (the exchange continues behind the program); here
+	 * nothing could finish it once the call is answered, so it fails. */
+	if (ex.blocking && cmd == SOCKS4_CMD_CONNECT) {
+		sock = (int64_t)ex.sndtimeo.tv_sec * 1000 + (ex.sndtimeo.tv_usec + 999) / 1000;
+		if (sock >= sup_cfg.connect_timeout_ms)
+			sock = 0;
+	}
+	if (sock)
+		deadline = now + sock;
 	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, NULL);
 	h->timeout_ms = sup_cfg.connect_timeout_ms;
-	connect_deadline = deadline;
+	ex.deadline = deadline;
 	err = hs_run(h, &sup_io, fd, deadline);
+	if (err == -ETIMEDOUT && sock) {
+		log_msg(LOG_ERROR, "%s via %s: not done within the socket's send timeout "
+			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", what, addr_fmt(sup_cfg.server, p),
+			(long long)sock);
+		return ETIMEDOUT;
+	}
 	return err ? hs_log_failure(h, what) : 0;
 }
 

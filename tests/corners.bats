@@ -100,9 +100,15 @@ granted() {
 	fi
 	corner efault "$SOCKS4D_PORT"
 	[ "$status" -eq 0 ]
-	for call in connect bind getsockname getpeername sendmsg sendto; do
+	for call in connect bind getsockname getpeername sendmsg sendto \
+		connect-unmapped bind-unmapped connect-protnone bind-protnone \
+		connect-straddle bind-straddle; do
 		has_line "$call=EFAULT"
 	done
+	# the same page boundaries used rightly still work
+	has_line "connect-edge=0"
+	has_line "echo=ok"
+	[[ $output == *"connect-unix-edge="*" kernel="* ]]
 }
 
 @test "two threads asking SO_ERROR and a third connecting again send one request" {

@@ -62,6 +62,13 @@ granted() {
 	has_line "echo=ok"
 }
 
+@test "SO_RCVTIMEO ends a blocking BIND accept with EAGAIN, and the BIND still delivers" {
+	sig rcvtimeo 300
+	[ "$status" -eq 0 ]
+	has_line "accept=EAGAIN"
+	has_line "accept_again=fd"
+}
+
 @test "a thread cancelled in a proxied connect leaves the socket's flags as the program set them" {
 	# cancellation unwinds the thread through frames whose stack ASan has
 	# poisoned, and ASan then reports the unwinder's own writes

@@ -106,6 +106,23 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	done
 }
 
+@test "the supervisor's log lines name the program's process, from any of its threads" {
+	SOCKS4_DEBUG=1 run --separate-stderr sup "$SOCKS4D_PORT" sh -c '
+		echo "pid=$$ supervisor=$PPID"
+		exec "$1" 127.0.0.1 "$2" 4 3' sh "$S4_BUILD/s4edge-static" "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[[ $output =~ pid=([0-9]+)\ supervisor=([0-9]+) ]]
+	local pid=${BASH_REMATCH[1]} sup=${BASH_REMATCH[2]}
+	echo "program $pid, supervisor $sup; $stderr" | grep -v "direct"
+	# the contract tests' connections and 4 threads x 3 of them; one
+	# test forks, and its child logs its own number (threads' numbers,
+	# were they logged, would be four more)
+	[ "$(grep -c "^socks4wrap: \[$pid\] CONNECT 127\.0\.0\.1:$ECHO_PORT via .*: granted" <<<"$stderr")" -ge 12 ]
+	[ "$(grep "CONNECT .*: granted" <<<"$stderr" | grep -v "^socks4wrap: \[$pid\]" |
+		sed 's/^socks4wrap: \[\([0-9]*\)\].*/\1/' | sort -u | wc -l)" -le 1 ]
+	! grep "^socks4wrap: \[$sup\] CONNECT" <<<"$stderr"
+}
+
 @test "s4edge's socket contracts hold for a static build through socks4d" {
 	local before t
 	for t in $(static_builds); do
@@ -667,6 +684,20 @@ halfsec_grants() {
 		has_line "accept=ETIMEDOUT"
 		has_line "handled=1"
 	done
+}
+
+@test "SO_SNDTIMEO ends a blocking proxied connect at the socket's timeout, with ETIMEDOUT" {
+	sig sndtimeo 200 ETIMEDOUT
+	[ "$status" -eq 0 ]
+	has_line "connect=ETIMEDOUT"
+	[[ $output == *"not done within the socket's send timeout (SO_SNDTIMEO, 200 ms): ETIMEDOUT"* ]]
+}
+
+@test "SO_RCVTIMEO ends a blocking BIND accept with EAGAIN, and the BIND still delivers" {
+	sig rcvtimeo 300
+	[ "$status" -eq 0 ]
+	has_line "accept=EAGAIN"
+	has_line "accept_again=fd"
 }
 
 # --- real programs -------------------------------------------------------

@@ -21,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,6 +202,62 @@ static int check_retry(int bad_port)
 }
 
 /* Pointers the kernel rejects with EFAULT, on a socket the shim tracks. */
+#define EXPECT_EFAULT(name, call) \
+	do { \
+		r = (call); \
+		printf("%s=%s\n", name, res(r)); \
+		ok &= r < 0 && errno == EFAULT; \
+	} while (0)
+
+/*
+ * Pointers past the first page: into a page that is gone, into a
+ * PROT_NONE one, and an AF_INET address whose family is readable but
+ * whose rest runs into a PROT_NONE page. Each gives EFAULT. Beside them,
+ * the same page boundary used rightly: a whole sockaddr_in that ends
+ * where the readable page ends is proxied, and a 3-byte AF_UNIX address
+ * there gets what the kernel says (asked by a raw system call, which
+ * the shim cannot see).
+ */
+static int check_wild(int l)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *gone = m + 2 * pg, *none = m + pg, *edge;
+	struct sockaddr_un *un;
+	int ok = 1, r, kernel, fd, u;
+
+	if (m == MAP_FAILED || munmap(gone, pg) || mprotect(none, pg, PROT_NONE))
+		return printf("mmap=%s\n", ename(errno)), 0;
+	EXPECT_EFAULT("connect-unmapped", connect(l, (void *)gone, 16));
+	EXPECT_EFAULT("bind-unmapped", bind(l, (void *)gone, 16));
+	EXPECT_EFAULT("connect-protnone", connect(l, (void *)none, 16));
+	EXPECT_EFAULT("bind-protnone", bind(l, (void *)none, 16));
+	edge = none - 2;
+	memcpy(edge, &(sa_family_t){AF_INET}, 2);
+	EXPECT_EFAULT("connect-straddle", connect(l, (void *)edge, 16));
+	EXPECT_EFAULT("bind-straddle", bind(l, (void *)edge, 16));
+
+	edge = none - sizeof(dst);
+	memcpy(edge, &dst, sizeof(dst));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	r = connect(fd, (void *)edge, sizeof(dst));
+	printf("connect-edge=%s\n", res(r));
+	ok &= r == 0 && fact_echo(fd, "edge");
+	close(fd);
+
+	un = (struct sockaddr_un *)(none - 3);
+	un->sun_family = AF_UNIX;
+	un->sun_path[0] = 'x';
+	u = socket(AF_UNIX, SOCK_STREAM, 0);
+	kernel = syscall(SYS_connect, u, un, 3) < 0 ? errno : 0;
+	r = connect(u, (void *)un, 3);
+	printf("connect-unix-edge=%s kernel=%s\n", res(r), ename(kernel));
+	ok &= (r < 0 ? errno : 0) == kernel && kernel != EFAULT;
+	close(u);
+	munmap(m, 2 * pg);
+	return ok;
+}
+
 static int check_efault(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0), l = socket(AF_INET, SOCK_STREAM, 0), ok = 1;
@@ -207,14 +266,9 @@ static int check_efault(void)
 
 	if (connect(fd, (void *)&dst, sizeof(dst)) < 0)
 		return printf("control=%s\n", ename(errno)), 0;
-#define EXPECT_EFAULT(name, call) \
-	do { \
-		r = (call); \
-		printf("%s=%s\n", name, res(r)); \
-		ok &= r < 0 && errno == EFAULT; \
-	} while (0)
 	EXPECT_EFAULT("connect", connect(l, (void *)8, 16));
 	EXPECT_EFAULT("bind", bind(l, (void *)8, 16));
+	ok &= check_wild(l);
 	EXPECT_EFAULT("getsockname", getsockname(fd, (void *)&a, (socklen_t *)8));
 	EXPECT_EFAULT("getpeername", getpeername(fd, (void *)&a, (socklen_t *)8));
 	EXPECT_EFAULT("sendmsg", (int)sendmsg(l, (void *)8, MSG_FASTOPEN));

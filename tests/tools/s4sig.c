@@ -6,7 +6,11 @@
  *
  *   s4sig storm HOST PORT intr|restart   SIGALRM every ms around a blocking
  *                                        connect(), with or without SA_RESTART
- *   s4sig sndtimeo HOST PORT MS          SO_SNDTIMEO MS on a blocking connect()
+ *   s4sig sndtimeo HOST PORT MS [ERRNO]  SO_SNDTIMEO MS on a blocking connect():
+ *                                        EINPROGRESS and the connection goes
+ *                                        on, or the call fails with ERRNO
+ *   s4sig rcvtimeo HOST PORT MS          SO_RCVTIMEO MS on a BIND accept():
+ *                                        EAGAIN, then the BIND still delivers
  *   s4sig cancel HOST PORT               pthread_cancel() during a blocking connect()
  *   s4sig accept HOST PORT intr|restart  a BIND listener whose connection is slow
  *   s4sig longjmp HOST PORT              alarm + siglongjmp out of connect(), 3 tries
@@ -122,7 +126,7 @@ static int cmd_storm(int restart)
 	return !(r && handled > 0 && (restart ? eintr == 0 : eintr > 0));
 }
 
-static int cmd_sndtimeo(int ms)
+static int cmd_sndtimeo(int ms, const char *fails)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0), err = -1;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -135,6 +139,8 @@ static int cmd_sndtimeo(int ms)
 	r = connect(fd, (void *)&dst, sizeof(dst));
 	took = ms_now() - t0;
 	printf("connect=%s\nwaited_ms=%lld\n", r == 0 ? "0" : ename(errno), took);
+	if (fails)
+		return !(r < 0 && !strcmp(ename(errno), fails) && took >= ms / 2);
 	if (r == 0 || errno != EINPROGRESS || took < ms / 2)
 		return 1;
 	/* the connection goes on: poll and SO_ERROR tell its end */
@@ -197,6 +203,45 @@ static int cmd_accept(int restart)
 	return restart ? !(c < 0 && err != EINTR && handled > 1) : !(c < 0 && err == EINTR);
 }
 
+static int cmd_rcvtimeo(int ms)
+{
+	int ctl = socket(AF_INET, SOCK_STREAM, 0), lfd, peer, c, err;
+	struct sockaddr_in any = {.sin_family = AF_INET}, adv;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000}, none = {0, 0};
+	socklen_t len = sizeof(adv);
+	long long t0;
+
+	if (connect(ctl, (void *)&dst, sizeof(dst)) < 0) {
+		printf("control=error %s\n", ename(errno));
+		return 1;
+	}
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(lfd, (void *)&any, sizeof(any)) < 0 || listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (void *)&adv, &len) < 0) {
+		printf("listen=error %s\n", ename(errno));
+		return 1;
+	}
+	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = ms_now();
+	c = accept(lfd, NULL, NULL);
+	err = errno;
+	printf("accept=%s\nwaited_ms=%lld\n", c >= 0 ? "fd" : ename(err), ms_now() - t0);
+	if (c >= 0 || err != EAGAIN)
+		return 1;
+	/* the BIND is still there: a connection to where it listens arrives */
+	peer = socket(AF_INET, SOCK_STREAM, 0);
+	if (adv.sin_addr.s_addr == INADDR_ANY)
+		adv.sin_addr = dst.sin_addr;
+	if (connect(peer, (void *)&adv, sizeof(adv)) < 0) {
+		printf("peer=error %s\n", ename(errno));
+		return 1;
+	}
+	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	c = accept(lfd, NULL, NULL);
+	printf("accept_again=%s\n", c >= 0 ? "fd" : ename(errno));
+	return c < 0;
+}
+
 static int cmd_longjmp(void)
 {
 	volatile int tries = 0, connected = 0;
@@ -227,7 +272,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 4 || inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
-		fprintf(stderr, "usage: s4sig storm|sndtimeo|cancel|accept|longjmp HOST PORT [ARG]\n");
+		fprintf(stderr, "usage: s4sig storm|sndtimeo|rcvtimeo|cancel|accept|longjmp HOST PORT [ARG]\n");
 		return 2;
 	}
 	dst.sin_family = AF_INET;
@@ -235,7 +280,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "storm") && argc > 4)
 		return cmd_storm(!strcmp(argv[4], "restart"));
 	if (!strcmp(cmd, "sndtimeo") && argc > 4)
-		return cmd_sndtimeo(atoi(argv[4]));
+		return cmd_sndtimeo(atoi(argv[4]), argc > 5 ? argv[5] : NULL);
+	if (!strcmp(cmd, "rcvtimeo") && argc > 4)
+		return cmd_rcvtimeo(atoi(argv[4]));
 	if (!strcmp(cmd, "cancel"))
 		return cmd_cancel();
 	if (!strcmp(cmd, "accept") && argc > 4)
