@@ -73,7 +73,7 @@ QUERY      = $(B)/socks4wrap-query
 
 # The syscall-mode supervisor: a seccomp listener serving the program's
 # socket calls, on the same settings and routing code as the library.
-SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_notify.c shim/sup_bind.c shim/sup_exchange.c \
+SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_abi.c shim/sup_notify.c shim/sup_bind.c shim/sup_exchange.c \
            shim/handshake.c shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
@@ -110,9 +110,18 @@ TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
 STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
+# ... and as 32-bit (i386) programs, for the syscall mode's i386 calls,
+# when the compiler can build them (gcc-multilib; tests/deps): the tests
+# that run them skip without.
+M32_CC ?= $(CC)
+M32_OK := $(shell printf 'int main(void) { return 0; }\n' | \
+	    $(M32_CC) -m32 -static -x c -o /dev/null - >/dev/null 2>&1 && echo yes)
+ifeq ($(M32_OK),yes)
+STATIC32_TOOL_BINS = $(STATIC_TOOL_NAMES:%=$(B)/%-static32)
+endif
 
 all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
-all: $(SUP) $(STATIC_TOOL_BINS)
+all: $(SUP) $(STATIC_TOOL_BINS) $(STATIC32_TOOL_BINS)
 all: $(LAUNCH)
 
 $(B)/%.o: %.c
@@ -221,6 +230,11 @@ $(B)/%-static: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lpthread
+
+$(B)/%-static32: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(M32_CC) $(BASEFLAGS) $(CFLAGS) -m32 -static -o $@ $< $(LDFLAGS) -lpthread
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")

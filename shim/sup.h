@@ -18,8 +18,21 @@
 #include "config.h"
 #include "socks4.h"
 
+#include <linux/audit.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* The native calling convention the filter serves; on x86-64 the i386
+ * one too (sup_abi.c). */
+#if defined(__x86_64__)
+#define SUP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SUP_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "socks4wrap-sup: the filter knows x86-64 and aarch64 only"
+#endif
 
 /* The settings, built once before the command starts; read-only after. */
 extern struct config sup_cfg;
@@ -45,9 +58,32 @@ int sup_notify_start(int listener);
 #include <linux/seccomp.h>
 #include <stdbool.h>
 
+/* What a trapped call asks for, whichever way it came (sup_abi.c). */
+enum sup_op {
+	SUP_NONE,
+	SUP_CONNECT,
+	SUP_GETSOCKNAME,
+	SUP_GETPEERNAME,
+	SUP_BIND,
+	SUP_LISTEN,
+	SUP_ACCEPT,
+	SUP_ACCEPT4,
+	SUP_GETSOCKOPT,
+	SUP_SENDTO,
+	SUP_SENDMSG,
+	SUP_SENDMMSG,
+};
+
 struct sup_call {
 	struct seccomp_notif n;
 	int pidfd; /* the calling thread, -1 until opened */
+	/* the call decoded (sup_decode()): what it asks, and its arguments as
+	 * the kernel takes them (an i386 call's truncated to 32 bits) */
+	enum sup_op op;
+	uint64_t args[6];
+	bool compat; /* i386: 32-bit pointers, the compat msghdr and cmsg layouts */
+	bool block;  /* socketcall(2): args came from the program's memory,
+		      * which a CONTINUE has the kernel read again */
 };
 
 extern int sup_listener;
@@ -84,6 +120,62 @@ int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
  * does. 0 or a positive errno. */
 int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr,
 	       uint64_t ulenp);
+
+/* --- the ways a call arrives (sup_abi.c) --- */
+
+/* One trapped operation by its number in one calling convention: the
+ * filter is built from these tables and sup_decode() reads them, so the
+ * two cannot disagree. */
+struct sup_nr {
+	uint32_t nr;
+	enum sup_op op;
+	uint8_t nargs; /* socketcall: the argument block's length in words */
+};
+
+extern const struct sup_nr sup_native_nrs[];
+extern const unsigned sup_native_count;
+#if defined(__x86_64__)
+#define SUP_I386_SOCKETCALL 102 /* arch/x86/entry/syscalls/syscall_32.tbl */
+extern const struct sup_nr sup_i386_nrs[], sup_socketcall_nrs[];
+extern const unsigned sup_i386_count, sup_socketcall_count;
+#endif
+
+/* True for the operations that run only while BIND is on. */
+bool sup_op_is_bind(enum sup_op op);
+
+/* Fills c->op and c->args from the notification, reading a socketcall's
+ * argument block once. c->op is SUP_NONE when the call cannot be served
+ * (it has been answered, or is gone). */
+void sup_decode(struct sup_call *c);
+
+/* A message header (sendmsg's, or the first of a sendmmsg) read in the
+ * caller's layout: name, namelen and iovlen as the kernel takes them,
+ * iov[] the caller's iovecs with the native layout, control a malloc'd
+ * copy of the control messages in the native layout (NULL when none). */
+struct sup_msg {
+	uint64_t name;
+	socklen_t namelen;
+	size_t iovlen;
+	struct iovec *iov; /* the caller's array, UIO_MAXIOV entries */
+	void *control;
+	size_t controllen;
+};
+
+/* 0 or the errno the kernel would give (ENOENT: the call is gone). */
+int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m);
+
+/* Where sendmmsg's msg_len of the first message lives, for uaddr. */
+uint64_t sup_mmsg_len_at(const struct sup_call *c, uint64_t uaddr);
+
+/*
+ * connect() of a socket that is not AF_INET/AF_INET6, asked through
+ * socketcall(2): handing it back would have the kernel read the argument
+ * block again (and maybe another descriptor from it), so the supervisor
+ * connects its copy itself, resolving a path as the program would. The
+ * errno for the program, or 0.
+ */
+int sup_connect_local(struct sup_call *c, int copy, int domain,
+		      const struct sockaddr_storage *ss, socklen_t len);
 
 /* --- BIND (sup_bind.c) --- */
 

@@ -234,7 +234,7 @@ static bool inet_stream(int copy, int *domain)
  * socket; otherwise the call is let through and -1 comes back. */
 static int take_inet(struct sup_call *c, int *domain)
 {
-	int copy = sup_take(c, (int)c->n.data.args[0]);
+	int copy = sup_take(c, (int)c->args[0]);
 
 	if (copy == -ENOENT)
 		return -1;
@@ -258,7 +258,7 @@ void sup_on_bind(struct sup_call *c)
 
 	if (copy < 0)
 		return;
-	err = sup_read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
+	err = sup_read_addr(c, c->args[1], c->args[2], &ss, &len);
 	if (err || !addr_to_v4((struct sockaddr *)&ss, len, &want) || want.port != 0 ||
 	    ss.ss_family != domain || !bind_wanted(want)) {
 		close(copy);
@@ -269,7 +269,7 @@ void sup_on_bind(struct sup_call *c)
 	if (!primary_find(want.ip, &app)) {
 		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
 			"yet, so no application server to name in a BIND",
-			(int)c->n.data.args[0], addr_fmt(want, b));
+			(int)c->args[0], addr_fmt(want, b));
 		close(copy);
 		sup_pass(c);
 		return;
@@ -285,7 +285,7 @@ void sup_on_bind(struct sup_call *c)
 		e->bound = want;
 		put(e);
 		log_msg(LOG_DEBUG, "bind fd %d to %s: BIND at its first getsockname() or listen()",
-			(int)c->n.data.args[0], addr_fmt(want, b));
+			(int)c->args[0], addr_fmt(want, b));
 	}
 	close(copy);
 	sup_answer(c, err, 0);
@@ -347,7 +347,7 @@ void sup_on_listen(struct sup_call *c)
 
 	if (copy < 0)
 		return;
-	if (!(e = get(copy)) && !(e = adopt_unbound(copy, domain, (int)c->n.data.args[0]))) {
+	if (!(e = get(copy)) && !(e = adopt_unbound(copy, domain, (int)c->args[0]))) {
 		close(copy);
 		sup_pass(c);
 		return;
@@ -387,7 +387,7 @@ bool sup_bind_name(struct sup_call *c, int copy, bool peer)
 	family = e->family;
 	put(e);
 	if (!err)
-		err = sup_report(c, family, v, c->n.data.args[1], c->n.data.args[2]);
+		err = sup_report(c, family, v, c->args[1], c->args[2]);
 	if (err != ENOENT)
 		sup_answer(c, err, 0);
 	return true;
@@ -526,7 +526,7 @@ static int quiet_listener(int family, int copy)
  * kernel with the new descriptor, else an errno to answer with. */
 static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int flags)
 {
-	int fd = (int)c->n.data.args[0], q, fl, nfd;
+	int fd = (int)c->args[0], q, fl, nfd;
 	struct seccomp_notif_addfd swap = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
 					   .newfd = (uint32_t)fd};
 	struct seccomp_notif_addfd give = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SEND,
@@ -596,7 +596,7 @@ static int accept_wait(struct bind_entry *e, int copy, const char *what)
 static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int flags)
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
-	uint64_t uaddr = c->n.data.args[1], ulen = c->n.data.args[2];
+	uint64_t uaddr = c->args[1], ulen = c->args[2];
 	bool nonblock = fcntl(copy, F_GETFL) & O_NONBLOCK;
 	struct socks4_reply r;
 	int err;
@@ -611,7 +611,7 @@ static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int f
 		if (nonblock)
 			return EAGAIN; /* and it never turns readable */
 		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
-			"(SOCKS4 BIND delivers exactly one connection)", (int)c->n.data.args[0]);
+			"(SOCKS4 BIND delivers exactly one connection)", (int)c->args[0]);
 		return EINVAL;
 	}
 	if (!nonblock && !e->deadline)
@@ -649,7 +649,7 @@ void sup_on_accept(struct sup_call *c, bool four)
 		sup_pass(c);
 		return;
 	}
-	err = accept_bind(c, e, copy, four ? (int)c->n.data.args[3] : 0);
+	err = accept_bind(c, e, copy, four ? (int)c->args[3] : 0);
 	put(e);
 	close(copy);
 	if (err && err != ENOENT)
@@ -658,13 +658,19 @@ void sup_on_accept(struct sup_call *c, bool four)
 
 void sup_on_acceptconn(struct sup_call *c)
 {
-	int copy = sup_take(c, (int)c->n.data.args[0]), one = 1, err;
-	uint64_t uval = c->n.data.args[3], ulen = c->n.data.args[4];
+	int copy, one = 1, err;
+	uint64_t uval = c->args[3], ulen = c->args[4];
 	struct bind_entry *e;
 	bool listening;
 	int len;
 
-	if (copy == -ENOENT)
+	/* the filter tests level and option of a direct call; a socketcall's
+	 * are in its block, so every one of its getsockopt() comes here */
+	if ((int)c->args[1] != SOL_SOCKET || (int)c->args[2] != SO_ACCEPTCONN) {
+		sup_pass(c);
+		return;
+	}
+	if ((copy = sup_take(c, (int)c->args[0])) == -ENOENT)
 		return;
 	if (copy < 0 || !(e = get(copy))) {
 		if (copy >= 0)

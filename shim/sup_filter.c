@@ -1,24 +1,27 @@
 /*
  * sup_filter.c - the seccomp program of the syscall mode.
  *
- * Native calls: connect(), getsockname() and getpeername() go to the
- * supervisor (bind(), listen(), accept(), accept4() and
- * getsockopt(SO_ACCEPTCONN) too unless BIND is off), and so do sendto()/sendmsg()/sendmmsg() when their flags
- * carry MSG_FASTOPEN (tested here, so ordinary sends never leave the
- * kernel); io_uring fails with ENOSYS, so programs fall back to plain
- * calls the filter sees. Everything else is allowed at the cost of this
- * program's few comparisons.
+ * The calls it traps are sup_abi.c's tables: connect(), getsockname()
+ * and getpeername() go to the supervisor (bind(), listen(), accept(),
+ * accept4() and getsockopt(SO_ACCEPTCONN) too unless BIND is off), and
+ * so do sendto()/sendmsg()/sendmmsg() when their flags carry
+ * MSG_FASTOPEN (tested here, so ordinary sends never leave the kernel).
+ * io_uring fails with ENOSYS, so programs fall back to plain calls the
+ * filter sees. Everything else is allowed at the cost of this program's
+ * few comparisons.
  *
- * Other ABIs cannot be served safely and are refused, never let through:
- * x32 calls fail with ENOSYS (the kernel's own answer where x32 is off),
- * and on x86-64 the i386 socket calls (socketcall(2), whose arguments
- * live in the program's memory where a CONTINUE would read them again,
- * and the direct ones since Linux 4.3) fail with EACCES.
+ * On x86-64 the i386 calls are served the same way: the direct socket
+ * calls (Linux 4.3 and later) with the same tests, and socketcall(2) for
+ * the same calls, chosen by its call number (a register); its other
+ * arguments are in the program's memory, out of the filter's reach, so
+ * every socketcall sendto/sendmsg/sendmmsg and getsockopt is trapped and
+ * the supervisor looks at their flags and option. socketcall's socket,
+ * send, recv and the rest never leave the kernel. x32 calls fail with
+ * ENOSYS (the kernel's own answer where x32 is off).
  */
 #include "sup.h"
 
 #include <errno.h>
-#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -27,25 +30,12 @@
 #include <unistd.h>
 
 #if defined(__x86_64__)
-#define SUP_ARCH AUDIT_ARCH_X86_64
-#define SUP_COMPAT_ARCH AUDIT_ARCH_I386
 #define SUP_X32_BIT 0x40000000u
-#elif defined(__aarch64__)
-#define SUP_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "socks4wrap-sup: the filter knows x86-64 and aarch64 only"
+/* arch/x86/entry/syscalls/syscall_32.tbl */
+static const unsigned i386_uring_calls[] = {425, 426, 427};
 #endif
 
-/* The i386 call numbers (arch/x86/entry/syscalls/syscall_32.tbl). */
-static const unsigned i386_socket_calls[] = {
-	102,                     /* socketcall */
-	345,                     /* sendmmsg */
-	359, 360, 361, 362, 363, /* socket socketpair bind connect listen */
-	364, 367, 368, 369, 370, /* accept4 getsockname getpeername sendto sendmsg */
-};
-static const unsigned i386_uring_calls[] = {425, 426, 427};
-
-enum label { L_NOTIFY, L_ALLOW, L_ENOSYS, L_EACCES, L_COMPAT, L_SENDTO, L_SENDMSG,
+enum label { L_NOTIFY, L_ALLOW, L_ENOSYS, L_COMPAT, L_SOCKETCALL, L_SENDTO, L_SENDMSG,
 	     L_GETSOCKOPT, L_NLABELS };
 
 #define PROG_MAX 96
@@ -114,17 +104,42 @@ static int resolve(struct prog *p)
 	return 0;
 }
 
+/* Where a trapped call whose arguments are registers goes: the sends
+ * and getsockopt() through their argument tests, the rest straight to
+ * the supervisor. */
+static int target(enum sup_op op)
+{
+	switch (op) {
+	case SUP_SENDTO:
+	case SUP_SENDMMSG: /* flags are argument 3 of both */
+		return L_SENDTO;
+	case SUP_SENDMSG:
+		return L_SENDMSG;
+	case SUP_GETSOCKOPT:
+		return L_GETSOCKOPT;
+	default:
+		return L_NOTIFY;
+	}
+}
+
+/* One comparison per call of table t (the BIND ones only with bind);
+ * with registers false every match goes straight to the supervisor. */
+static void trap(struct prog *p, const struct sup_nr *t, unsigned n, bool bind, bool registers)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (bind || !sup_op_is_bind(t[i].op))
+			jump(p, BPF_JEQ, t[i].nr, registers ? target(t[i].op) : L_NOTIFY, -1);
+}
+
 static int build(struct prog *p, bool bind)
 {
-	static const unsigned bind_calls[] = {SYS_bind, SYS_listen, SYS_accept, SYS_accept4};
-	static const unsigned notify[] = {SYS_connect, SYS_getsockname, SYS_getpeername};
 	static const unsigned uring[] = {SYS_io_uring_setup, SYS_io_uring_enter,
 					 SYS_io_uring_register};
 
 	for (int l = 0; l < L_NLABELS; l++)
 		p->at[l] = -1;
 	load(p, offsetof(struct seccomp_data, arch));
-#ifdef SUP_COMPAT_ARCH
+#if defined(__x86_64__)
 	jump(p, BPF_JEQ, SUP_ARCH, -1, L_COMPAT);
 #else
 	jump(p, BPF_JEQ, SUP_ARCH, -1, L_ENOSYS);
@@ -133,19 +148,29 @@ static int build(struct prog *p, bool bind)
 #ifdef SUP_X32_BIT
 	jump(p, BPF_JSET, SUP_X32_BIT, L_ENOSYS, -1);
 #endif
-	for (size_t i = 0; i < sizeof(notify) / sizeof(notify[0]); i++)
-		jump(p, BPF_JEQ, notify[i], L_NOTIFY, -1);
-	for (size_t i = 0; bind && i < sizeof(bind_calls) / sizeof(bind_calls[0]); i++)
-		jump(p, BPF_JEQ, bind_calls[i], L_NOTIFY, -1);
-	if (bind)
-		jump(p, BPF_JEQ, SYS_getsockopt, L_GETSOCKOPT, -1);
-	jump(p, BPF_JEQ, SYS_sendto, L_SENDTO, -1);
-	jump(p, BPF_JEQ, SYS_sendmmsg, L_SENDTO, -1); /* flags are argument 3 too */
-	jump(p, BPF_JEQ, SYS_sendmsg, L_SENDMSG, -1);
+	trap(p, sup_native_nrs, sup_native_count, bind, true);
 	for (size_t i = 0; i < sizeof(uring) / sizeof(uring[0]); i++)
 		jump(p, BPF_JEQ, uring[i], L_ENOSYS, -1);
 	ret(p, SECCOMP_RET_ALLOW);
 
+#if defined(__x86_64__)
+	label(p, L_COMPAT);
+	jump(p, BPF_JEQ, AUDIT_ARCH_I386, -1, L_ENOSYS);
+	load(p, offsetof(struct seccomp_data, nr));
+	trap(p, sup_i386_nrs, sup_i386_count, bind, true);
+	jump(p, BPF_JEQ, SUP_I386_SOCKETCALL, L_SOCKETCALL, -1);
+	for (size_t i = 0; i < sizeof(i386_uring_calls) / sizeof(i386_uring_calls[0]); i++)
+		jump(p, BPF_JEQ, i386_uring_calls[i], L_ENOSYS, -1);
+	ret(p, SECCOMP_RET_ALLOW);
+	/* socketcall(call, args): only the call number is a register */
+	label(p, L_SOCKETCALL);
+	load(p, ARG_LO(0));
+	trap(p, sup_socketcall_nrs, sup_socketcall_count, bind, false);
+	ret(p, SECCOMP_RET_ALLOW);
+#endif
+
+	/* the argument tests, the same for every ABI: the registers' low
+	 * 32 bits, which are what the kernel takes */
 	label(p, L_SENDTO);
 	load(p, ARG_LO(3));
 	jump(p, BPF_JSET, MSG_FASTOPEN, L_NOTIFY, L_ALLOW);
@@ -160,18 +185,6 @@ static int build(struct prog *p, bool bind)
 	load(p, ARG_LO(2));
 	jump(p, BPF_JEQ, SO_ACCEPTCONN, L_NOTIFY, L_ALLOW);
 
-#ifdef SUP_COMPAT_ARCH
-	label(p, L_COMPAT);
-	jump(p, BPF_JEQ, SUP_COMPAT_ARCH, -1, L_ENOSYS);
-	load(p, offsetof(struct seccomp_data, nr));
-	for (size_t i = 0; i < sizeof(i386_socket_calls) / sizeof(i386_socket_calls[0]); i++)
-		jump(p, BPF_JEQ, i386_socket_calls[i], L_EACCES, -1);
-	for (size_t i = 0; i < sizeof(i386_uring_calls) / sizeof(i386_uring_calls[0]); i++)
-		jump(p, BPF_JEQ, i386_uring_calls[i], L_ENOSYS, -1);
-	ret(p, SECCOMP_RET_ALLOW);
-	label(p, L_EACCES);
-	ret(p, SECCOMP_RET_ERRNO | EACCES);
-#endif
 	label(p, L_NOTIFY);
 	ret(p, SECCOMP_RET_USER_NOTIF);
 	label(p, L_ENOSYS);

@@ -6,6 +6,9 @@
  * starts another worker first when none would be left waiting, so one
  * slow proxy never holds up the program's other threads.
  *
+ * A call comes decoded (sup_abi.c: native, i386, or socketcall with its
+ * argument block already read): c->op and c->args, whatever the ABI.
+ *
  * Serving a call: the program's memory is read once (process_vm_readv)
  * and then the notification is checked to be still alive, which proves
  * the thread that made it is the one read; its socket is copied with
@@ -76,7 +79,9 @@ void sup_answer(struct sup_call *c, int err, int64_t val)
 	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
 }
 
-/* Lets the kernel do the call itself, reading its arguments again. */
+/* Lets the kernel do the call itself, reading its arguments again: for
+ * a socketcall(2) the whole argument block, so only calls that are
+ * harmless whatever the block then says come here (sup_abi.c). */
 void sup_pass(struct sup_call *c)
 {
 	struct seccomp_notif_resp r = {.id = c->n.id,
@@ -384,7 +389,7 @@ int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 
 static void on_connect(struct sup_call *c)
 {
-	int fd = (int)c->n.data.args[0], copy, domain, err;
+	int fd = (int)c->args[0], copy, domain, err;
 	struct sockaddr_storage ss;
 	socklen_t len;
 
@@ -394,7 +399,9 @@ static void on_connect(struct sup_call *c)
 		return;
 	}
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
-	if (!is_inet(domain)) {
+	/* a socketcall's descriptor is in its block, which a CONTINUE would
+	 * read again: its non-inet connects are done here too */
+	if (domain < 0 || (!is_inet(domain) && !c->block)) {
 		close(copy);
 		if (domain < 0)
 			sup_answer(c, -domain, 0); /* ENOTSOCK */
@@ -402,17 +409,19 @@ static void on_connect(struct sup_call *c)
 			sup_pass(c);
 		return;
 	}
-	err = sup_read_addr(c, c->n.data.args[1], c->n.data.args[2], &ss, &len);
+	err = sup_read_addr(c, c->args[1], c->args[2], &ss, &len);
 	if (err == ENOENT) {
 		close(copy);
 		return;
 	}
-	if (!err) {
+	if (!err && !is_inet(domain)) {
+		err = sup_connect_local(c, copy, domain, &ss, len);
+	} else if (!err) {
 		sup_bind_forget(copy);
 		err = connect_inet(copy, domain, &ss, len);
 	}
 	close(copy);
-	sup_answer(c, err, 0);
+	sup_answer(c, err, 0); /* to a call gone meanwhile: nobody to tell */
 }
 
 /* --- getsockname(), getpeername() ---------------------------------------- */
@@ -439,7 +448,7 @@ int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint
 
 static void on_name(struct sup_call *c, bool peer)
 {
-	int copy = sup_take(c, (int)c->n.data.args[0]);
+	int copy = sup_take(c, (int)c->args[0]);
 	struct name_entry e;
 	bool ours;
 
@@ -460,8 +469,8 @@ static void on_name(struct sup_call *c, bool peer)
 		sup_pass(c);
 		return;
 	}
-	sup_answer(c, sup_report(c, e.family, peer ? e.peer : e.name, c->n.data.args[1],
-			 c->n.data.args[2]), 0);
+	sup_answer(c, sup_report(c, e.family, peer ? e.peer : e.name, c->args[1], c->args[2]),
+		   0);
 }
 
 /* --- TCP Fast Open sends ---------------------------------------------- */
@@ -474,21 +483,35 @@ static void on_name(struct sup_call *c, bool peer)
  * copy without the flag: a Fast Open send on a socket already connected
  * fails in the kernel, so the call cannot be given back. sendmmsg()
  * sends its first message only and returns 1, which it may.
+ *
+ * One without an address connects nothing. It is given back when the
+ * address is a register (sendto's); otherwise a CONTINUE would read the
+ * msghdr (or socketcall's block) again and could find one there, so it
+ * is sent on the copy with its flags as they are, and the kernel gives
+ * its own answer (EISCONN, or EINVAL for want of an address).
+ *
+ * A socketcall send without MSG_FASTOPEN (the filter cannot see its
+ * flags) is given back: that is the one CONTINUE of a socketcall that
+ * could still connect, if another thread rewrote the block in between
+ * (README, "What can still get past").
  */
 static void on_fastopen(struct sup_call *c)
 {
-	long nr = c->n.data.nr;
-	const __u64 *a = c->n.data.args;
-	int copy = sup_take(c, (int)a[0]), domain, err, flags;
-	struct msghdr m = {0};
+	const uint64_t *a = c->args;
+	int flags = (int)(c->op == SUP_SENDMSG ? a[2] : a[3]), copy, domain, err = 0, keep = 0;
+	struct iovec rio[UIO_MAXIOV], lio;
+	struct sup_msg m = {.iov = rio};
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct iovec rio[UIO_MAXIOV], lio;
 	size_t total = 0;
-	char *buf = NULL, *ctl = NULL;
+	char *buf = NULL;
 	ssize_t sent = -1;
 
-	if (copy < 0) {
+	if (!(flags & MSG_FASTOPEN)) {
+		sup_pass(c);
+		return;
+	}
+	if ((copy = sup_take(c, (int)a[0])) < 0) {
 		if (copy != -ENOENT)
 			sup_answer(c, -copy, 0);
 		return;
@@ -496,61 +519,55 @@ static void on_fastopen(struct sup_call *c)
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
 	if (!is_inet(domain) || sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
 		close(copy);
-		sup_pass(c);
+		if (domain < 0) {
+			sup_answer(c, -domain, 0); /* ENOTSOCK */
+		} else if (!c->block) {
+			sup_pass(c);
+		} else {
+			log_msg(LOG_ERROR, "a Fast Open send through socketcall(2) on a socket that "
+				"is not TCP: refused (EOPNOTSUPP), since handing it back would "
+				"have the kernel read its arguments again");
+			sup_answer(c, EOPNOTSUPP, 0);
+		}
 		return;
 	}
-	flags = (int)(nr == SYS_sendmsg ? a[2] : a[3]);
-	if (nr == SYS_sendto) {
-		m.msg_name = (void *)(uintptr_t)a[4];
-		m.msg_namelen = (socklen_t)a[5];
+	if (c->op == SUP_SENDMMSG && a[2] == 0) {
+		close(copy);
+		sup_answer(c, 0, 0); /* no message: the kernel's 0 */
+		return;
+	}
+	if (c->op == SUP_SENDTO) {
+		m.name = a[4];
+		m.namelen = (socklen_t)a[5];
 		rio[0] = (struct iovec){(void *)(uintptr_t)a[1], (size_t)a[2]};
-		m.msg_iov = rio;
-		m.msg_iovlen = 1;
-		err = 0;
+		m.iovlen = 1;
 	} else {
 		/* sendmmsg's first struct mmsghdr begins with its msghdr */
-		err = sup_peek(c, a[1], &m, sizeof(m));
-		err = err == -EFAULT ? EFAULT : -err;
-		if (!err && m.msg_iovlen > sizeof(rio) / sizeof(rio[0]))
-			err = EMSGSIZE;
-		if (!err) {
-			err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_iov, rio,
-				    m.msg_iovlen * sizeof(rio[0]));
-			err = err == EFAULT || err == ENOENT ? err : 0;
+		err = sup_msg_read(c, a[1], &m);
+	}
+	if (!err && !m.name) {
+		if (c->op == SUP_SENDTO && !c->block) {
+			close(copy); /* no address, and none can appear: the kernel's */
+			sup_pass(c);
+			return;
 		}
+		keep = MSG_FASTOPEN;
 	}
-	if (!err && (!m.msg_name || (nr == SYS_sendmmsg && a[2] == 0))) {
-		close(copy); /* no address (or no message): nothing to connect */
-		sup_pass(c);
-		return;
-	}
-	if (!err)
-		err = sup_read_addr(c, (uint64_t)(uintptr_t)m.msg_name, m.msg_namelen, &ss, &len);
-	if (!err) {
+	if (!err && m.name)
+		err = sup_read_addr(c, m.name, m.namelen, &ss, &len);
+	if (!err && m.name) {
 		err = connect_inet(copy, domain, &ss, len);
 		err = err == EISCONN ? 0 : err;
 	}
-	for (size_t i = 0; !err && i < m.msg_iovlen; i++)
+	for (size_t i = 0; !err && i < m.iovlen; i++)
 		total += rio[i].iov_len < FASTOPEN_MAX ? rio[i].iov_len : FASTOPEN_MAX;
 	if (total > FASTOPEN_MAX)
 		total = FASTOPEN_MAX;
 	if (!err && total && !(buf = malloc(total)))
 		err = ENOMEM;
-	if (!err && m.msg_controllen > 65536)
-		err = ENOBUFS;
-	if (!err && m.msg_controllen) {
-		if (!(ctl = malloc(m.msg_controllen)))
-			err = ENOMEM;
-		else if ((err = -sup_peek(c, (uint64_t)(uintptr_t)m.msg_control, ctl,
-				      m.msg_controllen)) == 0)
-			m.msg_control = ctl;
-	} else {
-		m.msg_control = NULL;
-		m.msg_controllen = 0;
-	}
 	if (!err && total) {
 		lio = (struct iovec){buf, total};
-		sent = process_vm_readv((pid_t)c->n.pid, &lio, 1, rio, m.msg_iovlen, 0);
+		sent = process_vm_readv((pid_t)c->n.pid, &lio, 1, rio, m.iovlen, 0);
 		if (sent <= 0)
 			err = EFAULT;
 		else
@@ -558,19 +575,18 @@ static void on_fastopen(struct sup_call *c)
 	}
 	if (!err && (err = -sup_still_valid(c)) == 0) {
 		struct msghdr out = {.msg_iov = &lio, .msg_iovlen = total ? 1 : 0,
-				     .msg_control = m.msg_control,
-				     .msg_controllen = m.msg_controllen};
+				     .msg_control = m.control, .msg_controllen = m.controllen};
 		lio = (struct iovec){buf, total};
-		sent = sendmsg(copy, &out, (flags & ~MSG_FASTOPEN) | MSG_NOSIGNAL);
+		sent = sendmsg(copy, &out, (flags & ~MSG_FASTOPEN) | keep | MSG_NOSIGNAL);
 		err = sent < 0 ? errno : 0;
 	}
-	if (!err && nr == SYS_sendmmsg) {
+	if (!err && c->op == SUP_SENDMMSG) {
 		unsigned ml = (unsigned)sent;
-		err = -sup_poke(c, a[1] + sizeof(struct msghdr), &ml, sizeof(ml));
+		err = -sup_poke(c, sup_mmsg_len_at(c, a[1]), &ml, sizeof(ml));
 		sent = 1;
 	}
 	free(buf);
-	free(ctl);
+	free(m.control);
 	close(copy);
 	if (err != ENOENT)
 		sup_answer(c, err, err ? 0 : sent);
@@ -587,38 +603,39 @@ static void serve(struct sup_call *c)
 {
 	c->pidfd = -1;
 	log_speak_for((int)c->n.pid, tgid_of); /* its lines name the program */
-	switch (c->n.data.nr) {
-	case SYS_connect:
+	sup_decode(c);
+	switch (c->op) {
+	case SUP_CONNECT:
 		on_connect(c);
 		break;
-	case SYS_getsockname:
+	case SUP_GETSOCKNAME:
 		on_name(c, false);
 		break;
-	case SYS_getpeername:
+	case SUP_GETPEERNAME:
 		on_name(c, true);
 		break;
-	case SYS_bind:
+	case SUP_BIND:
 		sup_on_bind(c);
 		break;
-	case SYS_listen:
+	case SUP_LISTEN:
 		sup_on_listen(c);
 		break;
-	case SYS_accept:
+	case SUP_ACCEPT:
 		sup_on_accept(c, false);
 		break;
-	case SYS_accept4:
+	case SUP_ACCEPT4:
 		sup_on_accept(c, true);
 		break;
-	case SYS_getsockopt:
+	case SUP_GETSOCKOPT:
 		sup_on_acceptconn(c);
 		break;
-	case SYS_sendto:
-	case SYS_sendmsg:
-	case SYS_sendmmsg:
+	case SUP_SENDTO:
+	case SUP_SENDMSG:
+	case SUP_SENDMMSG:
 		on_fastopen(c);
 		break;
-	default:
-		sup_answer(c, ENOSYS, 0);
+	case SUP_NONE: /* sup_decode() answered it, or it is gone */
+		break;
 	}
 	sup_done(c);
 	log_speak_for(0, NULL);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # sysbind.bats - listening sockets served by SOCKS4 BIND in syscall mode
-# (build/socks4wrap-sup): the static build of s4probe runs every listening
-# pattern of bind.bats, and a Go program (whose net.Listen is a dual-stack
-# AF_INET6 socket) takes the same path. The application server is
-# tests/helpers/callback.py, or pyftpdlib for the FTP runs.
+# (build/socks4wrap-sup): the static builds of s4probe, x86-64 and i386
+# (static_builds; the i386 one makes its calls through socketcall(2)),
+# run every listening pattern of bind.bats, and a Go program (whose
+# net.Listen is a dual-stack AF_INET6 socket) takes the same path. The
+# application server is tests/helpers/callback.py, or pyftpdlib for the
+# FTP runs.
 
 bats_require_minimum_version 1.5.0
 
@@ -42,12 +44,13 @@ sup() {
 
 advertised() { sed -n 's/^listen: //p' <<<"$output" | tail -n 1; }
 
-# bind_ok PORT [s4probe bind options]: the raw sequence succeeds.
+# bind_ok BUILD PORT [s4probe bind options]: the raw sequence of
+# s4probe$BUILD succeeds.
 bind_ok() {
-	local port=$1
-	shift
-	run sup "$port" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" "$@"
-	echo "$output"
+	local build=$1 port=$2
+	shift 2
+	run sup "$port" "$S4_BUILD/s4probe$build" bind 127.0.0.1 "$CB_PORT" "$@"
+	echo "# s4probe$build $*: $output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"data: ok both ways"* ]]
 	[[ "$output" == *"fds: ok"* ]]
@@ -59,79 +62,109 @@ socks4d_bound() {
 }
 
 @test "every listening pattern gets a BIND through socks4d, data both ways" {
-	local p
-	for p in $PATTERNS; do
-		bind_ok "$SOCKS4D_PORT" -p "$p"
-		socks4d_bound socks4d "$(advertised)"
+	local p t
+	for t in $(static_builds); do
+		for p in $PATTERNS; do
+			bind_ok "$t" "$SOCKS4D_PORT" -p "$p"
+			socks4d_bound socks4d "$(advertised)"
+		done
 	done
 }
 
 @test "every listening pattern works with accept4 through Dante" {
-	local p
-	for p in $PATTERNS; do
-		bind_ok "$SOCKD_PORT" -p "$p" -4
-		grep -q "tcp/bindreply .*127\.0\.0\.1\.$(advertised | sed 's/.*://')" \
-			"$BATS_FILE_TMPDIR/sockd.log"
+	local p t
+	for t in $(static_builds); do
+		for p in $PATTERNS; do
+			bind_ok "$t" "$SOCKD_PORT" -p "$p" -4
+			grep -q "tcp/bindreply .*127\.0\.0\.1\.$(advertised | sed 's/.*://')" \
+				"$BATS_FILE_TMPDIR/sockd.log"
+		done
 	done
 }
 
 @test "a 0.0.0.0 first reply is replaced by the SOCKS server's address" {
-	bind_ok "$ZERO_PORT"
-	[ "$(advertised | sed 's/:.*//')" = 127.0.0.1 ]
-	grep -q "BIND .*: listening on $(advertised)\$" "$BATS_FILE_TMPDIR/zero.log"
+	local t
+	for t in $(static_builds); do
+		bind_ok "$t" "$ZERO_PORT"
+		[ "$(advertised | sed 's/:.*//')" = 127.0.0.1 ]
+		grep -q "BIND .*: listening on $(advertised)\$" "$BATS_FILE_TMPDIR/zero.log"
+	done
 }
 
 @test "getpeername on the accepted socket names the application server" {
-	bind_ok "$SOCKS4D_PORT"
-	local port
-	port=$(grep -o 'called .* from 127.0.0.1:[0-9]*' "$BATS_FILE_TMPDIR/cb.log" | tail -n 1)
-	port=${port##*:}
-	[[ "$output" == *"accept: ok peer=127.0.0.1:$port name=$(advertised)"* ]]
+	local t port
+	for t in $(static_builds); do
+		bind_ok "$t" "$SOCKS4D_PORT"
+		port=$(grep -o 'called .* from 127.0.0.1:[0-9]*' "$BATS_FILE_TMPDIR/cb.log" | tail -n 1)
+		port=${port##*:}
+		[[ "$output" == *"accept: ok peer=127.0.0.1:$port name=$(advertised)"* ]]
+	done
 }
 
 @test "a second accept on the same listener fails at once instead of hanging" {
-	bind_ok "$SOCKS4D_PORT" -2
-	[[ "$output" == *"accept2: EINVAL"* ]]
-	bind_ok "$SOCKS4D_PORT" -2 -p timed-accept
-	[[ "$output" == *"accept2: EAGAIN"* ]]
+	local t
+	for t in $(static_builds); do
+		bind_ok "$t" "$SOCKS4D_PORT" -2
+		[[ "$output" == *"accept2: EINVAL"* ]]
+		bind_ok "$t" "$SOCKS4D_PORT" -2 -p timed-accept
+		[[ "$output" == *"accept2: EAGAIN"* ]]
+	done
 }
 
 @test "a second reply of 91 makes accept fail with ECONNABORTED" {
-	run sup "$SECOND91_PORT" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"accept: error ECONNABORTED"* ]]
+	local t
+	for t in $(static_builds); do
+		run sup "$SECOND91_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"accept: error ECONNABORTED"* ]]
+	done
 }
 
 @test "a BIND the server refuses makes listen fail with ECONNREFUSED" {
-	run sup "$NOBIND_PORT" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT"
-	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"connect: ok"* ]]
-	[[ "$output" == *"listen: error ECONNREFUSED"* ]]
-	[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$NOBIND_PORT: rejected (91, request rejected or failed)"* ]]
+	local t
+	for t in $(static_builds); do
+		run sup "$NOBIND_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"connect: ok"* ]]
+		[[ "$output" == *"listen: error ECONNREFUSED"* ]]
+		[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$NOBIND_PORT: rejected (91, request rejected or failed)"* ]]
+	done
 }
 
 @test "our own bound on the second reply makes a blocking accept fail with ETIMEDOUT" {
-	run env SOCKS4_BIND_TIMEOUT=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
-		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" -W
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"accept: error ETIMEDOUT"* ]]
-	[[ "$output" == *"no reply within 1 s"* ]]
+	local t
+	for t in $(static_builds); do
+		run env SOCKS4_BIND_TIMEOUT=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT" -W
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"accept: error ETIMEDOUT"* ]]
+		[[ "$output" == *"no reply within 1 s"* ]]
+	done
 }
 
 @test "closing a listener before accept ends its BIND at the proxy" {
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" -W -C
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"closed: ok"* ]]
+	local t
+	for t in $(static_builds); do
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT" -W -C
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"closed: ok"* ]]
+	done
 }
 
 @test "a socket whose BIND started can still be used for connect()" {
-	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
-		"$SUP" "$S4_BUILD/s4probe-static" name-then-connect 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"used for connect() after its BIND started; BIND closed"* ]]
-	[[ "$output" == *"read: ok 'ping'"* ]]
+	local t
+	for t in $(static_builds); do
+		run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
+			"$SUP" "$S4_BUILD/s4probe$t" name-then-connect 127.0.0.1 "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"used for connect() after its BIND started; BIND closed"* ]]
+		[[ "$output" == *"read: ok 'ping'"* ]]
+	done
 }
 
 @test "a BIND listener says SO_ACCEPTCONN 1, as a listening socket does" {
@@ -152,28 +185,45 @@ print("connected", ctl.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 	has_line "connected 0"
 }
 
+@test "a BIND listener's other socket options are the kernel's" {
+	# the filter tests the option of a direct getsockopt(); a socketcall
+	# one (every i386 glibc call) is trapped whatever it asks, and the
+	# supervisor answers only SO_ACCEPTCONN
+	local t
+	for t in $(static_builds); do
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" acceptconn 127.0.0.1 "$CB_PORT"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "acceptconn: 1 domain: 2"
+	done
+}
+
 @test "with SOCKS4_BIND=off the listener stays local" {
-	local before
+	local before t
 	before=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/socks4d.log" || true)
-	run env SOCKS4_BIND=off SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
-		"$SUP" "$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT"
-	echo "$output"
-	[[ "$output" == *"listen: 0.0.0.0:"* ]]
+	for t in $(static_builds); do
+		run env SOCKS4_BIND=off SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' timeout 30 \
+			"$SUP" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT"
+		echo "# s4probe$t: $output"
+		[[ "$output" == *"listen: 0.0.0.0:"* ]]
+	done
 	[ "$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/socks4d.log" || true)" = "$before" ]
 }
 
 @test "active-mode FTP upload and download, every pattern, PORT and EPRT" {
-	local p name
-	for p in $PATTERNS; do
-		for opt in "" "-E -4"; do
-			name=up-$p-$RANDOM.bin
-			# shellcheck disable=SC2086 # the options are words
-			run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe-static" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
-				-u "$BATS_FILE_TMPDIR/up.bin" -o "$BATS_TEST_TMPDIR/got" -p "$p" $opt
-			echo "$output"
-			[ "$status" -eq 0 ]
-			cmp "$BATS_FILE_TMPDIR/up.bin" "$BATS_FILE_TMPDIR/ftp/$name"
-			cmp "$BATS_FILE_TMPDIR/up.bin" "$BATS_TEST_TMPDIR/got"
+	local p name t
+	for t in $(static_builds); do
+		for p in $PATTERNS; do
+			for opt in "" "-E -4"; do
+				name=up-$p-$RANDOM.bin
+				# shellcheck disable=SC2086 # the options are words
+				run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
+					-u "$BATS_FILE_TMPDIR/up.bin" -o "$BATS_TEST_TMPDIR/got" -p "$p" $opt
+				echo "# s4probe$t: $output"
+				[ "$status" -eq 0 ]
+				cmp "$BATS_FILE_TMPDIR/up.bin" "$BATS_FILE_TMPDIR/ftp/$name"
+				cmp "$BATS_FILE_TMPDIR/up.bin" "$BATS_TEST_TMPDIR/got"
+			done
 		done
 	done
 	grep -q "client says PORT 127,0,0,1," "$BATS_FILE_TMPDIR/ftpd.log"
@@ -181,23 +231,27 @@ print("connected", ctl.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 }
 
 @test "killing the supervisor during accept fails it, and nothing goes direct" {
-	local status=0 binds
-	binds=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/stall.log" || true)
-	SOCKS4_SERVER="127.0.0.1:$STALL_PORT" SOCKS4_DIRECT='' "$SUP" \
-		"$S4_BUILD/s4probe-static" bind 127.0.0.1 "$CB_PORT" -W \
-		>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
-	local pid=$!
-	for _ in $(seq 100); do
-		[ "$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/stall.log")" -gt "$binds" ] && break
-		sleep 0.1
+	local status binds pid t
+	for t in $(static_builds); do
+		status=0
+		binds=$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/stall.log" || true)
+		SOCKS4_SERVER="127.0.0.1:$STALL_PORT" SOCKS4_DIRECT='' "$SUP" \
+			"$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT" -W \
+			>"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+		pid=$!
+		for _ in $(seq 100); do
+			[ "$(grep -c "BIND .*: listening on" "$BATS_FILE_TMPDIR/stall.log")" -gt "$binds" ] && break
+			sleep 0.1
+		done
+		sleep 0.5 # in accept() by now: nothing else is left to do
+		kill -KILL "$pid"
+		wait "$pid" || status=$?
+		[ "$status" -eq 137 ]
+		for _ in $(seq 100); do grep -q "accept: " "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+		echo "# s4probe$t:"
+		cat "$BATS_TEST_TMPDIR/out"
+		grep -q "accept: error ENOSYS" "$BATS_TEST_TMPDIR/out"
 	done
-	sleep 0.5 # in accept() by now: nothing else is left to do
-	kill -KILL "$pid"
-	wait "$pid" || status=$?
-	[ "$status" -eq 137 ]
-	for _ in $(seq 100); do grep -q "accept: " "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
-	cat "$BATS_TEST_TMPDIR/out"
-	grep -q "accept: error ENOSYS" "$BATS_TEST_TMPDIR/out"
 }
 
 @test "a Go program's 10 goroutines each Listen on :0 and Accept through the BIND" {

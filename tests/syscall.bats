@@ -3,11 +3,16 @@
 # preload cannot reach (static builds of the test programs, busybox-static,
 # a Go program) get the library's contracts through a seccomp supervisor.
 #
-# Until the launcher chooses the mode, every test runs socks4wrap-sup
-# directly with the SOCKS4_* variables set, as the launcher will. All on
-# loopback with SOCKS4_DIRECT='' (nothing direct) unless a test is about
-# the rules; "nothing went direct" is checked by counting the echo
-# server's connections against the SOCKS server's grants.
+# Every test runs socks4wrap-sup directly with the SOCKS4_* variables set,
+# as the launcher does. All on loopback with SOCKS4_DIRECT='' (nothing
+# direct) unless a test is about the rules; "nothing went direct" is
+# checked by counting the echo server's connections against the SOCKS
+# server's grants.
+#
+# The contract tests run each static program twice: the x86-64 build
+# (-static) and the i386 one (-static32, see static_builds), whose glibc
+# makes every socket call through socketcall(2). The i386 tests at the
+# end drive socketcall and the direct i386 calls with int 0x80.
 
 bats_require_minimum_version 1.5.0
 
@@ -64,32 +69,41 @@ echo_count() { grep -c 'connection from' "$BATS_FILE_TMPDIR/echo.log" || true; }
 grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FILE_TMPDIR/$1.log" || true; }
 
 @test "a static program's connect goes through socks4d and echoes" {
-	local before
-	before=$(grants socks4d)
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "read: ok 'hi\\n'"
-	[[ "$output" == *"connect: ok peer=127.0.0.1:$ECHO_PORT "* ]]
-	[ "$(grants socks4d)" -eq $((before + 1)) ]
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "read: ok 'hi\\n'"
+		[[ "$output" == *"connect: ok peer=127.0.0.1:$ECHO_PORT "* ]]
+		[ "$(grants socks4d)" -eq $((before + 1)) ]
+	done
 }
 
 @test "a static program's connect goes through Dante" {
-	run sup "$SOCKD_PORT" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "read: ok 'hi\\n'"
-	s4_wait_log sockd "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" 5
+	local t before
+	for t in $(static_builds); do
+		before=$(grep -c "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" "$BATS_FILE_TMPDIR/sockd.log" || true)
+		run sup "$SOCKD_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "read: ok 'hi\\n'"
+		s4_wait_log sockd "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" 5
+		[ "$(grep -c "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" "$BATS_FILE_TMPDIR/sockd.log")" -gt "$before" ]
+	done
 }
 
 @test "a non-blocking connect with poll and SO_ERROR completes through socks4d" {
-	local before
-	before=$(grants socks4d)
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe-static" connect -n -t 5000 127.0.0.1 "$ECHO_PORT" -s "nb\n" -e "nb\n"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "read: ok 'nb\\n'"
-	[ "$(grants socks4d)" -eq $((before + 1)) ]
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" connect -n -t 5000 127.0.0.1 "$ECHO_PORT" -s "nb\n" -e "nb\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "read: ok 'nb\\n'"
+		[ "$(grants socks4d)" -eq $((before + 1)) ]
+	done
 }
 
 @test "the supervisor's log lines name the program's process, from any of its threads" {
@@ -110,87 +124,117 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 }
 
 @test "s4edge's socket contracts hold for a static build through socks4d" {
-	local before
-	before=$(grants socks4d)
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4edge-static" 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" != *"not ok"* ]]
-	# its 8 x 25 concurrent connections, at least, went through socks4d
-	[ "$(grants socks4d)" -ge $((before + 200)) ]
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4edge$t" 127.0.0.1 "$ECHO_PORT"
+		echo "# s4edge$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" != *"not ok"* ]]
+		# its 8 x 25 concurrent connections, at least, went through socks4d
+		[ "$(grants socks4d)" -ge $((before + 200)) ]
+	done
 }
 
 @test "s4edge's socket contracts hold for a static build through Dante" {
-	run sup "$SOCKD_PORT" "$S4_BUILD/s4edge-static" 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" != *"not ok"* ]]
+	local t
+	for t in $(static_builds); do
+		run sup "$SOCKD_PORT" "$S4_BUILD/s4edge$t" 127.0.0.1 "$ECHO_PORT"
+		echo "# s4edge$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" != *"not ok"* ]]
+	done
 }
 
 @test "getpeername reports the destination and getsockname the proxy's outward address" {
 	# Dante fills the reply with its outward address and port: that is
 	# what getsockname must report, not our real end toward the proxy
-	run sup "$SOCKD_PORT" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	local name=${output##*name=}
-	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT "* ]]
-	# danted: "tcp/connect [: CLIENT PROXY -> PROXY-OUT DEST", and the
-	# name is PROXY-OUT, Dante's end toward the echo server
-	s4_wait_log sockd "-> ${name%:*}\.${name##*:} 127\.0\.0\.1\.$ECHO_PORT\$" 5
+	local t name
+	for t in $(static_builds); do
+		run sup "$SOCKD_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		name=${output##*name=}
+		[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT "* ]]
+		# danted: "tcp/connect [: CLIENT PROXY -> PROXY-OUT DEST", and the
+		# name is PROXY-OUT, Dante's end toward the echo server
+		s4_wait_log sockd "-> ${name%:*}\.${name##*:} 127\.0\.0\.1\.$ECHO_PORT\$" 5
+	done
 }
 
 @test "with zeros in the reply getsockname reports the real local name" {
-	run sup "$ZEROS_PORT" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
+	local t
+	for t in $(static_builds); do
+		run sup "$ZEROS_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
+	done
 }
 
 @test "getpeername on a proxied socket keeps the kernel's length and pointer rules" {
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" names 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "names: short peer r=0 len=16 port=$ECHO_PORT addr=127.0.0.0"
-	has_line "names: NULL length EFAULT"
-	has_line "names: bad buffer EFAULT"
-	has_line "names: negative length EINVAL"
-	has_line "names: peer r=0 len=16 127.0.0.1:$ECHO_PORT"
+	local t
+	for t in $(static_builds); do
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" names 127.0.0.1 "$ECHO_PORT"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "names: short peer r=0 len=16 port=$ECHO_PORT addr=127.0.0.0"
+		has_line "names: NULL length EFAULT"
+		has_line "names: bad buffer EFAULT"
+		has_line "names: negative length EINVAL"
+		has_line "names: peer r=0 len=16 127.0.0.1:$ECHO_PORT"
+	done
 }
 
-@test "a Fast Open sendto or sendmsg on a fresh socket is proxied, then its data sent" {
-	local before
-	before=$(grants socks4d)
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" fastopen 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "fastopen: sent 5, echoed 'fast'"
-	[ "$(grants socks4d)" -eq $((before + 1)) ]
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" fastopen-msg 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "fastopen: sent 5, echoed 'fast'"
-	[ "$(grants socks4d)" -eq $((before + 2)) ]
+@test "a Fast Open sendto, sendmsg or sendmmsg on a fresh socket is proxied, then its data sent" {
+	local before t how
+	for t in $(static_builds); do
+		for how in fastopen fastopen-msg fastopen-mmsg; do
+			before=$(grants socks4d)
+			run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" "$how" 127.0.0.1 "$ECHO_PORT"
+			echo "# s4sys$t $how: $output"
+			[ "$status" -eq 0 ]
+			has_line "fastopen: sent 5, echoed 'fast'"
+			[ "$(grants socks4d)" -eq $((before + 1)) ]
+		done
+	done
+}
+
+@test "a Fast Open sendmsg's control message reaches the kernel in its own layout" {
+	# a 32-bit control message header is 12 bytes, a 64-bit one 16: the
+	# supervisor sends on its copy, so it must rewrite them, or the
+	# kernel refuses the message with EINVAL
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" fastopen-cmsg 127.0.0.1 "$ECHO_PORT"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "fastopen: sent 5, echoed 'fast'"
+		[ "$(grants socks4d)" -eq $((before + 1)) ]
+	done
 }
 
 # --- failures: the errno table, and never direct ----------------------------
 
 # fails NAME ERRNO [s4probe options]: connect through socks4d NAME fails
-# with ERRNO, blocking and non-blocking, and nothing reached the echo
-# server directly.
+# with ERRNO, blocking and non-blocking, from each static build, and
+# nothing reached the echo server directly.
 fails() {
-	local name=$1 want=$2 before port
+	local name=$1 want=$2 before port t mode
 	shift 2
 	port=$(cat "$BATS_FILE_TMPDIR/$name.port")
 	before=$(echo_count)
-	for mode in -b -n; do
-		[ "$mode" = -n ] || mode=
-		run env SOCKS4_TIMEOUT="${TIMEOUT:-10}" SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT='' \
-			timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect ${mode:+"$mode"} -t 20000 "$@" \
-			127.0.0.1 "$ECHO_PORT"
-		echo "$output"
-		[ "$status" -eq 1 ] || return 1
-		[[ "$output" == *"connect: error $want "* ]] || return 1
+	for t in $(static_builds); do
+		for mode in -b -n; do
+			[ "$mode" = -n ] || mode=
+			run env SOCKS4_TIMEOUT="${TIMEOUT:-10}" SOCKS4_SERVER="127.0.0.1:$port" SOCKS4_DIRECT='' \
+				timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect ${mode:+"$mode"} -t 20000 "$@" \
+				127.0.0.1 "$ECHO_PORT"
+			echo "# s4probe$t ${mode:--b}: $output"
+			[ "$status" -eq 1 ] || return 1
+			[[ "$output" == *"connect: error $want "* ]] || return 1
+		done
 	done
 	# the servers that misbehave after connecting to the destination
 	# reach the echo server themselves: only the others can check this
@@ -235,13 +279,17 @@ fails() {
 }
 
 @test "a reply sent a byte at a time is read whole, and bytes after it reach the program" {
-	run sup "$BYTEWISE_PORT" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT" -s "b\n" -e "b\n"
-	[ "$status" -eq 0 ]
-	run sup "$EXTRA_PORT" "$S4_BUILD/s4probe-static" connect -n 127.0.0.1 "$ECHO_PORT" -e "early bytes
+	local t
+	for t in $(static_builds); do
+		run sup "$BYTEWISE_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "b\n" -e "b\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		run sup "$EXTRA_PORT" "$S4_BUILD/s4probe$t" connect -n 127.0.0.1 "$ECHO_PORT" -e "early bytes
 "
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "read: ok 'early bytes"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "read: ok 'early bytes"
+	done
 }
 
 @test "a failed socket connects again afresh, through the proxy" {
@@ -267,29 +315,34 @@ except OSError as e:
 }
 
 @test "a deny rule gives EACCES with the library's log line" {
-	local before
+	local before t
 	before=$(echo_count)
 	printf 'deny 127.0.0.1/32:%s\n' "$ECHO_PORT" >"$BATS_TEST_TMPDIR/rc"
-	run env SOCKS4_CONF="$BATS_TEST_TMPDIR/rc" SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
-		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"connect: error EACCES "* ]]
-	[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: denied by rule 127.0.0.1:$ECHO_PORT, $BATS_TEST_TMPDIR/rc:1 (EACCES)"* ]]
+	for t in $(static_builds); do
+		run env SOCKS4_CONF="$BATS_TEST_TMPDIR/rc" SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"connect: error EACCES "* ]]
+		[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: denied by rule 127.0.0.1:$ECHO_PORT, $BATS_TEST_TMPDIR/rc:1 (EACCES)"* ]]
+	done
 	[ "$(echo_count)" = "$before" ]
 }
 
 @test "a destination in SOCKS4_DIRECT goes direct, past the SOCKS server" {
-	local before echo_before
-	before=$(grants socks4d)
-	echo_before=$(echo_count)
-	run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT=127.0.0.1 \
-		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect -n 127.0.0.1 "$ECHO_PORT" -s "d\n" -e "d\n"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: direct (rule 127.0.0.1, SOCKS4_DIRECT)"* ]]
-	[ "$(grants socks4d)" -eq "$before" ]
-	[ "$(echo_count)" -eq $((echo_before + 1)) ]
+	local before echo_before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		echo_before=$(echo_count)
+		run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT=127.0.0.1 \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect -n 127.0.0.1 "$ECHO_PORT" -s "d\n" -e "d\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: direct (rule 127.0.0.1, SOCKS4_DIRECT)"* ]]
+		[ "$(grants socks4d)" -eq "$before" ]
+		s4_wait_more echo 'connection from' "$echo_before" 5
+		[ "$(echo_count)" -eq $((echo_before + 1)) ]
+	done
 }
 
 @test "an IPv6 destination is refused with ENETUNREACH and a log line" {
@@ -308,12 +361,15 @@ except OSError as e:
 }
 
 @test "broken settings fail every proxied connect closed with a log line" {
-	run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_TIMEOUT=soon SOCKS4_DIRECT='' \
-		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
-	echo "$output"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"connect: error ECONNREFUSED "* ]]
-	[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: refused, not configured: SOCKS4_TIMEOUT"* ]]
+	local t
+	for t in $(static_builds); do
+		run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_TIMEOUT=soon SOCKS4_DIRECT='' \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"connect: error ECONNREFUSED "* ]]
+		[[ "$output" == *"CONNECT 127.0.0.1:$ECHO_PORT: refused, not configured: SOCKS4_TIMEOUT"* ]]
+	done
 }
 
 @test "Unix sockets and UDP are left to the kernel" {
@@ -336,20 +392,13 @@ print("udp peer", u.getpeername())
 # --- what the filter refuses ---------------------------------------------
 
 @test "io_uring_setup fails with ENOSYS so programs fall back" {
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" uring
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "uring: ENOSYS"
-}
-
-@test "i386 socket calls are refused with EACCES, never let through" {
-	run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" i386
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "i386: EACCES"
-	# and without the supervisor the same call works, so the test can fail
-	run "$S4_BUILD/s4sys-static" i386
-	has_line "i386: succeeded"
+	local t
+	for t in $(static_builds); do
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" uring
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "uring: ENOSYS"
+	done
 }
 
 @test "x32 calls fail with ENOSYS" {
@@ -433,6 +482,109 @@ except OSError as e:
 	[[ "$output" != *"connect: ok"* ]]
 }
 
+# --- i386: socketcall(2) and the direct calls --------------------------------
+
+# The 64-bit s4sys makes these calls with int 0x80 too: the kernel takes
+# them as i386 calls (32-bit pointers, compat layouts) from any process.
+
+@test "the 32-bit test programs are built" {
+	require_m32
+	local f
+	for f in s4probe s4edge s4sys s4sig; do
+		readelf -h "$S4_BUILD/$f-static32" | grep -Eq 'Class: +ELF32'
+		readelf -h "$S4_BUILD/$f-static32" | grep -Eq 'Machine: +Intel 80386'
+		! readelf -l "$S4_BUILD/$f-static32" | grep -q INTERP
+	done
+}
+
+@test "a direct i386 connect (int 0x80, nr 362) goes through socks4d" {
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" i386 127.0.0.1 "$ECHO_PORT"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "i386: connect ok peer=127.0.0.1:$ECHO_PORT"
+		has_line "i386: echoed"
+		[ "$(grants socks4d)" -eq $((before + 1)) ]
+	done
+}
+
+@test "a socketcall(2) connect goes through socks4d, and a plain socketcall send is the kernel's" {
+	local before t
+	for t in $(static_builds); do
+		before=$(grants socks4d)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall 127.0.0.1 "$ECHO_PORT"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "socketcall: connect ok peer=127.0.0.1:$ECHO_PORT"
+		has_line "socketcall: sendto echoed 'sc'"
+		[ "$(grants socks4d)" -eq $((before + 1)) ]
+	done
+}
+
+@test "with the SOCKS server down, i386 and socketcall connects fail and nothing goes direct" {
+	local before closed t how
+	closed=$(s4_free_port)
+	before=$(echo_count)
+	for t in $(static_builds); do
+		for how in i386 socketcall; do
+			run sup "$closed" "$S4_BUILD/s4sys$t" "$how" 127.0.0.1 "$ECHO_PORT"
+			echo "# s4sys$t $how: $output"
+			[ "$status" -eq 1 ]
+			has_line "$how: connect ECONNREFUSED"
+			[[ "$output" == *"via 127.0.0.1:$closed: SOCKS server unreachable"* ]]
+		done
+	done
+	[ "$(echo_count)" = "$before" ]
+	# without the supervisor the same calls reach the echo server, so
+	# the count above could have moved
+	run "$S4_BUILD/s4sys-static" socketcall 127.0.0.1 "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	s4_wait_more echo 'connection from' "$before" 5
+}
+
+@test "a socketcall connect of a Unix socket finds a relative path in the program's directory" {
+	# handing the call back would have the kernel read the argument
+	# block again, so the supervisor connects its copy, as the program
+	# would (its directory); the listener's peer credentials then name
+	# the supervisor, which is how the test sees who connected
+	local t d
+	for t in $(static_builds); do
+		d=$BATS_TEST_TMPDIR/u$t
+		mkdir -p "$d"
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall-unix "$d"
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "socketcall-unix: connect ok, byte 'u', peer is another process"
+	done
+}
+
+@test "a socketcall connect whose argument block another thread rewrites never goes direct" {
+	# the block names a Unix socket or a TCP one, switched back and forth
+	# by a second thread: each connect is refused (an inet address on the
+	# Unix socket) or proxied, whichever the supervisor read; one handed
+	# back to the kernel could find the TCP socket there and go direct
+	local t grants0 echo0 connected refused
+	for t in $(static_builds); do
+		grants0=$(grants socks4d)
+		echo0=$(echo_count)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall-race 127.0.0.1 "$ECHO_PORT" 200
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ race:\ 200\ connects,\ ([0-9]+)\ connected,\ ([0-9]+)\ refused,\ 0\ other ]]
+		connected=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
+		# the racer raced: both kinds happened
+		[ "$connected" -gt 0 ] && [ "$refused" -gt 0 ]
+		# every connection the program made went through socks4d ...
+		[ "$(grants socks4d)" -eq $((grants0 + connected)) ]
+		# ... and the echo server saw those and no other
+		s4_wait_more echo 'connection from' $((echo0 + connected - 1)) 10
+		sleep 0.3
+		[ "$(echo_count)" -eq $((echo0 + connected)) ]
+	done
+}
+
 # --- supervisor faults ---------------------------------------------------
 
 # sup_pid: the supervisor started by bg_sup
@@ -445,40 +597,44 @@ bg_sup() {
 }
 
 @test "killing the supervisor mid-handshake fails the connect, nothing goes direct" {
-	local before status=0 t0=$SECONDS stalls
-	before=$(echo_count)
-	stalls=$(grep -c "misbehaving (stall)" "$BATS_FILE_TMPDIR/stall.log" || true)
-	bg_sup "$STALL_PORT" sh -c '"$1" connect 127.0.0.1 "$2"; echo "first exit $?"
-		"$1" connect 127.0.0.1 "$2"; echo "second exit $?"' sh \
-		"$S4_BUILD/s4probe-static" "$ECHO_PORT"
-	# the exchange is under way once socks4d has this request
-	for _ in $(seq 100); do
-		[ "$(grep -c "misbehaving (stall)" "$BATS_FILE_TMPDIR/stall.log")" -gt "$stalls" ] && break
-		sleep 0.1
+	local before status t0 stalls t
+	for t in $(static_builds); do
+		status=0 t0=$SECONDS
+		before=$(echo_count)
+		stalls=$(grep -c "misbehaving (stall)" "$BATS_FILE_TMPDIR/stall.log" || true)
+		bg_sup "$STALL_PORT" sh -c '"$1" connect 127.0.0.1 "$2"; echo "first exit $?"
+			"$1" connect 127.0.0.1 "$2"; echo "second exit $?"' sh \
+			"$S4_BUILD/s4probe$t" "$ECHO_PORT"
+		# the exchange is under way once socks4d has this request
+		for _ in $(seq 100); do
+			[ "$(grep -c "misbehaving (stall)" "$BATS_FILE_TMPDIR/stall.log")" -gt "$stalls" ] && break
+			sleep 0.1
+		done
+		kill -KILL "$SUP_PID"
+		wait "$SUP_PID" || status=$?
+		[ "$status" -eq 137 ]
+		for _ in $(seq 100); do grep -q "second exit" "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
+		echo "# s4probe$t:"
+		cat "$BATS_TEST_TMPDIR/out"
+		grep -q "connect: error ENOSYS" "$BATS_TEST_TMPDIR/out"
+		grep -q "first exit 1" "$BATS_TEST_TMPDIR/out"
+		grep -q "second exit 1" "$BATS_TEST_TMPDIR/out"
+		[ "$(grep -c "connect: error ENOSYS" "$BATS_TEST_TMPDIR/out")" -eq 2 ]
+		[ "$(echo_count)" = "$before" ]
+		[ $((SECONDS - t0)) -lt 20 ]
 	done
-	kill -KILL "$SUP_PID"
-	wait "$SUP_PID" || status=$?
-	[ "$status" -eq 137 ]
-	for _ in $(seq 100); do grep -q "second exit" "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
-	cat "$BATS_TEST_TMPDIR/out"
-	grep -q "connect: error ENOSYS" "$BATS_TEST_TMPDIR/out"
-	grep -q "first exit 1" "$BATS_TEST_TMPDIR/out"
-	grep -q "second exit 1" "$BATS_TEST_TMPDIR/out"
-	[ "$(grep -c "connect: error ENOSYS" "$BATS_TEST_TMPDIR/out")" -eq 2 ]
-	[ "$(echo_count)" = "$before" ]
-	[ $((SECONDS - t0)) -lt 20 ]
 }
 
 # --- signals: a taken call is never interrupted, so never repeated ------
 
-# sig CMD [ARG]: the static s4sig CMD against the echo server through a
+# sig BUILD CMD [ARG]: s4sig$BUILD CMD against the echo server through a
 # socks4d whose first reply takes 500 ms.
 sig() {
-	local cmd=$1
-	shift
+	local build=$1 cmd=$2
+	shift 2
 	run env SOCKS4_SERVER="127.0.0.1:$HALFSEC_PORT" SOCKS4_DIRECT='' SOCKS4_BIND_TIMEOUT=2 \
-		timeout 30 "$SUP" "$S4_BUILD/s4sig-static" "$cmd" 127.0.0.1 "$ECHO_PORT" "$@"
-	echo "$output"
+		timeout 30 "$SUP" "$S4_BUILD/s4sig$build" "$cmd" 127.0.0.1 "$ECHO_PORT" "$@"
+	echo "# s4sig$build: $output"
 }
 
 halfsec_grants() {
@@ -486,51 +642,68 @@ halfsec_grants() {
 }
 
 @test "a signal storm without SA_RESTART: the connect completes once and the handler runs" {
-	local before
-	before=$(halfsec_grants)
-	sig storm intr
-	# A signal that lands before the supervisor takes the call ends it
-	# with EINTR with nothing done (s4sig then calls again); one that
-	# lands later waits for the exchange (WAIT_KILLABLE_RECV). Either
-	# way: one exchange, and the handler ran.
-	[[ "$output" =~ handled=[1-9] ]]
-	has_line "echo=ok"
-	[ "$(halfsec_grants)" -eq $((before + 1)) ]
+	local before t
+	for t in $(static_builds); do
+		before=$(halfsec_grants)
+		sig "$t" storm intr
+		# A signal that lands before the supervisor takes the call ends
+		# it with EINTR with nothing done (s4sig then calls again); one
+		# that lands later waits for the exchange (WAIT_KILLABLE_RECV).
+		# Either way: one exchange, and the handler ran.
+		[[ "$output" =~ handled=[1-9] ]]
+		has_line "echo=ok"
+		[ "$(halfsec_grants)" -eq $((before + 1)) ]
+	done
 }
 
 @test "a signal storm with SA_RESTART: connect never says EINTR and the handler runs" {
-	sig storm restart
-	[ "$status" -eq 0 ]
-	has_line "eintr=0"
-	[[ "$output" =~ handled=[1-9] ]]
-	has_line "echo=ok"
+	local t
+	for t in $(static_builds); do
+		sig "$t" storm restart
+		[ "$status" -eq 0 ]
+		has_line "eintr=0"
+		[[ "$output" =~ handled=[1-9] ]]
+		has_line "echo=ok"
+	done
 }
 
 @test "a thread cancelled in a proxied connect leaves the socket's flags as they were" {
-	sig cancel
-	[ "$status" -eq 0 ]
-	has_line "cancelled=yes"
-	has_line "nonblock=clear"
+	local t
+	for t in $(static_builds); do
+		sig "$t" cancel
+		[ "$status" -eq 0 ]
+		has_line "cancelled=yes"
+		has_line "nonblock=clear"
+	done
 }
 
 @test "a blocking BIND accept with signals pending ends at its bound, the handler after it" {
-	sig accept intr
-	has_line "accept=ETIMEDOUT"
-	has_line "handled=1"
+	local t
+	for t in $(static_builds); do
+		sig "$t" accept intr
+		has_line "accept=ETIMEDOUT"
+		has_line "handled=1"
+	done
 }
 
 @test "SO_SNDTIMEO ends a blocking proxied connect at the socket's timeout, with ETIMEDOUT" {
-	sig sndtimeo 200 ETIMEDOUT
-	[ "$status" -eq 0 ]
-	has_line "connect=ETIMEDOUT"
-	[[ $output == *"not done within the socket's send timeout (SO_SNDTIMEO, 200 ms): ETIMEDOUT"* ]]
+	local t
+	for t in $(static_builds); do
+		sig "$t" sndtimeo 200 ETIMEDOUT
+		[ "$status" -eq 0 ]
+		has_line "connect=ETIMEDOUT"
+		[[ $output == *"not done within the socket's send timeout (SO_SNDTIMEO, 200 ms): ETIMEDOUT"* ]]
+	done
 }
 
 @test "SO_RCVTIMEO ends a blocking BIND accept with EAGAIN, and the BIND still delivers" {
-	sig rcvtimeo 300
-	[ "$status" -eq 0 ]
-	has_line "accept=EAGAIN"
-	has_line "accept_again=fd"
+	local t
+	for t in $(static_builds); do
+		sig "$t" rcvtimeo 300
+		[ "$status" -eq 0 ]
+		has_line "accept=EAGAIN"
+		has_line "accept_again=fd"
+	done
 }
 
 # --- real programs -------------------------------------------------------
@@ -601,6 +774,20 @@ halfsec_grants() {
 	[[ "$output" == *"syscall mode: $BATS_FILE_TMPDIR/s4dial is a Go program"* ]]
 	has_line "dial: 20 of 20 echoed"
 	[ "$(grants socks4d)" -eq $((before + 20)) ]
+}
+
+@test "through the launcher: a dynamically linked 32-bit program is proxied in syscall mode" {
+	require_m32
+	local before prog=$BATS_TEST_TMPDIR/s4probe32
+	"${CC:-cc}" -std=c11 -D_GNU_SOURCE -m32 -O2 -o "$prog" "$S4_ROOT/tests/tools/s4probe.c"
+	readelf -l "$prog" | grep -q INTERP # really dynamic: ld.so would refuse our library
+	before=$(grants socks4d)
+	run -0 env SOCKS4_DIRECT='' timeout 60 "$SOCKS4WRAP" -v -s "127.0.0.1:$SOCKS4D_PORT" \
+		"$prog" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
+	echo "$output"
+	[[ "$output" == *"syscall mode: $prog is a 32-bit i386 program, which the 64-bit "* ]]
+	has_line "read: ok 'hi\\n'"
+	[ "$(grants socks4d)" -eq $((before + 1)) ]
 }
 
 # --- load ---------------------------------------------------------------------

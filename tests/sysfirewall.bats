@@ -2,7 +2,8 @@
 # sysfirewall.bats - the syscall mode on a firewalled host: the client
 # namespace's only way out is a SOCKS server in the proxy namespace
 # (tests/helpers/netns.bash), and the programs are ones the preload cannot
-# reach: a static build of s4probe, busybox-static and a Go program.
+# reach: the static builds of s4probe (x86-64 and i386, static_builds),
+# busybox-static and a Go program.
 #
 #   client 192.0.2.2 -- 192.0.2.1 proxy 198.51.100.1 -- 198.51.100.2 server
 
@@ -40,18 +41,26 @@ wrapped() {
 }
 
 @test "without the supervisor a static client cannot reach the server" {
-	run in_client timeout 10 "$S4_BUILD/s4probe-static" connect "$NETNS_SERVER_ADDR" "$ECHO_PORT"
-	[ "$status" -eq 1 ]
-	has_line "connect: error ENETUNREACH (Network is unreachable)"
+	local t
+	for t in $(static_builds); do
+		run in_client timeout 10 "$S4_BUILD/s4probe$t" connect "$NETNS_SERVER_ADDR" "$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		has_line "connect: error ENETUNREACH (Network is unreachable)"
+	done
 }
 
 @test "a static client's echo round trip crosses socks4d" {
-	run wrapped "$SOCKS4D_PORT" "$S4_BUILD/s4probe-static" connect "$NETNS_SERVER_ADDR" \
-		"$ECHO_PORT" -s "fw\n" -e "fw\n"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has_line "read: ok 'fw\\n'"
-	grep -q "echo: connection from $NETNS_PROXY_OUT:" "$BATS_FILE_TMPDIR/echo.log"
+	local t before
+	for t in $(static_builds); do
+		before=$(grep -c "echo: connection from $NETNS_PROXY_OUT:" "$BATS_FILE_TMPDIR/echo.log" || true)
+		run wrapped "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" connect "$NETNS_SERVER_ADDR" \
+			"$ECHO_PORT" -s "fw\n" -e "fw\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "read: ok 'fw\\n'"
+		s4_wait_more echo "echo: connection from $NETNS_PROXY_OUT:" "$before" 5
+	done
 }
 
 @test "busybox-static wget fetches a page through Dante" {

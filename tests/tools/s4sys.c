@@ -6,7 +6,6 @@
  *
  *   s4sys uring            io_uring_setup() fails with ENOSYS
  *   s4sys x32              an x32 call fails with ENOSYS
- *   s4sys i386             an i386 socketcall(SOCKET) fails (EACCES)
  *   s4sys nest             installing a second seccomp listener: EBUSY
  *   s4sys hold HOST PORT N N threads connect at once to an echo server,
  *                          hold all N connections open, echo on each,
@@ -14,16 +13,42 @@
  *   s4sys fastopen HOST PORT  sendto(MSG_FASTOPEN) on a fresh socket,
  *                          then the echo comes back
  *   s4sys fastopen-msg HOST PORT  the same with sendmsg() and two iovecs
+ *   s4sys fastopen-mmsg HOST PORT  the same with sendmmsg(), one message
+ *   s4sys fastopen-cmsg HOST PORT  sendmsg() with a control message
+ *                          (SO_TIMESTAMPING), which must reach the kernel
+ *                          in its own layout
  *   s4sys names HOST PORT  getsockname()/getpeername() on a connected
  *                          socket with a short buffer, a NULL length and
  *                          a bad buffer, printed as the kernel's rules say
+ *   s4sys acceptconn HOST PORT  a proxied connection to HOST:PORT, then a
+ *                          listener bound to port 0: SO_ACCEPTCONN and
+ *                          SO_DOMAIN of the listener
+ *
+ * i386 calls made with int 0x80 (x86 only; from the 64-bit build too,
+ * with every pointer in static storage, below 4 GiB):
+ *
+ *   s4sys i386 HOST PORT   socket, connect, getpeername as the direct
+ *                          i386 calls (Linux 4.3), then an echo
+ *   s4sys socketcall HOST PORT  the same through socketcall(2), then a
+ *                          plain socketcall sendto() (no MSG_FASTOPEN)
+ *                          and its echo
+ *   s4sys socketcall-unix DIR  a listener at DIR/u.sock, and a
+ *                          socketcall connect to the relative "u.sock"
+ *                          from DIR; says whether the peer credentials
+ *                          name this process
+ *   s4sys socketcall-race HOST PORT N  N socketcall connects whose
+ *                          argument block names a Unix socket or a TCP
+ *                          one, a second thread switching between the two
+ *                          all the while; counts the outcomes
  */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/net.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +58,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static struct sockaddr_in dst;
@@ -130,27 +156,81 @@ static int hold(int n)
 	return hold_bad || count_fds() != before;
 }
 
-static int fastopen(bool msg)
+enum fastopen_call { FO_SENDTO, FO_SENDMSG, FO_SENDMMSG, FO_CMSG };
+
+static int fastopen(enum fastopen_call how)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct iovec iov[2] = {{"fa", 2}, {"st\n", 3}};
 	struct msghdr m = {.msg_name = &dst, .msg_namelen = sizeof(dst), .msg_iov = iov,
 			   .msg_iovlen = 2};
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl = {{0}};
+	struct mmsghdr mm;
+	struct cmsghdr *cm;
+	uint32_t none = 0; /* SO_TIMESTAMPING: record nothing */
 	char buf[64];
 	ssize_t n;
 
-	if (msg)
-		n = sendmsg(fd, &m, MSG_FASTOPEN);
-	else
+	switch (how) {
+	case FO_SENDTO:
 		n = sendto(fd, "fast\n", 5, MSG_FASTOPEN, (void *)&dst, sizeof(dst));
+		break;
+	case FO_CMSG:
+		m.msg_control = ctl.buf;
+		m.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SO_TIMESTAMPING;
+		cm->cmsg_len = CMSG_LEN(sizeof(none));
+		memcpy(CMSG_DATA(cm), &none, sizeof(none));
+		/* fall through */
+	case FO_SENDMSG:
+		n = sendmsg(fd, &m, MSG_FASTOPEN);
+		break;
+	case FO_SENDMMSG:
+	default:
+		mm = (struct mmsghdr){.msg_hdr = m};
+		n = sendmmsg(fd, &mm, 1, MSG_FASTOPEN);
+		if (n != 1) {
+			printf("fastopen: sendmmsg %s\n", n < 0 ? strerrorname_np(errno) : "not 1");
+			return 1;
+		}
+		n = mm.msg_len;
+		break;
+	}
 	if (n != 5) {
-		printf("fastopen: sendto %s\n", n < 0 ? strerrorname_np(errno) : "short");
+		printf("fastopen: send %s\n", n < 0 ? strerrorname_np(errno) : "short");
 		return 1;
 	}
 	n = recv(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = 0;
 	printf("fastopen: sent 5, echoed '%.*s'\n", (int)strcspn(buf, "\n"), buf);
 	return strcmp(buf, "fast\n") != 0;
+}
+
+static int acceptconn(void)
+{
+	int ctl = socket(AF_INET, SOCK_STREAM, 0), l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in any = {.sin_family = AF_INET};
+	int conn = -1, domain = -1;
+	socklen_t len;
+
+	if (connect(ctl, (void *)&dst, sizeof(dst)) < 0 || bind(l, (void *)&any, sizeof(any)) < 0 ||
+	    listen(l, 1) < 0) {
+		printf("acceptconn: setting up: %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	len = sizeof(conn);
+	getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &conn, &len);
+	len = sizeof(domain);
+	getsockopt(l, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+	printf("acceptconn: %d domain: %d\n", conn, domain);
+	close(l);
+	close(ctl);
+	return !(conn == 1 && domain == AF_INET);
 }
 
 static int names(void)
@@ -196,27 +276,215 @@ static int nest(void)
 				      SECCOMP_FILTER_FLAG_NEW_LISTENER, &p), EBUSY);
 }
 
+#if defined(__i386__) || defined(__x86_64__)
+/* --- i386 calls, through int 0x80 ------------------------------------------ */
+
+/* arch/x86/entry/syscalls/syscall_32.tbl */
+#define I386_SOCKETCALL 102
+#define I386_SOCKET 359
+#define I386_CONNECT 362
+#define I386_GETPEERNAME 368
+
 #if defined(__x86_64__)
-/* socketcall(SYS_SOCKET, {AF_INET, SOCK_STREAM, 0}) through int 0x80;
- * the argument block must sit below 4 GiB, as a 32-bit pointer. */
-static long i386_socket(void)
+#define INT80_CLOBBERS "memory", "r8", "r9", "r10", "r11"
+#else
+#define INT80_CLOBBERS "memory"
+#endif
+
+static long int80(long nr, long b, long c, long d)
 {
-	static unsigned args[3] = {AF_INET, SOCK_STREAM, 0};
 	long r;
 
-	if ((uintptr_t)args > 0xffffffffu) {
-		errno = EFAULT;
-		return -1;
-	}
-	__asm__ volatile("int $0x80"
-			 : "=a"(r)
-			 : "a"(102L), "b"(1L), "c"((long)(uintptr_t)args)
-			 : "memory");
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(b), "c"(c), "d"(d) : INT80_CLOBBERS);
 	if (r < 0 && r > -4096) {
 		errno = (int)-r;
 		return -1;
 	}
 	return r;
+}
+
+/* A pointer as an i386 call takes it; every one passed is to static
+ * storage, which a non-PIE static 64-bit program keeps below 4 GiB. */
+static uint32_t low(const volatile void *p)
+{
+	if ((uintptr_t)p > 0xffffffffu) {
+		printf("i386: %p is not below 4 GiB (a PIE build?)\n", (const void *)p);
+		exit(1);
+	}
+	return (uint32_t)(uintptr_t)p;
+}
+
+static uint32_t block[6];
+static struct sockaddr_in low_dst, low_name;
+static uint32_t low_len;
+
+static long socketcall(int call)
+{
+	return int80(I386_SOCKETCALL, call, (long)low(block), 0);
+}
+
+static void set_block(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+	block[0] = a;
+	block[1] = b;
+	block[2] = c;
+	block[3] = d;
+	block[4] = block[5] = 0;
+}
+
+static const char *low_name_str(char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, &low_name.sin_addr, a, sizeof(a)),
+		 ntohs(low_name.sin_port));
+	return buf;
+}
+
+/* socket, connect and getpeername as direct i386 calls. */
+static int i386_direct(void)
+{
+	char peer[64];
+	long fd = int80(I386_SOCKET, AF_INET, SOCK_STREAM, 0);
+
+	low_dst = dst;
+	if (fd < 0 || int80(I386_CONNECT, fd, (long)low(&low_dst), sizeof(low_dst)) < 0) {
+		printf("i386: connect %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	low_len = sizeof(low_name);
+	if (int80(I386_GETPEERNAME, fd, (long)low(&low_name), (long)low(&low_len)) < 0) {
+		printf("i386: getpeername %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("i386: connect ok peer=%s\n", low_name_str(peer, sizeof(peer)));
+	if (!echo((int)fd, "i386\n")) {
+		printf("i386: no echo\n");
+		return 1;
+	}
+	printf("i386: echoed\n");
+	return 0;
+}
+
+/* The same through socketcall(2), and an ordinary socketcall sendto. */
+static int i386_socketcall(void)
+{
+	static char msg[] = "sc\n";
+	char peer[64], buf[16];
+	long fd, n;
+
+	low_dst = dst;
+	set_block(AF_INET, SOCK_STREAM, 0, 0);
+	fd = socketcall(SYS_SOCKET);
+	set_block((uint32_t)fd, low(&low_dst), sizeof(low_dst), 0);
+	if (fd < 0 || socketcall(SYS_CONNECT) < 0) {
+		printf("socketcall: connect %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	low_len = sizeof(low_name);
+	set_block((uint32_t)fd, low(&low_name), low(&low_len), 0);
+	if (socketcall(SYS_GETPEERNAME) < 0) {
+		printf("socketcall: getpeername %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("socketcall: connect ok peer=%s\n", low_name_str(peer, sizeof(peer)));
+	set_block((uint32_t)fd, low(msg), 3, 0); /* flags 0, no address */
+	if (socketcall(SYS_SENDTO) != 3 || (n = recv((int)fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+		printf("socketcall: sendto %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	buf[n] = 0;
+	printf("socketcall: sendto echoed '%.*s'\n", (int)strcspn(buf, "\n"), buf);
+	return strcmp(buf, msg) != 0;
+}
+
+/* A socketcall connect to a relative Unix socket path. */
+static int i386_socketcall_unix(const char *dir)
+{
+	static struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "u.sock"};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0), a;
+	char byte = 0;
+	long r;
+
+	if (chdir(dir) < 0 || bind(l, (void *)&un, sizeof(un)) < 0 || listen(l, 1) < 0) {
+		printf("socketcall-unix: listening: %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	set_block((uint32_t)c, low(&un), sizeof(un), 0);
+	if ((r = socketcall(SYS_CONNECT)) < 0) {
+		printf("socketcall-unix: connect %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	a = accept(l, NULL, NULL);
+	if (a < 0 || getsockopt(a, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    write(c, "u", 1) != 1 || read(a, &byte, 1) != 1) {
+		printf("socketcall-unix: after connect: %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("socketcall-unix: connect ok, byte '%c', peer %s\n", byte,
+	       cred.pid == getpid() ? "is this process" : "is another process");
+	return byte != 'u';
+}
+
+/* The descriptor numbers the racer switches the block between. */
+#define RACE_UNIX 100
+#define RACE_TCP 101
+
+static volatile uint32_t race_block[3];
+static atomic_bool race_stop;
+
+static void *racer(void *unused)
+{
+	(void)unused;
+	for (unsigned i = 0; !atomic_load_explicit(&race_stop, memory_order_relaxed); i++)
+		race_block[0] = i & 1 ? RACE_TCP : RACE_UNIX;
+	return NULL;
+}
+
+/*
+ * Each round opens a Unix and a TCP socket under fixed numbers and makes
+ * a socketcall connect to HOST:PORT whose block names one or the other,
+ * whichever the racer wrote last. A supervisor that reads the block,
+ * finds the Unix socket and hands the call back lets the kernel read the
+ * block again, and find the TCP socket: a direct connection.
+ */
+static int i386_race(int n)
+{
+	int connected = 0, refused = 0, other = 0, first = 0;
+	pthread_t t;
+
+	low_dst = dst;
+	race_block[0] = RACE_UNIX;
+	race_block[1] = low(&low_dst);
+	race_block[2] = sizeof(low_dst);
+	pthread_create(&t, NULL, racer, NULL);
+	for (int i = 0; i < n; i++) {
+		int u = socket(AF_UNIX, SOCK_STREAM, 0), s = socket(AF_INET, SOCK_STREAM, 0);
+		long r;
+
+		if (dup2(u, RACE_UNIX) < 0 || dup2(s, RACE_TCP) < 0) {
+			printf("race: dup2 %s\n", strerrorname_np(errno));
+			return 1;
+		}
+		close(u);
+		close(s);
+		r = int80(I386_SOCKETCALL, SYS_CONNECT, (long)low(race_block), 0);
+		if (r == 0)
+			connected++;
+		else if (errno == EINVAL) /* an inet address on the Unix socket */
+			refused++;
+		else if (!other++)
+			first = errno;
+		close(RACE_UNIX);
+		close(RACE_TCP);
+	}
+	atomic_store(&race_stop, true);
+	pthread_join(t, NULL);
+	printf("race: %d connects, %d connected, %d refused, %d other%s%s\n", n, connected,
+	       refused, other, other ? ", first " : "", other ? strerrorname_np(first) : "");
+	return other != 0;
 }
 #endif
 
@@ -234,20 +502,35 @@ int main(int argc, char **argv)
 #if defined(__x86_64__)
 	if (argc == 2 && !strcmp(argv[1], "x32"))
 		return report("x32", syscall(0x40000000 | SYS_getpid), ENOSYS);
-	if (argc == 2 && !strcmp(argv[1], "i386"))
-		return report("i386", i386_socket(), EACCES);
+#endif
+#if defined(__i386__) || defined(__x86_64__)
+	if (argc == 4 && !strcmp(argv[1], "i386"))
+		return i386_direct();
+	if (argc == 4 && !strcmp(argv[1], "socketcall"))
+		return i386_socketcall();
+	if (argc == 3 && !strcmp(argv[1], "socketcall-unix"))
+		return i386_socketcall_unix(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "socketcall-race"))
+		return i386_race(atoi(argv[4]));
 #endif
 	if (argc == 2 && !strcmp(argv[1], "nest"))
 		return nest();
 	if (argc == 5 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "fastopen"))
-		return fastopen(false);
+		return fastopen(FO_SENDTO);
 	if (argc == 4 && !strcmp(argv[1], "fastopen-msg"))
-		return fastopen(true);
+		return fastopen(FO_SENDMSG);
+	if (argc == 4 && !strcmp(argv[1], "fastopen-mmsg"))
+		return fastopen(FO_SENDMMSG);
+	if (argc == 4 && !strcmp(argv[1], "fastopen-cmsg"))
+		return fastopen(FO_CMSG);
 	if (argc == 4 && !strcmp(argv[1], "names"))
 		return names();
-	fprintf(stderr, "usage: s4sys uring|x32|i386|nest | hold HOST PORT N | "
-		"fastopen[-msg] HOST PORT | names HOST PORT\n");
+	if (argc == 4 && !strcmp(argv[1], "acceptconn"))
+		return acceptconn();
+	fprintf(stderr, "usage: s4sys uring|x32|nest | hold HOST PORT N | "
+		"fastopen[-msg|-mmsg|-cmsg] HOST PORT | names HOST PORT | acceptconn HOST PORT | "
+		"i386|socketcall HOST PORT | socketcall-unix DIR | socketcall-race HOST PORT N\n");
 	return 2;
 }
