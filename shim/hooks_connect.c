@@ -491,25 +491,37 @@ afresh:
 	return connect_route(fd, addr, len);
 }
 
+/* Before the settings exist on this thread (they are being built, and
+ * resolving the server's name called back here) the call passes. */
 static __attribute__((noinline)) int connect_inet(int fd, const struct sockaddr *addr,
 						  socklen_t len)
 {
+	if (!shim_ready())
+		return real.connect(fd, addr, len);
 	if (fdstate_slot(fd))
 		return connect_tracked(fd, addr, len);
 	return connect_route(fd, addr, len);
 }
 
-/*
- * Kept small: most programs' connect() calls (Unix sockets, and anything
- * before the settings exist) leave here at once. The address is read
- * only where the kernel would read it (a length it takes), after asking
- * whether it can be: a bad pointer gets the kernel's EFAULT, not our
- * SIGSEGV.
- */
-HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
+/* An address known readable: ours if it is an inet one (or a
+ * disconnect of a socket we track), else the kernel's. */
+static inline __attribute__((always_inline)) int
+connect_readable(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	sa_family_t family;
+	sa_family_t family = addr->sa_family;
 
+	if (family == AF_INET || family == AF_INET6 || (family == AF_UNSPEC && fdstate_slot(fd)))
+		return connect_inet(fd, addr, len);
+	return real.connect(fd, addr, len);
+}
+
+/*
+ * The address is read only where the kernel would read it (a length it
+ * takes), after asking whether it can be: a bad pointer gets the
+ * kernel's EFAULT, not our SIGSEGV.
+ */
+static SLOW int connect_slow(int fd, const struct sockaddr *addr, socklen_t len)
+{
 	shim_real();
 	if (!real.connect)
 		return shim_ret(0, -ENOSYS);
@@ -518,12 +530,24 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return real.connect(fd, addr, len); /* the kernel refuses it */
 	if (!shim_readable(addr, len))
 		return real.connect(fd, NULL, len); /* EBADF or EFAULT, never a connection */
-	family = addr->sa_family;
-	if ((family == AF_INET || family == AF_INET6 ||
-	     (family == AF_UNSPEC && fdstate_slot(fd))) &&
-	    shim_ready())
-		return connect_inet(fd, addr, len);
-	return real.connect(fd, addr, len);
+	return connect_readable(fd, addr, len);
+}
+
+/*
+ * Kept small: most programs' connect() calls (Unix sockets, and inet ones
+ * whose address is on the caller's stack) are judged here in a few
+ * instructions; an address elsewhere, or the first call, takes the slow
+ * twin.
+ */
+HOOK int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	/* real.connect is set last of the real functions (real.c) */
+	if (__builtin_expect(!__atomic_load_n(&real.connect, __ATOMIC_ACQUIRE) ||
+			     len - sizeof(sa_family_t) >
+				     sizeof(struct sockaddr_storage) - sizeof(sa_family_t) ||
+			     !shim_on_stack_page(addr, len), 0))
+		return connect_slow(fd, addr, len);
+	return connect_readable(fd, addr, len);
 }
 
 /* SO_ERROR or SO_ACCEPTCONN on a descriptor we track, under the lock. */

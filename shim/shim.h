@@ -191,10 +191,33 @@ static inline long shim_probe(uintptr_t page)
 
 bool shim_readable_pages(const void *p, size_t n); /* drive.c */
 
+/*
+ * Whether n bytes at p lie in the page this thread's stack pointer is in,
+ * which is readable since we run on it: a caller's local sockaddr, the
+ * usual case for C programs and for Python's socket module, needs no
+ * probe. Wherever else they lie (the heap, getaddrinfo()'s results), the
+ * probe asks.
+ */
+static inline bool shim_on_stack_page(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p, sp;
+
+#if defined(__x86_64__)
+	__asm__("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+	__asm__("mov %0, sp" : "=r"(sp));
+#else
+	sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+	return n && ((a ^ sp) | ((a + n - 1) ^ sp)) < SHIM_PROBE_PAGE;
+}
+
 static inline bool shim_readable(const void *p, size_t n)
 {
 	uintptr_t a = (uintptr_t)p;
 
+	if (shim_on_stack_page(p, n))
+		return true;
 	if (n && (a ^ (a + n - 1)) < SHIM_PROBE_PAGE) /* one page, the usual case */
 		return shim_probe(a & -(uintptr_t)SHIM_PROBE_PAGE) != -EFAULT;
 	return shim_readable_pages(p, n);
