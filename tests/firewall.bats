@@ -42,6 +42,24 @@ setup_file() {
 	start_sshd server-sshd "$NETNS_SERVER" "$NETNS_SERVER_ADDR"
 	start_ssh_socks sshsocks
 	netns_start_socks4d no4a -N
+	start_git_daemon
+}
+
+# A git daemon in the server's namespace, serving one repository over
+# git:// (git's own protocol: its own connect(), no libcurl).
+start_git_daemon() {
+	local d=$BATS_FILE_TMPDIR/git port
+	mkdir -p "$d/work"
+	git -C "$d/work" init -q -b main &&
+		echo "through the firewall by git" >"$d/work/README" &&
+		git -C "$d/work" add README &&
+		git -C "$d/work" -c user.name=s4 -c user.email=s4@example.invalid commit -qm one &&
+		git clone -q --bare "$d/work" "$d/repo.git" || return 1
+	port=$(s4_free_port -n "$NETNS_SERVER" "$NETNS_SERVER_ADDR")
+	s4_start gitd ip netns exec "$NETNS_SERVER" git daemon --reuseaddr --export-all \
+		--base-path="$d" --listen="$NETNS_SERVER_ADDR" --port="$port" --verbose "$d"
+	s4_wait_port -n "$NETNS_SERVER" "$NETNS_SERVER_ADDR" "$port" || return 1
+	s4_set_port gitd "$port"
 }
 
 teardown_file() {
@@ -224,6 +242,22 @@ sys.exit(0 if s.connect_ex(('$NETNS_SERVER_ADDR', $PYFTPD_PORT)) == errno.ENETUN
 
 @test "inetutils ftp (textbook BSD sequence, blocking accept) downloads in active mode" {
 	through inetutils
+}
+
+@test "git clone git:// (git's own protocol) crosses the firewall through both proxies" {
+	local proxy
+	for proxy in socks4d sockd; do
+		rm -rf clone
+		run wrapped "$(cat "$BATS_FILE_TMPDIR/$proxy.port")" git clone -q \
+			"git://$NETNS_SERVER_ADDR:$GITD_PORT/repo.git" clone
+		echo "# via $proxy: status $status"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[ "$(cat clone/README)" = "through the firewall by git" ]
+	done
+	# and without the shim it cannot
+	run in_client timeout 20 git clone -q "git://$NETNS_SERVER_ADDR:$GITD_PORT/repo.git" direct
+	[ "$status" -ne 0 ]
 }
 
 @test "passive mode works too: curl downloads with EPSV from vsftpd through both proxies" {
