@@ -173,7 +173,10 @@ int hs_step(struct hs *h, const struct hs_io *io, int fd)
 			return r < 0 ? -hs_errno(h) : r;
 		}
 		hs_set(h, HS_REPLY);
-		/* fall through */
+		/* The reply cannot be in yet (the server has a request to
+		 * read, a connection to make): asking now would cost a
+		 * system call that answers EAGAIN. */
+		return HS_WANT_READ;
 	case HS_REPLY:
 	case HS_SECOND:
 		if ((r = recv_rest(h, io, fd)) == 0)
