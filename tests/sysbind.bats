@@ -114,8 +114,7 @@ socks4d_bound() {
 @test "a second reply of 91 makes accept fail with ECONNABORTED" {
 	local t
 	for t in $(static_builds); do
-		run sup "$SECOND91_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT"
-		echo "# s4probe$t: $output"
+		run_build "$SECOND91_PORT" s4probe "$t" bind 127.0.0.1 "$CB_PORT"
 		[ "$status" -eq 1 ]
 		[[ "$output" == *"accept: error ECONNABORTED"* ]]
 	done
@@ -124,8 +123,7 @@ socks4d_bound() {
 @test "a BIND the server refuses makes listen fail with ECONNREFUSED" {
 	local t
 	for t in $(static_builds); do
-		run sup "$NOBIND_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT"
-		echo "# s4probe$t: $output"
+		run_build "$NOBIND_PORT" s4probe "$t" bind 127.0.0.1 "$CB_PORT"
 		[ "$status" -eq 1 ]
 		[[ "$output" == *"connect: ok"* ]]
 		[[ "$output" == *"listen: error ECONNREFUSED"* ]]
@@ -148,8 +146,7 @@ socks4d_bound() {
 @test "closing a listener before accept ends its BIND at the proxy" {
 	local t
 	for t in $(static_builds); do
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT" -W -C
-		echo "# s4probe$t: $output"
+		run_build "$SOCKS4D_PORT" s4probe "$t" bind 127.0.0.1 "$CB_PORT" -W -C
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"closed: ok"* ]]
 	done
@@ -191,8 +188,7 @@ print("connected", ctl.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
 	# supervisor answers only SO_ACCEPTCONN
 	local t
 	for t in $(static_builds); do
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" acceptconn 127.0.0.1 "$CB_PORT"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" acceptconn 127.0.0.1 "$CB_PORT"
 		[ "$status" -eq 0 ]
 		has_line "acceptconn: 1 domain: 2"
 	done

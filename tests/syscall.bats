@@ -72,8 +72,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
-		echo "# s4probe$t: $output"
+		run_build "$SOCKS4D_PORT" s4probe "$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
 		[ "$status" -eq 0 ]
 		has_line "read: ok 'hi\\n'"
 		[[ "$output" == *"connect: ok peer=127.0.0.1:$ECHO_PORT "* ]]
@@ -85,8 +84,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	local t before
 	for t in $(static_builds); do
 		before=$(grep -c "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" "$BATS_FILE_TMPDIR/sockd.log" || true)
-		run sup "$SOCKD_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
-		echo "# s4probe$t: $output"
+		run_build "$SOCKD_PORT" s4probe "$t" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
 		[ "$status" -eq 0 ]
 		has_line "read: ok 'hi\\n'"
 		s4_wait_log sockd "tcp/connect \[: .* 127\.0\.0\.1\.$ECHO_PORT\$" 5
@@ -98,8 +96,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" connect -n -t 5000 127.0.0.1 "$ECHO_PORT" -s "nb\n" -e "nb\n"
-		echo "# s4probe$t: $output"
+		run_build "$SOCKS4D_PORT" s4probe "$t" connect -n -t 5000 127.0.0.1 "$ECHO_PORT" -s "nb\n" -e "nb\n"
 		[ "$status" -eq 0 ]
 		has_line "read: ok 'nb\\n'"
 		[ "$(grants socks4d)" -eq $((before + 1)) ]
@@ -127,8 +124,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4edge$t" 127.0.0.1 "$ECHO_PORT"
-		echo "# s4edge$t: $output"
+		run_build "$SOCKS4D_PORT" s4edge "$t" 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		[[ "$output" != *"not ok"* ]]
 		# its 8 x 25 concurrent connections, at least, went through socks4d
@@ -139,8 +135,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 @test "s4edge's socket contracts hold for a static build through Dante" {
 	local t
 	for t in $(static_builds); do
-		run sup "$SOCKD_PORT" "$S4_BUILD/s4edge$t" 127.0.0.1 "$ECHO_PORT"
-		echo "# s4edge$t: $output"
+		run_build "$SOCKD_PORT" s4edge "$t" 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		[[ "$output" != *"not ok"* ]]
 	done
@@ -151,8 +146,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	# what getsockname must report, not our real end toward the proxy
 	local t name
 	for t in $(static_builds); do
-		run sup "$SOCKD_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
-		echo "# s4probe$t: $output"
+		run_build "$SOCKD_PORT" s4probe "$t" connect 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		name=${output##*name=}
 		[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT "* ]]
@@ -165,8 +159,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 @test "with zeros in the reply getsockname reports the real local name" {
 	local t
 	for t in $(static_builds); do
-		run sup "$ZEROS_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT"
-		echo "# s4probe$t: $output"
+		run_build "$ZEROS_PORT" s4probe "$t" connect 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
 	done
@@ -175,8 +168,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 @test "getpeername on a proxied socket keeps the kernel's length and pointer rules" {
 	local t
 	for t in $(static_builds); do
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" names 127.0.0.1 "$ECHO_PORT"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" names 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		has_line "names: short peer r=0 len=16 port=$ECHO_PORT addr=127.0.0.0"
 		has_line "names: NULL length EFAULT"
@@ -207,8 +199,7 @@ grants() { grep -c "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" "$BATS_FIL
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" fastopen-cmsg 127.0.0.1 "$ECHO_PORT"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" fastopen-cmsg 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		has_line "fastopen: sent 5, echoed 'fast'"
 		[ "$(grants socks4d)" -eq $((before + 1)) ]
@@ -281,8 +272,7 @@ fails() {
 @test "a reply sent a byte at a time is read whole, and bytes after it reach the program" {
 	local t
 	for t in $(static_builds); do
-		run sup "$BYTEWISE_PORT" "$S4_BUILD/s4probe$t" connect 127.0.0.1 "$ECHO_PORT" -s "b\n" -e "b\n"
-		echo "# s4probe$t: $output"
+		run_build "$BYTEWISE_PORT" s4probe "$t" connect 127.0.0.1 "$ECHO_PORT" -s "b\n" -e "b\n"
 		[ "$status" -eq 0 ]
 		run sup "$EXTRA_PORT" "$S4_BUILD/s4probe$t" connect -n 127.0.0.1 "$ECHO_PORT" -e "early bytes
 "
@@ -394,8 +384,7 @@ print("udp peer", u.getpeername())
 @test "io_uring_setup fails with ENOSYS so programs fall back" {
 	local t
 	for t in $(static_builds); do
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" uring
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" uring
 		[ "$status" -eq 0 ]
 		has_line "uring: ENOSYS"
 	done
@@ -501,8 +490,7 @@ except OSError as e:
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" i386 127.0.0.1 "$ECHO_PORT"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" i386 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		has_line "i386: connect ok peer=127.0.0.1:$ECHO_PORT"
 		has_line "i386: echoed"
@@ -514,8 +502,7 @@ except OSError as e:
 	local before t
 	for t in $(static_builds); do
 		before=$(grants socks4d)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall 127.0.0.1 "$ECHO_PORT"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" socketcall 127.0.0.1 "$ECHO_PORT"
 		[ "$status" -eq 0 ]
 		has_line "socketcall: connect ok peer=127.0.0.1:$ECHO_PORT"
 		has_line "socketcall: sendto echoed 'sc'"
@@ -553,8 +540,7 @@ except OSError as e:
 	for t in $(static_builds); do
 		d=$BATS_TEST_TMPDIR/u$t
 		mkdir -p "$d"
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall-unix "$d"
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" socketcall-unix "$d"
 		[ "$status" -eq 0 ]
 		has_line "socketcall-unix: connect ok, byte 'u', peer is another process"
 	done
@@ -569,8 +555,7 @@ except OSError as e:
 	for t in $(static_builds); do
 		grants0=$(grants socks4d)
 		echo0=$(echo_count)
-		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" socketcall-race 127.0.0.1 "$ECHO_PORT" 200
-		echo "# s4sys$t: $output"
+		run_build "$SOCKS4D_PORT" s4sys "$t" socketcall-race 127.0.0.1 "$ECHO_PORT" 200
 		[ "$status" -eq 0 ]
 		[[ "$output" =~ race:\ 200\ connects,\ ([0-9]+)\ connected,\ ([0-9]+)\ refused,\ 0\ other ]]
 		connected=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}

@@ -8,6 +8,10 @@
 #                   which make builds when gcc -m32 works) if it is there
 #   require_m32     skips, saying gcc-multilib is missing, when the
 #                   -static32 programs are not built (a failure in CI)
+#   run_build PORT TOOL T ARGS...
+#                   bats's run of build/TOOL$T ARGS (T a suffix from
+#                   static_builds) under the file's sup, through the SOCKS
+#                   server at PORT, its output shown under the build's name
 
 SUP=$S4_BUILD/socks4wrap-sup
 export SUP
@@ -33,4 +37,11 @@ require_m32() {
 		return 1
 	fi
 	skip "gcc-multilib missing: no build/*-static32 without gcc -m32 (installed since the build? run make again)"
+}
+
+run_build() {
+	local port=$1 tool=$2 t=$3
+	shift 3
+	run sup "$port" "$S4_BUILD/$tool$t" "$@"
+	echo "# $tool$t: $output"
 }
