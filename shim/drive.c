@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -87,7 +88,7 @@ static int64_t sock_timeout_ms(int fd, int opt)
 
 	if (real.getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
 		return 0;
-	return (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+	return timeval_ms(&tv);
 }
 
 /* After a wait cut short by a signal: would the kernel restart the call? */
@@ -155,7 +156,45 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
 	return err;
 }
 
-/* shim_readable() across pages (see shim.h): one probe a page. */
+/*
+ * Readability is a property of whole pages, so one probe per page tells,
+ * made at the page's start (a short object at a page's end is judged by
+ * its own page alone). The probe is rt_sigprocmask() with a "how" no
+ * kernel knows: the kernel copies the 8-byte set in first (EFAULT if it
+ * cannot) and only then refuses the "how" with EINVAL, having changed
+ * nothing. It costs a plain system call (about 70 ns here, against 320
+ * for process_vm_readv()). Only EFAULT says no: a sandbox that refuses
+ * the call some other way leaves the read to be tried, as it was before
+ * there was a probe. Made raw, so that errno is never touched.
+ */
+static long probe(uintptr_t page)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = sizeof(uint64_t);
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"((long)SYS_rt_sigprocmask), "D"(-1L), "S"(page), "d"(0L), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return r;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = SYS_rt_sigprocmask;
+	register long x0 __asm__("x0") = -1, x1 __asm__("x1") = (long)page;
+	register long x2 __asm__("x2") = 0, x3 __asm__("x3") = sizeof(uint64_t);
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+	return x0;
+#else
+	int saved = errno;
+	long r = syscall(SYS_rt_sigprocmask, -1, page, NULL, sizeof(uint64_t));
+
+	r = r < 0 ? -errno : r;
+	errno = saved;
+	return r;
+#endif
+}
+
 bool shim_readable_pages(const void *p, size_t n)
 {
 	uintptr_t at = (uintptr_t)p & -(uintptr_t)SHIM_PROBE_PAGE, last;
@@ -165,7 +204,7 @@ bool shim_readable_pages(const void *p, size_t n)
 	if (__builtin_add_overflow((uintptr_t)p, n - 1, &last))
 		return false;
 	for (last &= -(uintptr_t)SHIM_PROBE_PAGE;; at += SHIM_PROBE_PAGE) {
-		if (shim_probe(at) == -EFAULT)
+		if (probe(at) == -EFAULT)
 			return false;
 		if (at == last)
 			return true;

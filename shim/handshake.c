@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 static const char *const state_names[] = {
@@ -283,4 +284,9 @@ int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t timeval_ms(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 }

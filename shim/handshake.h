@@ -132,4 +132,9 @@ const char *hs_state_name(int state);
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t now_ms(void);
 
+/* A socket timeout (SO_SNDTIMEO, SO_RCVTIMEO) in whole ms, rounded up:
+ * 0 is none. */
+struct timeval;
+int64_t timeval_ms(const struct timeval *tv);
+
 #endif

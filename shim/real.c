@@ -5,12 +5,12 @@
 #include "log.h"
 
 #include <dlfcn.h>
-#include <link.h>
-#include <stdint.h>
 #include <fcntl.h>
+#include <link.h>
 #include <netdb.h>
 #include <spawn.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 

@@ -22,8 +22,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #define HOOK __attribute__((visibility("default")))
 #define SLOW __attribute__((noinline, cold))
@@ -146,57 +144,18 @@ bool bind_accepting(const struct fdslot *s);
  * where the kernel would say EFAULT; for slow paths only. */
 int shim_copy_in(void *dst, const void *src, size_t n);
 
-/*
- * Whether n bytes at p can be read without a fault, for the fast paths,
- * which must read a sockaddr's family before they know the call is
- * theirs; errno untouched. Readability is a property of whole pages, so
- * one probe per page tells, made at the page's start (a short object at
- * a page's end is judged by its own page alone). The probe is
- * rt_sigprocmask() with a "how" no kernel knows: the kernel copies the
- * 8-byte set in first (EFAULT if it cannot) and only then refuses the
- * "how" with EINVAL, having changed nothing. It costs a plain system
- * call (about 70 ns here, against 320 for process_vm_readv()). Only
- * EFAULT says no: a sandbox that refuses the call some other way leaves
- * the read to be tried, as it was before there was a probe.
- */
+/* drive.c: whether n bytes at p can be read without a fault, asked of
+ * the kernel, one system call per page (see there); errno untouched. */
+bool shim_readable_pages(const void *p, size_t n);
+
 #define SHIM_PROBE_PAGE 4096 /* the smallest page size: never skips one */
-
-static inline long shim_probe(uintptr_t page)
-{
-#if defined(__x86_64__)
-	register long r10 __asm__("r10") = sizeof(uint64_t);
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "0"((long)SYS_rt_sigprocmask), "D"(-1L), "S"(page), "d"(0L), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return r;
-#elif defined(__aarch64__)
-	register long x8 __asm__("x8") = SYS_rt_sigprocmask;
-	register long x0 __asm__("x0") = -1, x1 __asm__("x1") = (long)page;
-	register long x2 __asm__("x2") = 0, x3 __asm__("x3") = sizeof(uint64_t);
-
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-#else
-	int saved = errno;
-	long r = syscall(SYS_rt_sigprocmask, -1, page, NULL, sizeof(uint64_t));
-
-	r = r < 0 ? -errno : r;
-	errno = saved;
-	return r;
-#endif
-}
-
-bool shim_readable_pages(const void *p, size_t n); /* drive.c */
 
 /*
  * Whether n bytes at p lie in the page this thread's stack pointer is in,
  * which is readable since we run on it: a caller's local sockaddr, the
  * usual case for C programs and for Python's socket module, needs no
- * probe. Wherever else they lie (the heap, getaddrinfo()'s results), the
- * probe asks.
+ * probe. Wherever else they lie (the heap, getaddrinfo()'s results),
+ * shim_readable_pages() asks.
  */
 static inline bool shim_on_stack_page(const void *p, size_t n)
 {
@@ -212,15 +171,11 @@ static inline bool shim_on_stack_page(const void *p, size_t n)
 	return n && ((a ^ sp) | ((a + n - 1) ^ sp)) < SHIM_PROBE_PAGE;
 }
 
+/* Whether a sockaddr the hooks must read (its family before they know
+ * the call is theirs) can be read without a fault. */
 static inline bool shim_readable(const void *p, size_t n)
 {
-	uintptr_t a = (uintptr_t)p;
-
-	if (shim_on_stack_page(p, n))
-		return true;
-	if (n && (a ^ (a + n - 1)) < SHIM_PROBE_PAGE) /* one page, the usual case */
-		return shim_probe(a & -(uintptr_t)SHIM_PROBE_PAGE) != -EFAULT;
-	return shim_readable_pages(p, n);
+	return shim_on_stack_page(p, n) || shim_readable_pages(p, n);
 }
 
 /* A pointer in the first page is never valid memory: the test that

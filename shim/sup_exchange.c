@@ -14,8 +14,8 @@
 #include "sup.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -39,7 +39,9 @@ static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 
 	if (!ex.blocking || left <= 0)
 		return connect(fd, sa, len);
-	/* the deadline is never later than the socket's own timeout */
+	/* our deadline: for a CONNECT never later than the socket's own send
+	 * timeout (see sup_exchange()); the listen() or getsockname() that
+	 * starts a BIND has no timeout of its own */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	r = connect(fd, sa, len);
 	err = errno;
@@ -62,7 +64,7 @@ int64_t sup_sock_timeout_ms(int fd, int opt)
 
 	if (fl < 0 || (fl & O_NONBLOCK) || getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0)
 		return 0;
-	return (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+	return timeval_ms(&tv);
 }
 
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
@@ -80,7 +82,7 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 	 * library does (the exchange continues behind the program); here
 	 * nothing could finish it once the call is answered, so it fails. */
 	if (ex.blocking && cmd == SOCKS4_CMD_CONNECT) {
-		sock = (int64_t)ex.sndtimeo.tv_sec * 1000 + (ex.sndtimeo.tv_usec + 999) / 1000;
+		sock = timeval_ms(&ex.sndtimeo);
 		if (sock >= sup_cfg.connect_timeout_ms)
 			sock = 0;
 	}
