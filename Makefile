@@ -34,7 +34,7 @@ SANITIZE ?=
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASEFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) \
-            -DSOCKS4WRAP_VERSION='"$(VERSION)"' -DSOCKS4WRAP_SYSCONFDIR='"$(SYSCONFDIR)"'
+            -DSOCKS4WRAP_VERSION='"$(VERSION)"' -DSOCKS4WRAP_SYSCONFDIR='"$(SYSCONFDIR)"' -Isrc/core
 ifneq ($(SANITIZE),)
 SANFLAGS  = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
@@ -48,42 +48,50 @@ endif
 
 B = build
 
-# The library: everything in shim/, only the hooks exported.
-SHIM_SRCS = shim/socks4.c shim/addr.c shim/route.c shim/config.c shim/log.c \
-            shim/real.c shim/init.c shim/fdstate.c shim/handshake.c shim/drive.c shim/primary.c \
-            shim/hooks_connect.c shim/hooks_bind.c shim/hooks_fd.c shim/hooks_io.c \
-            shim/hooks_dl.c shim/hooks_exec.c shim/elfinfo.c
-SHIM_SRCS += shim/names.c shim/hooks_names.c
+# The shared core (src/core): the protocol, the settings, the routing and
+# the log, which know nothing of how a call was caught. Every program
+# below links what it needs of it.
+CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c
+
+# The library (src/preload): the core and the hooks, only the hooks exported.
+SHIM_SRCS = $(CORE_SRCS) src/core/fdstate.c src/core/handshake.c src/core/primary.c \
+            src/core/names.c src/core/elfinfo.c \
+            src/preload/real.c src/preload/init.c src/preload/drive.c \
+            src/preload/hooks_connect.c src/preload/hooks_bind.c src/preload/hooks_fd.c \
+            src/preload/hooks_io.c src/preload/hooks_dl.c src/preload/hooks_exec.c \
+            src/preload/hooks_names.c
 SHIM_OBJS = $(SHIM_SRCS:%.c=$(B)/%.o)
 LIB       = $(B)/libsocks4wrap.so
 
 # The bundled server shares the codec with the shim.
 SERVER_SRCS = tests/server/options.c tests/server/misbehave.c tests/server/loop.c \
               tests/server/session.c tests/server/relay.c tests/server/resolve.c \
-              shim/socks4.c shim/addr.c shim/route.c
+              src/core/socks4.c src/core/addr.c src/core/route.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
 # socks4wrap --dry-run's printer: the shim's own settings code, as a program
 # installed next to the library.
-QUERY_SRCS = shim/query.c shim/config.c shim/route.c shim/addr.c
-QUERY_SRCS += shim/socks4.c
+QUERY_SRCS = src/launcher/query.c src/core/config.c src/core/route.c src/core/addr.c \
+             src/core/socks4.c
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
 # The syscall-mode supervisor: a seccomp listener serving the program's
 # socket calls, on the same settings and routing code as the library.
-SUP_SRCS = shim/sup.c shim/sup_filter.c shim/sup_abi.c shim/sup_notify.c shim/sup_bind.c shim/sup_exchange.c \
-           shim/handshake.c shim/config.c shim/route.c shim/addr.c shim/socks4.c shim/log.c
+SUP_SRCS = src/supervisor/sup.c src/supervisor/sup_filter.c src/supervisor/sup_abi.c \
+           src/supervisor/sup_notify.c src/supervisor/sup_bind.c src/supervisor/sup_exchange.c \
+           src/core/handshake.c $(CORE_SRCS)
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
 
-# socks4wrap, the command (shim/launch.c): the settings code linked in,
+# socks4wrap, the command (src/launcher/launch.c): the settings code linked in,
 # built static, against musl when musl-gcc is there (glibc's own static
 # start-up costs half of /bin/true; musl's next to nothing), and dynamic
 # under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
 # copy make install installs has LIBDIR built in.
-LAUNCH_SRCS    = shim/launch.c shim/elfinfo.c shim/config.c shim/route.c shim/addr.c
+LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/config.c src/core/route.c \
+                 src/core/addr.c
 MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
 ifeq ($(SANITIZE),)
 LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))
@@ -169,7 +177,7 @@ $(B)/inst/paths: FORCE
 	@mkdir -p $(B)/inst
 	@echo '$(LIBDIR) $(SYSCONFDIR)' | cmp -s - $@ || echo '$(LIBDIR) $(SYSCONFDIR)' >$@
 
-$(B)/launch/shim/config.o: $(B)/sysconfdir
+$(B)/launch/src/core/config.o: $(B)/sysconfdir
 
 # The launcher's compiler is musl-gcc once musl-tools is installed: a
 # stamp holding it rebuilds the launcher when it changes.
@@ -180,7 +188,7 @@ $(B)/launch/cc: FORCE
 # config.c has SYSCONFDIR built in: a stamp holding the value rebuilds it
 # when the value changes, so `make install PREFIX=/usr` after a plain
 # `make` installs a library that reads /etc/socks4rc.
-$(B)/shim/config.o: $(B)/sysconfdir
+$(B)/src/core/config.o: $(B)/sysconfdir
 $(B)/sysconfdir: FORCE
 	@mkdir -p $(B)
 	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
@@ -188,7 +196,8 @@ FORCE:
 
 # The same for the version, in the programs that print it: socks4wrap-query
 # and the launcher, both its copies.
-$(B)/shim/query.o $(B)/shim/init.o $(B)/launch/shim/launch.o $(B)/inst/shim/launch.o: $(B)/version
+$(B)/src/launcher/query.o $(B)/src/preload/init.o $(B)/launch/src/launcher/launch.o \
+$(B)/inst/src/launcher/launch.o: $(B)/version
 $(B)/version: FORCE
 	@mkdir -p $(B)
 	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
@@ -210,18 +219,18 @@ version:
 	@echo '$(VERSION)'
 
 # Unit tests link the pure modules directly, not the preloadable library.
-UNIT_DEPS = $(B)/shim/socks4.o $(B)/shim/addr.o $(B)/shim/route.o $(B)/shim/config.o
+UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(B)/src/core/config.o
 # The engine's own tests link the modules under test, still no hooks.
-$(B)/test_handshake: $(B)/shim/handshake.o $(B)/shim/hs_libc.o $(B)/shim/log.o
-$(B)/test_fdstate: $(B)/shim/fdstate.o
-$(B)/test_primary: $(B)/shim/primary.o
+$(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o
+$(B)/test_fdstate: $(B)/src/core/fdstate.o
+$(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
-$(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/shim/socks4.o
-$(B)/test_names: $(B)/shim/names.o
-$(B)/test_elfinfo: $(B)/shim/elfinfo.o
+$(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
+$(B)/test_names: $(B)/src/core/names.o
+$(B)/test_elfinfo: $(B)/src/core/elfinfo.o
 
 # The same test programs linked statically, for the syscall mode: the
 # preload cannot reach them. Not sanitized (the sanitizers' runtimes do
@@ -247,9 +256,9 @@ FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_CFLAGS   = $(filter-out -fPIC,$(BASEFLAGS)) -g -O1 -fsanitize=fuzzer,address,undefined
 
-$(B)/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c shim/socks4.c
-$(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c shim/socks4.c
-$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c shim/config.c shim/route.c shim/addr.c shim/socks4.c
+$(B)/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c src/core/socks4.c
+$(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c src/core/socks4.c
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/core/config.c src/core/route.c src/core/addr.c src/core/socks4.c
 $(FUZZ_BINS):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# wrapper.bats - socks4wrap (build/socks4wrap, shim/launch.c): options into
+# wrapper.bats - socks4wrap (build/socks4wrap, src/launcher/launch.c): options into
 # the environment, the library into LD_PRELOAD, the mode each program is
 # served in, and every refusal with its exit status.
 #

@@ -3,7 +3,7 @@
  * It must accept or refuse with a message naming "fuzz:LINE", never
  * crash, read past the buffer, or leave the settings inconsistent.
  */
-#include "../../shim/config.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * leads to. Any 8 bytes must parse or be refused with -EPROTO, nothing
  * else; a parsed reply must rebuild to the same bytes.
  */
-#include "../../shim/socks4.h"
+#include "socks4.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * socks4_build_request(), a 4A one through socks4_build_request_4a()
  * (which always sends DSTIP 0.0.0.1, so the x of 0.0.0.x is set back).
  */
-#include "../../shim/socks4.h"
+#include "socks4.h"
 
 #include <stdlib.h>
 #include <string.h>

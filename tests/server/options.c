@@ -123,7 +123,7 @@ static void bad_usage(const char *fmt, const char *arg)
 }
 
 /*
- * -a (ROUTE_PROXY: serve) and -d (ROUTE_DENY): a rule as shim/route.c
+ * -a (ROUTE_PROXY: serve) and -d (ROUTE_DENY): a rule as src/core/route.c
  * reads it, host bits refused; -a takes no port. Exits 2 on bad input.
  */
 static void add_rule(char opt, const char *arg, struct route_table *t,

@@ -1,6 +1,6 @@
 /*
  * session.c - one client of socks4d, from accept() to close: its request
- * (framed by shim/socks4.c's parser, never by recv() boundaries), the
+ * (framed by src/core/socks4.c's parser, never by recv() boundaries), the
  * access check, CONNECT (draft section 3) or BIND (section 4), the
  * replies, and the linger after a refusal.
  *

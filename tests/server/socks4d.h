@@ -18,9 +18,9 @@
 #ifndef SOCKS4D_H
 #define SOCKS4D_H
 
-#include "../../shim/addr.h"
-#include "../../shim/route.h"
-#include "../../shim/socks4.h"
+#include "addr.h"
+#include "route.h"
+#include "socks4.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -27,7 +27,7 @@
  * The raw client links the shim's SOCKS4 codec, so it builds and parses
  * exactly what the shim does.
  */
-#include "../../shim/socks4.h"
+#include "socks4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* test_config.c - settings from a socks4rc text, a fake environment, and
  * both in the shim's order. */
-#include "../../shim/config.h"
+#include "config.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* test_elfinfo.c - a program's kind from crafted headers in memory, from
  * #! lines as the kernel splits them, and from real programs built here. */
-#include "../../shim/elfinfo.h"
+#include "elfinfo.h"
 #include "check.h"
 
 #include <elf.h>

@@ -2,7 +2,7 @@
  * test_fdstate.c - the descriptor table: slots tied to the socket's
  * identity, generations, copies, and the lock across fork().
  */
-#include "../../shim/fdstate.h"
+#include "fdstate.h"
 #include "check.h"
 
 #include <errno.h>

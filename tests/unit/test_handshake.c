@@ -3,8 +3,8 @@
  * test plays the SOCKS server on the other end, byte by byte where it
  * matters, and checks every state, answer and failure.
  */
-#include "../../shim/handshake.h"
-#include "../../shim/log.h"
+#include "handshake.h"
+#include "log.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 /* test_names.c - the name <-> fake address table: bounds, reuse, threads, fork. */
-#include "../../shim/names.h"
+#include "names.h"
 #include "check.h"
 
 #include <arpa/inet.h>

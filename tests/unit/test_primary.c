@@ -3,7 +3,7 @@
  * connections: which one a BIND names, the proxy's addresses, and the
  * same answers from many threads at once.
  */
-#include "../../shim/primary.h"
+#include "primary.h"
 #include "check.h"
 
 #include <arpa/inet.h>

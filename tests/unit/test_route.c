@@ -1,5 +1,5 @@
 /* test_route.c - CIDR parsing and first-match routing. */
-#include "../../shim/route.h"
+#include "route.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 /* test_socks4.c - the SOCKS4 codec: requests and replies, field by field. */
-#include "../../shim/socks4.h"
+#include "socks4.h"
 #include "check.h"
 
 #include <arpa/inet.h>

@@ -62,11 +62,6 @@ struct hs_io {
 	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
 };
 
-/* Plain libc, for programs that are not preloaded (the supervisor, tests):
- * in hs_libc.c, which the library does not link, since there connect(),
- * send() and recv() are its own hooks. */
-extern const struct hs_io hs_io_libc;
-
 struct hs {
 	uint8_t state;     /* enum hs_state */
 	uint8_t failed_in; /* the state it failed in */
