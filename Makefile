@@ -1,7 +1,9 @@
 # socks4wrap: one plain, non-recursive Makefile.
 #
-#   make                 the library, the bundled server and the test programs
-#   make check           unit tests, then the bats integration tests
+#   make                 the product: the library, the supervisor, the launcher,
+#                        socks4wrap-query and the man pages; nothing else
+#   make check           the test programs, then the unit and bats tests
+#   make check-unit      the unit tests alone (debian/rules runs these)
 #   make check SANITIZE=address,undefined
 #   make demo            a proxied fetch and an active-mode FTP download
 #   make install PREFIX=/usr DESTDIR=/tmp/pkg
@@ -94,7 +96,10 @@ LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/config.c src/
                  src/core/addr.c
 MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
 ifeq ($(SANITIZE),)
-LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))
+# musl-gcc only when it builds the launcher's own sources (scripts/probe-cc)
+MUSL_OK       := $(if $(MUSL_CC),$(shell sh scripts/probe-cc $(B)/probe/musl $(MUSL_CC) \
+		   $(filter-out -fPIC,$(BASEFLAGS)) -static -- $(LAUNCH_SRCS)))
+LAUNCH_CC     ?= $(if $(filter yes,$(MUSL_OK)),$(MUSL_CC),$(CC))
 LAUNCH_LDFLAGS = -static
 else
 LAUNCH_CC     ?= $(CC)
@@ -120,17 +125,24 @@ STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 # ... and as 32-bit (i386) programs, for the syscall mode's i386 calls,
 # when the compiler can build them (gcc-multilib; tests/deps): the tests
-# that run them skip without.
+# that run them skip without, naming the package. The probe compiles the
+# tools' own sources (scripts/probe-cc), and only for the goals that
+# build them.
 M32_CC ?= $(CC)
-M32_OK := $(shell printf 'int main(void) { return 0; }\n' | \
-	    $(M32_CC) -m32 -static -x c -o /dev/null - >/dev/null 2>&1 && echo yes)
+TEST_GOALS = check check-unit test-progs bench demo
+ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS)),)
+M32_OK := $(shell sh scripts/probe-cc $(B)/probe/m32 $(M32_CC) $(BASEFLAGS) -m32 -static -- \
+	    $(STATIC_TOOL_NAMES:%=tests/tools/%.c))
+endif
 ifeq ($(M32_OK),yes)
 STATIC32_TOOL_BINS = $(STATIC_TOOL_NAMES:%=$(B)/%-static32)
 endif
 
-all: $(LIB) $(SERVER) $(QUERY) $(UNIT_BINS) $(TOOL_BINS)
-all: $(SUP) $(STATIC_TOOL_BINS) $(STATIC32_TOOL_BINS)
-all: $(LAUNCH)
+# The product, and nothing else: what make install installs.
+all: $(LIB) $(SUP) $(LAUNCH) $(QUERY)
+
+# What the tests and the bench run besides the product.
+test-progs: $(SERVER) $(UNIT_BINS) $(TOOL_BINS) $(STATIC_TOOL_BINS) $(STATIC32_TOOL_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -269,13 +281,18 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	$(Q)sh tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-check: all
+check: all test-progs
 	$(Q)SANITIZE='$(SANITIZE)' sh tests/run-tests $(UNIT_BINS)
 
-demo: all
+# The unit tests alone: no network, no root, no tool beyond the compiler
+# (debian/rules runs them at package build time).
+check-unit: $(UNIT_BINS)
+	$(Q)SANITIZE='$(SANITIZE)' TESTS='$(UNIT_BINS)' sh tests/run-tests
+
+demo: all $(SERVER)
 	$(Q)sh scripts/demo
 
-bench: all
+bench: all test-progs
 	$(Q)sh scripts/bench
 
 # The system socks4rc is the user's once installed: install writes the
@@ -305,7 +322,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all check demo bench fuzz fuzz-build install uninstall clean version FORCE
+.PHONY: all test-progs check check-unit demo bench fuzz fuzz-build install uninstall clean version FORCE
 .SECONDARY:
 
 -include $(SHIM_OBJS:.o=.d) $(SERVER_OBJS:.o=.d) $(QUERY_OBJS:.o=.d) $(SUP_OBJS:.o=.d) \

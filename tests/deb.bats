@@ -5,9 +5,11 @@
 # changed socks4rc, removed and purged, with nothing under /usr or /etc
 # touched that the package does not own and nothing left behind.
 #
-# The build is done once, in setup_file, in $BATS_FILE_TMPDIR/src, a copy
+# The build is done once, in setup_file, from $BATS_FILE_TMPDIR/src, a copy
 # of the files git tracks (as they are in the work tree; nothing
-# untracked, no build/). The root tests run in order and each needs the
+# untracked, no build/): as root, in a fresh minimal Debian made by
+# mmdebstrap with only debian/control's build dependencies added, as a
+# new machine would build it; otherwise on this machine. The root tests run in order and each needs the
 # one before. They refuse to run, with the reason, when socks4wrap is
 # already installed or a file the package would install is already there
 # (a make install, say): they would overwrite it and then purge it.
@@ -20,15 +22,46 @@ setup_file() {
 	mkdir "$src"
 	# a sanitizer build of the tree (make check SANITIZE=...) must not
 	# make a sanitized package; make check's jobserver is not the build's
+	# (set -e does not hold in a subshell on the left of ||: each step
+	# says its own failure)
 	(
 		unset SANITIZE S4_SAN_PRELOAD MAKEFLAGS MFLAGS MAKELEVEL
-		set -e
-		cd "$S4_ROOT"
-		git ls-files -z | tar -c --null -T - | tar -x -C "$src"
-		cd "$src"
-		dpkg-buildpackage -us -uc -b
+		cd "$S4_ROOT" || exit
+		git ls-files -z | tar -c --null -T - | tar -x -C "$src" || exit
+		if clean_root_possible; then
+			build_in_clean_root "$src"
+		else
+			cd "$src" && dpkg-buildpackage -us -uc -b
+		fi
 	) >"$BATS_FILE_TMPDIR/build.log" 2>&1 </dev/null 3>&- || status=$?
 	echo "$status" >"$BATS_FILE_TMPDIR/build.status"
+}
+
+# clean_root_possible: root and mmdebstrap, so that the package can be
+# built as on a fresh machine (below); else it is built on this one.
+clean_root_possible() {
+	[ "$(id -u)" -eq 0 ] && command -v mmdebstrap >/dev/null 2>&1
+}
+
+# build_in_clean_root SRC: the README's build, on a fresh Debian: a
+# minimal system (mmdebstrap's buildd variant: build-essential and
+# nothing more; no gcc-multilib, no clang), the copy of the tree in it as
+# /src, `apt-get build-dep ./` installing what debian/control names and
+# nothing else, then dpkg-buildpackage, all inside it while mmdebstrap
+# has /proc, /sys and /dev mounted there as on a machine. The .deb and
+# .changes come out beside the copy, as from a build here, and nothing
+# of the system is kept (--format=null).
+build_in_clean_root() {
+	local suite
+	suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	mmdebstrap --variant=buildd --mode=root --format=null \
+		--customize-hook="copy-in $1 /" \
+		--customize-hook='chroot "$1" sh -c "cd /src && apt-get update -q &&
+			DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q ./ &&
+			dpkg-buildpackage -us -uc -b"' \
+		--customize-hook='cp "$1"/socks4wrap*_* '"$S4_DEB_OUT/" \
+		"$suite" /dev/null &&
+		touch "$S4_DEB_OUT/clean-root"
 }
 
 teardown_file() {
@@ -140,6 +173,23 @@ dpkg_i() {
 	require_built
 	[ -f "$changes" ]
 	dpkg-deb -f "$deb" Package Version Architecture
+}
+
+@test "the package builds on a fresh Debian with only debian/control's build dependencies" {
+	require_cmd mmdebstrap mmdebstrap
+	[ "$(id -u)" -eq 0 ] || refuse "a clean build root needs root (mmdebstrap --mode=root)" || return 1
+	require_built
+	[ -f "$S4_DEB_OUT/clean-root" ] || s4_fail "the package was not built in a clean root"
+	# the build ran the unit tests, and make built the product alone
+	grep -Eq '^[0-9]+ passed, 0 failed' "$S4_DEB_OUT/build.log"
+	run grep -E 'tests/tools/|-static32|socks4d' "$S4_DEB_OUT/build.log"
+	[ "$status" -eq 1 ] || s4_fail "the package build built test programs: $output"
+}
+
+@test "debian/control claims the architectures that are built and tested" {
+	run sed -n 's/^Architecture: //p' "$S4_ROOT/debian/control"
+	[ "$output" = amd64 ]
+	[ "$(dpkg --print-architecture)" = amd64 ] || skip "not on amd64"
 }
 
 @test "lintian reports no errors and no warnings on the built package" {
