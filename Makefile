@@ -55,7 +55,7 @@ CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c
 
 # The library (src/preload): the core and the hooks, only the hooks exported.
 SHIM_SRCS = $(CORE_SRCS) src/core/fdstate.c src/core/handshake.c src/core/primary.c \
-            src/core/names.c src/core/elfinfo.c \
+            src/core/names.c src/core/elfinfo.c src/core/cmdpath.c \
             src/preload/real.c src/preload/init.c src/preload/drive.c \
             src/preload/hooks_connect.c src/preload/hooks_bind.c src/preload/hooks_fd.c \
             src/preload/hooks_io.c src/preload/hooks_dl.c src/preload/hooks_exec.c \
@@ -90,8 +90,8 @@ SUP      = $(B)/socks4wrap-sup
 # start-up costs half of /bin/true; musl's next to nothing), and dynamic
 # under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
 # copy make install installs has LIBDIR built in.
-LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/config.c src/core/route.c \
-                 src/core/addr.c
+LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/cmdpath.c src/core/config.c \
+                 src/core/route.c src/core/addr.c
 MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
 ifeq ($(SANITIZE),)
 LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))
@@ -110,6 +110,7 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
 UNIT_NAMES += test_names
+UNIT_NAMES += test_cmdpath
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
@@ -231,6 +232,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
 $(B)/test_names: $(B)/src/core/names.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
+$(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
 
 # The same test programs linked statically, for the syscall mode: the
 # preload cannot reach them. Not sanitized (the sanitizers' runtimes do
