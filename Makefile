@@ -90,8 +90,8 @@ SUP      = $(B)/socks4wrap-sup
 # start-up costs half of /bin/true; musl's next to nothing), and dynamic
 # under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
 # copy make install installs has LIBDIR built in.
-LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/cmdpath.c src/core/config.c \
-                 src/core/route.c src/core/addr.c
+LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/cmdpath.c src/core/log.c \
+                 src/core/config.c src/core/route.c src/core/addr.c
 MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
 ifeq ($(SANITIZE),)
 LAUNCH_CC     ?= $(if $(MUSL_CC),$(MUSL_CC),$(CC))

@@ -29,6 +29,7 @@
 #include "cmdpath.h"
 #include "config.h"
 #include "elfinfo.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,29 +65,8 @@ __attribute__((used, section(".note.socks4wrap"), aligned(4))) static const stru
 
 /* --- messages ------------------------------------------------------------- */
 
-static void say(const char *fmt, va_list ap)
-{
-	char buf[8192];
-	int n = snprintf(buf, sizeof(buf), "socks4wrap: ");
-
-	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return; /* nowhere left to say it */
-}
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(fmt, ap);
-	va_end(ap);
-}
-
+/* Messages are the core's log lines (log_as_program: "socks4wrap: ...",
+ * always to standard error); a refusal ends with its exit status. */
 static void die(int status, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 static void die(int status, const char *fmt, ...)
@@ -94,7 +74,7 @@ static void die(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say(fmt, ap);
+	log_vmsg(LOG_ERROR, fmt, ap);
 	va_end(ap);
 	_exit(status);
 }
@@ -953,6 +933,7 @@ int main(int argc, char **argv)
 	int ci, ncmd;
 	bool shell = false;
 
+	log_as_program("socks4wrap", LOG_INFO); /* what to say is decided here */
 	ci = parse_options(&o, argc, argv);
 	cmd = argv + ci;
 	ncmd = argc - ci;
@@ -1055,13 +1036,17 @@ int main(int argc, char **argv)
 		preload_without(lib);
 
 	if (o.talk == TALK_VERBOSE)
-		note("%s", line);
+		log_msg(LOG_INFO, "%s", line);
 	if (mode == MODE_PRELOAD && !preload_reaches(&t) && o.talk != TALK_QUIET)
-		note("warning: %s: the preload cannot reach it, so its connections will not go through "
-		     "the SOCKS server", strchr(line, ':') + 2);
+		log_msg(LOG_INFO,
+			"warning: %s: the preload cannot reach it, so its connections will not go "
+			"through the SOCKS server",
+			strchr(line, ':') + 2);
 	if (shell && o.talk != TALK_QUIET)
-		note("starting %s: its connections, and those of the programs it runs, go through the "
-		     "SOCKS4 server; exit the shell to leave", cmd[0]);
+		log_msg(LOG_INFO,
+			"starting %s: its connections, and those of the programs it runs, go through "
+			"the SOCKS4 server; exit the shell to leave",
+			cmd[0]);
 
 	char **envp = build_env();
 	if (mode == MODE_SYSCALL) {

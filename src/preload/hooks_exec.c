@@ -17,8 +17,8 @@
  *
  * execve() is async-signal-safe and may run in a vfork() child, so this
  * file allocates nothing with malloc, takes no lock and uses no stdio:
- * buffers are on the stack, a rewritten argv is an mmap(), lines are put
- * together by hand and written with write(2), and the kernel is asked
+ * buffers are on the stack, a rewritten argv is an mmap(), log lines are
+ * put together piece by piece (log.h's log_line), and the kernel is asked
  * directly (syscall()) until the `real` table has been filled by some
  * other hook. glibc's execv, execvp, execvpe, execl, execle, execlp and
  * fexecve reach the kernel without passing through the PLT, and so does
@@ -190,18 +190,7 @@ static int sys_execveat(int dirfd, const char *path, char *const argv[], char *c
 	return -errno;
 }
 
-/* --- one line to the log, async-signal-safe --------------------------------- */
-
-struct xline {
-	char buf[768];
-	size_t len;
-};
-
-static void xl_put(struct xline *l, const char *s)
-{
-	while (*s && l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = *s++;
-}
+/* --- descriptors by number ------------------------------------------------ */
 
 /* v in decimal, at the end of d; returns where it starts. */
 static char *fmt_num(char d[24], long v)
@@ -213,13 +202,6 @@ static char *fmt_num(char d[24], long v)
 		d[--i] = (char)('0' + v % 10);
 	while ((v /= 10) > 0 && i > 0);
 	return d + i;
-}
-
-static void xl_num(struct xline *l, long v)
-{
-	char d[24];
-
-	xl_put(l, fmt_num(d, v));
 }
 
 /* "/proc/self/fd/N" in buf: a file by its descriptor, for what cannot
@@ -234,45 +216,6 @@ static const char *proc_fd(int fd, char buf[PROC_FD_MAX])
 	memcpy(buf, "/proc/self/fd/", 14);
 	memcpy(buf + 14, n, strlen(n) + 1);
 	return buf;
-}
-
-/* The settings a line obeys, read from the environment: SOCKS4_QUIET,
- * SOCKS4_LOG and SOCKS4_DEBUG are how socks4wrap passes -q, --log and -v
- * on, and none of them is a settings-file keyword except debug, whose
- * level log.c knows once another hook has read the file. */
-static bool xl_wanted(enum log_level level)
-{
-	const char *q = getenv("SOCKS4_QUIET"), *d;
-
-	if (q && *q && strcmp(q, "0") && strcmp(q, "off") && strcmp(q, "no") && strcmp(q, "false"))
-		return false;
-	if (level == LOG_ERROR)
-		return true;
-	if (__atomic_load_n(&shim_cfg_done, __ATOMIC_ACQUIRE))
-		return log_enabled(level);
-	d = getenv("SOCKS4_DEBUG");
-	return d && d[0] >= '0' + (int)level && d[0] <= '9';
-}
-
-static void xl_write(struct xline *l)
-{
-	const char *path = getenv("SOCKS4_LOG");
-	int fd = STDERR_FILENO, saved = errno;
-
-	l->buf[l->len++] = '\n';
-	if (path && *path) {
-		/* never blocks: a FIFO with no reader fails and stderr serves */
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-		if (fd < 0)
-			fd = STDERR_FILENO;
-	}
-	/* syscall(): write() is one of our hooks */
-	if (syscall(SYS_write, fd, l->buf, l->len) < 0) {
-		/* nowhere left to complain to */
-	}
-	if (fd != STDERR_FILENO)
-		close_fd(fd);
-	errno = saved;
 }
 
 /* --- the supervisor ------------------------------------------------------- */
@@ -352,43 +295,41 @@ static const char *sup_target(const char *path, char buf[PATH_MAX])
 static void sup_refused(const char *target, const char *why, const char *interp,
 			const char *sup, const char *reason)
 {
-	struct xline l = {.len = 0};
+	struct log_line l;
 
-	if (!xl_wanted(LOG_ERROR))
+	if (!log_wanted(LOG_ERROR))
 		return;
-	xl_put(&l, "socks4wrap: [");
-	xl_num(&l, (long)getpid());
-	xl_put(&l, "] exec ");
-	xl_put(&l, target);
-	xl_put(&l, ": ");
+	log_begin(&l);
+	log_add(&l, "exec ");
+	log_add(&l, target);
+	log_add(&l, ": ");
 	if (interp) {
-		xl_put(&l, "a script whose interpreter ");
-		xl_put(&l, interp);
-		xl_put(&l, " is ");
+		log_add(&l, "a script whose interpreter ");
+		log_add(&l, interp);
+		log_add(&l, " is ");
 	}
-	xl_put(&l, why);
-	xl_put(&l, ", which the preload cannot serve, and ");
-	xl_put(&l, sup ? sup : SUP_NAME);
-	xl_put(&l, reason);
-	xl_put(&l, ": refused (EACCES)");
-	xl_write(&l);
+	log_add(&l, why);
+	log_add(&l, ", which the preload cannot serve, and ");
+	log_add(&l, sup ? sup : SUP_NAME);
+	log_add(&l, reason);
+	log_add(&l, ": refused (EACCES)");
+	log_end(&l);
 }
 
 static void sup_note(const char *target, const char *why, const char *sup)
 {
-	struct xline l = {.len = 0};
+	struct log_line l;
 
-	if (!xl_wanted(LOG_INFO))
+	if (!log_wanted(LOG_INFO))
 		return;
-	xl_put(&l, "socks4wrap: [");
-	xl_num(&l, (long)getpid());
-	xl_put(&l, "] exec ");
-	xl_put(&l, target);
-	xl_put(&l, ": ");
-	xl_put(&l, why);
-	xl_put(&l, ": through ");
-	xl_put(&l, sup);
-	xl_write(&l);
+	log_begin(&l);
+	log_add(&l, "exec ");
+	log_add(&l, target);
+	log_add(&l, ": ");
+	log_add(&l, why);
+	log_add(&l, ": through ");
+	log_add(&l, sup);
+	log_end(&l);
 }
 
 /* --- judging a target ------------------------------------------------------ */
