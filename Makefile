@@ -51,7 +51,8 @@ B = build
 # The shared core (src/core): the protocol, the settings, the routing and
 # the log, which know nothing of how a call was caught. Every program
 # below links what it needs of it.
-CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c
+CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c \
+            src/core/clock.c
 
 # The library (src/preload): the core and the hooks, only the hooks exported.
 SHIM_SRCS = $(CORE_SRCS) src/core/fdstate.c src/core/handshake.c src/core/primary.c \
@@ -66,7 +67,7 @@ LIB       = $(B)/libsocks4wrap.so
 # The bundled server shares the codec with the shim.
 SERVER_SRCS = tests/server/options.c tests/server/misbehave.c tests/server/loop.c \
               tests/server/session.c tests/server/relay.c tests/server/resolve.c \
-              src/core/socks4.c src/core/addr.c src/core/route.c
+              src/core/socks4.c src/core/addr.c src/core/route.c src/core/log.c src/core/clock.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
@@ -222,7 +223,7 @@ version:
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(B)/src/core/config.o
 # The engine's own tests link the modules under test, still no hooks.
-$(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o
+$(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o $(B)/src/core/clock.o
 $(B)/test_fdstate: $(B)/src/core/fdstate.o
 $(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
@@ -230,6 +231,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
+$(B)/s4loop: $(B)/tests/tools/s4loop.o $(B)/src/core/clock.o
 $(B)/test_names: $(B)/src/core/names.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
 $(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
