@@ -1,8 +1,9 @@
 /*
  * launch.c - socks4wrap, the command: options into the SOCKS4_*
  * environment the shim reads, the settings checked by the shim's own code
- * (config.c, linked in), the command found as exec finds it and read
- * (elfinfo.c) to choose how it is served, then one execve():
+ * (config.c, linked in), the command found as execvp(3) and the kernel
+ * find it (cmdpath.c) and read (elfinfo.c) to choose how it is served,
+ * then one execve():
  *
  *	preload mode	the command itself, libsocks4wrap.so prepended to
  *			LD_PRELOAD once;
@@ -508,9 +509,11 @@ static bool is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* As execve would take it (core/cmdpath.c), as the exec hooks check the
+ * supervisor too. */
 static bool is_program(const char *path)
 {
-	return is_file(path) && access(path, X_OK) == 0;
+	return cmdpath_check(path, NULL) == 0;
 }
 
 static const char *find_library(void)
