@@ -111,7 +111,7 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
 UNIT_NAMES += test_names
-UNIT_NAMES += test_cmdpath
+UNIT_NAMES += test_cmdpath test_log
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
@@ -235,6 +235,7 @@ $(B)/s4loop: $(B)/tests/tools/s4loop.o $(B)/src/core/clock.o
 $(B)/test_names: $(B)/src/core/names.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
 $(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
+$(B)/test_log: $(B)/src/core/log.o
 
 # The same test programs linked statically, for the syscall mode: the
 # preload cannot reach them. Not sanitized (the sanitizers' runtimes do

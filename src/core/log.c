@@ -83,6 +83,11 @@ void log_setup(int level, int quiet, const char *path)
 
 void log_as_program(const char *name, int level)
 {
+	if (log_fd != STDERR_FILENO)
+		close_raw(log_fd); /* a file log_setup() opened: ours */
+	log_fd = STDERR_FILENO;
+	log_checked = 0;
+	log_path[0] = '\0';
 	log_name = name;
 	log_program = true;
 	log_level_now = level;
