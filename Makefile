@@ -53,11 +53,12 @@ B = build
 # The shared core (src/core): the protocol, the settings, the routing and
 # the log, which know nothing of how a call was caught. Every program
 # below links what it needs of it.
-CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c
+CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c \
+            src/core/clock.c
 
 # The library (src/preload): the core and the hooks, only the hooks exported.
 SHIM_SRCS = $(CORE_SRCS) src/core/fdstate.c src/core/handshake.c src/core/primary.c \
-            src/core/names.c src/core/elfinfo.c \
+            src/core/names.c src/core/elfinfo.c src/core/cmdpath.c \
             src/preload/real.c src/preload/init.c src/preload/drive.c \
             src/preload/hooks_connect.c src/preload/hooks_bind.c src/preload/hooks_fd.c \
             src/preload/hooks_io.c src/preload/hooks_dl.c src/preload/hooks_exec.c \
@@ -68,7 +69,7 @@ LIB       = $(B)/libsocks4wrap.so
 # The bundled server shares the codec with the shim.
 SERVER_SRCS = tests/server/options.c tests/server/misbehave.c tests/server/loop.c \
               tests/server/session.c tests/server/relay.c tests/server/resolve.c \
-              src/core/socks4.c src/core/addr.c src/core/route.c
+              src/core/socks4.c src/core/addr.c src/core/route.c src/core/log.c src/core/clock.c
 SERVER_OBJS = $(SERVER_SRCS:%.c=$(B)/%.o)
 SERVER      = $(B)/socks4d
 
@@ -92,8 +93,8 @@ SUP      = $(B)/socks4wrap-sup
 # start-up costs half of /bin/true; musl's next to nothing), and dynamic
 # under SANITIZE. $(B)/socks4wrap finds the library beside itself; the
 # copy make install installs has LIBDIR built in.
-LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/config.c src/core/route.c \
-                 src/core/addr.c
+LAUNCH_SRCS    = src/launcher/launch.c src/core/elfinfo.c src/core/cmdpath.c src/core/log.c \
+                 src/core/config.c src/core/route.c src/core/addr.c
 MUSL_CC       ?= $(shell command -v musl-gcc 2>/dev/null)
 ifeq ($(SANITIZE),)
 # musl-gcc only when it builds the launcher's own sources (scripts/probe-cc)
@@ -115,6 +116,7 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
 UNIT_NAMES += test_names
+UNIT_NAMES += test_cmdpath test_log
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
@@ -233,7 +235,7 @@ version:
 # Unit tests link the pure modules directly, not the preloadable library.
 UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(B)/src/core/config.o
 # The engine's own tests link the modules under test, still no hooks.
-$(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o
+$(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o $(B)/src/core/clock.o
 $(B)/test_fdstate: $(B)/src/core/fdstate.o
 $(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
@@ -241,8 +243,11 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
+$(B)/s4loop: $(B)/tests/tools/s4loop.o $(B)/src/core/clock.o
 $(B)/test_names: $(B)/src/core/names.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
+$(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
+$(B)/test_log: $(B)/src/core/log.o
 
 # The same test programs linked statically, for the syscall mode: the
 # preload cannot reach them. Not sanitized (the sanitizers' runtimes do

@@ -17,6 +17,13 @@ setup_file() {
 	mkdir -p "$d/bin" "$d/lib" "$d/dyn"
 	"$cc" -static -std=c11 -D_GNU_SOURCE -o "$d/bin/s4static" "$S4_ROOT/tests/tools/s4static.c"
 	printf '#!%s\n' "$d/bin/s4static" >"$d/bin/static-script"
+	# five scripts, the most the kernel follows: chain1 -> ... -> chain5 -> s4static
+	local i next=$d/bin/s4static
+	for ((i = 5; i >= 1; i--)); do
+		printf '#!%s\n' "$next" >"$d/bin/chain$i"
+		chmod 755 "$d/bin/chain$i"
+		next=$d/bin/chain$i
+	done
 	printf '#!/bin/sh\necho "script ran: $*"\n' >"$d/bin/dyn-script"
 	printf 'echo "no #! line, run by /bin/sh: $*"\n' >"$d/bin/plain-script"
 	printf 'not executable\n' >"$d/bin/not-x"
@@ -119,6 +126,21 @@ exec_refused() {
 
 @test "a #! script whose interpreter is static is refused, naming the interpreter" {
 	exec_refused execve "$BIN/static-script" "$BIN/static-script" "$BIN/s4static"
+}
+
+@test "a chain of five #! scripts ending in a static program is refused, naming the program" {
+	run "$BIN/chain1"
+	[ "$output" = "connect=0" ] # the kernel runs the chain
+	exec_refused execve "$BIN/chain1" "$BIN/chain1" "$BIN/s4static"
+	PATH=$BIN:$PATH exec_refused execvp chain1 "$BIN/chain1" "$BIN/s4static"
+}
+
+@test "execvp with PATH unset searches /bin:/usr/bin, as glibc's does" {
+	run env -u PATH "$S4_BUILD/s4exec" execvp true
+	local plain=$status
+	run nosup env -u PATH "$S4_BUILD/s4exec" execvp true
+	[ "$status" -eq "$plain" ]
+	[ "$status" -eq 0 ]
 }
 
 @test "a static PIE is refused as a static executable" {

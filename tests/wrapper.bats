@@ -341,6 +341,24 @@ malformed() {
 	[ "$output" = b ]
 }
 
+@test "with PATH unset the command is found on /bin:/usr/bin, as execvp finds it" {
+	run --separate-stderr env -u PATH "$SOCKS4WRAP" -v -s "$SERVER" ls /
+	[ "$status" -eq 0 ]
+	has_line usr
+	[[ $stderr == "socks4wrap: preload mode: /bin/ls is dynamically linked"* ||
+		$stderr == "socks4wrap: preload mode: /usr/bin/ls is dynamically linked"* ]]
+}
+
+@test "an empty PATH element is the current directory" {
+	mkdir -p "$BATS_TEST_TMPDIR/here"
+	printf '#!/bin/sh\necho here ran\n' >"$BATS_TEST_TMPDIR/here/s4-here"
+	chmod 755 "$BATS_TEST_TMPDIR/here/s4-here"
+	cd "$BATS_TEST_TMPDIR/here"
+	run --separate-stderr env PATH=/nonexistent: "$SOCKS4WRAP" -s "$SERVER" s4-here
+	[ "$status" -eq 0 ]
+	[ "$output" = "here ran" ]
+}
+
 @test "the command's exit status is passed through" {
 	run --separate-stderr "$SOCKS4WRAP" -s "$SERVER" sh -c 'exit 42'
 	[ "$status" -eq 42 ]
@@ -645,6 +663,37 @@ launcher_in() {
 		[ "${lines[0]}" = "sup: $BATS_TEST_TMPDIR/$e" ]
 		[[ $stderr == "socks4wrap: syscall mode: $BATS_TEST_TMPDIR/$e is a script for $BATS_FILE_TMPDIR/s4-static, which is statically linked"* ]]
 	done
+}
+
+# chain N LAST: N scripts in $BATS_TEST_TMPDIR, s1 -> s2 -> ... -> sN -> LAST.
+chain() {
+	local i next=$2
+	for ((i = $1; i >= 1; i--)); do
+		printf '#!%s\n' "$next" >"$BATS_TEST_TMPDIR/s$i"
+		chmod 755 "$BATS_TEST_TMPDIR/s$i"
+		next=$BATS_TEST_TMPDIR/s$i
+	done
+}
+
+@test "a chain of five #! scripts ending in a static program takes the syscall mode" {
+	c_prog s4-static -static
+	launcher_in "$BATS_TEST_TMPDIR/bin"
+	chain 5 "$BATS_FILE_TMPDIR/s4-static"
+	"$BATS_TEST_TMPDIR/s1" | grep -q "s4-static ran" # the kernel runs it
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/socks4wrap" -v -s "$SERVER" "$BATS_TEST_TMPDIR/s1"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "sup: $BATS_TEST_TMPDIR/s1" ]
+	[[ $stderr == "socks4wrap: syscall mode: $BATS_TEST_TMPDIR/s1 is a script for $BATS_FILE_TMPDIR/s4-static, which is statically linked"* ]]
+}
+
+@test "a chain of six #! scripts, which the kernel refuses (ELOOP), is refused (126)" {
+	c_prog s4-static -static
+	chain 6 "$BATS_FILE_TMPDIR/s4-static"
+	run "$BATS_TEST_TMPDIR/s1"
+	[ "$status" -ne 0 ] # the kernel's answer
+	run "$SOCKS4WRAP" -s "$SERVER" "$BATS_TEST_TMPDIR/s1"
+	[ "$status" -eq 126 ]
+	[ "$output" = "socks4wrap: $BATS_TEST_TMPDIR/s1: more than 5 levels of #! interpreters" ]
 }
 
 @test "a script whose interpreter is missing is refused (127)" {

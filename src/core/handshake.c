@@ -278,14 +278,6 @@ int hs_log_failure(const struct hs *h, const char *what)
 	return hs_errno(h);
 }
 
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t timeval_ms(const struct timeval *tv)
 {
 	return (int64_t)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;

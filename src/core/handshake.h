@@ -27,6 +27,7 @@
 #define HANDSHAKE_H
 
 #include "addr.h"
+#include "clock.h"
 #include "socks4.h"
 
 #include <stdint.h>
@@ -123,9 +124,6 @@ int hs_log_failure(const struct hs *h, const char *what);
 
 /* "REPLY" etc., for traces and tests. */
 const char *hs_state_name(int state);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t now_ms(void);
 
 /* A socket timeout (SO_SNDTIMEO, SO_RCVTIMEO) in whole ms, rounded up:
  * 0 is none. */

@@ -1,10 +1,12 @@
 /*
- * log.c - line logging for code that runs inside other programs.
+ * log.c - the one writer of log lines (see log.h), for code that runs
+ * inside other programs and for our own.
  *
- * A line is formatted on the stack and written with a single write(2),
- * so lines from threads and processes sharing the file do not interleave.
- * errno is saved and restored: logging never changes what the program
- * sees.
+ * A line is put together on the stack and written with a single
+ * write(2), so lines from threads and processes sharing the file do not
+ * interleave. errno is saved and restored: logging never changes what
+ * the program sees. Every line, printf-formatted or built piece by piece,
+ * goes out through line_write(): one prefix, one choice of descriptor.
  *
  * The descriptor is checked against the identity (device and inode) it
  * had when logging was set up: a daemon that closes every descriptor and
@@ -16,8 +18,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +33,9 @@ static dev_t log_dev;
 static ino_t log_ino;
 static int log_checked; /* identity recorded: check it */
 static char log_path[4096];
+static int log_ready;            /* set up: the environment is not asked */
+static const char *log_name = "socks4wrap";
+static bool log_program;         /* log_as_program(): no pid, long lines */
 int log_level_now = LOG_ERROR;
 int log_quiet_now;
 
@@ -61,6 +66,7 @@ void log_setup(int level, int quiet, const char *path)
 
 	log_level_now = quiet ? -1 : level;
 	log_quiet_now = quiet;
+	__atomic_store_n(&log_ready, 1, __ATOMIC_RELEASE);
 	if (path && *path && strlen(path) < sizeof(log_path)) {
 		if ((fd = open_log(path, &st)) >= 0) {
 			memcpy(log_path, path, strlen(path) + 1);
@@ -75,10 +81,26 @@ void log_setup(int level, int quiet, const char *path)
 		log_note_target();
 }
 
+void log_as_program(const char *name, int level)
+{
+	if (log_fd != STDERR_FILENO)
+		close_raw(log_fd); /* a file log_setup() opened: ours */
+	log_fd = STDERR_FILENO;
+	log_checked = 0;
+	log_path[0] = '\0';
+	log_name = name;
+	log_program = true;
+	log_level_now = level;
+	log_quiet_now = 0;
+	__atomic_store_n(&log_ready, 1, __ATOMIC_RELEASE);
+}
+
 void log_note_target(void)
 {
 	struct stat st;
 
+	if (log_program)
+		return; /* standard error, whatever it is */
 	if (fstat(log_fd, &st) == 0) {
 		log_dev = st.st_dev;
 		log_ino = st.st_ino;
@@ -107,6 +129,50 @@ static int log_target(void)
 	return nfd;
 }
 
+/* A setting given in the environment is "on" unless it says otherwise. */
+static bool env_on(const char *v)
+{
+	return v && *v && strcmp(v, "0") && strcmp(v, "off") && strcmp(v, "no") &&
+	       strcmp(v, "false");
+}
+
+bool log_wanted(enum log_level level)
+{
+	const char *d;
+
+	if (__atomic_load_n(&log_ready, __ATOMIC_ACQUIRE))
+		return log_enabled(level);
+	if (env_on(getenv("SOCKS4_QUIET")))
+		return false;
+	if (level == LOG_ERROR)
+		return true;
+	d = getenv("SOCKS4_DEBUG");
+	return d && d[0] >= '0' + (int)level && d[0] <= '9';
+}
+
+/* Writes line[0..len), which ends in a newline, where lines go now. */
+static void line_write(const char *line, size_t len)
+{
+	const char *path;
+	struct stat st;
+	int fd;
+
+	if (__atomic_load_n(&log_ready, __ATOMIC_ACQUIRE)) {
+		fd = log_target();
+	} else {
+		/* not set up: SOCKS4_LOG, opened for this line, or stderr */
+		path = getenv("SOCKS4_LOG");
+		if (!path || !*path || (fd = open_log(path, &st)) < 0)
+			fd = STDERR_FILENO;
+	}
+	/* syscall(): inside the preloaded library write() is our own hook */
+	if (fd >= 0 && syscall(SYS_write, fd, line, len) < 0) {
+		/* nowhere left to complain to */
+	}
+	if (!__atomic_load_n(&log_ready, __ATOMIC_ACQUIRE) && fd != STDERR_FILENO)
+		close_raw(fd);
+}
+
 static _Thread_local int speak_tid;
 static _Thread_local int (*speak_tgid)(int);
 
@@ -116,34 +182,127 @@ void log_speak_for(int tid, int (*tgid_of)(int tid))
 	speak_tgid = tgid_of;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* v in decimal, at the end of d; returns where it starts. */
+static char *fmt_num(char d[24], long v)
 {
-	char line[1024];
-	int saved = errno;
-	int n, m, fd, pid;
-	va_list ap;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	int i = 23;
 
-	if (!log_enabled(level))
-		return;
+	d[i] = '\0';
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) > 0 && i > 1);
+	if (v < 0)
+		d[--i] = '-';
+	return d + i;
+}
+
+/* "NAME: [pid] " (or "NAME: " for a program of our own) into buf, which
+ * holds at least 64 bytes; returns its length. No printf: the exec hooks
+ * call it. */
+static size_t prefix(char *buf, size_t size)
+{
+	size_t n = 0;
+	int pid;
+	char d[24];
+
+	for (const char *s = log_name; *s && n < size - 32; s++)
+		buf[n++] = *s;
+	buf[n++] = ':';
+	buf[n++] = ' ';
+	if (log_program)
+		return n;
 	pid = (int)getpid();
 	if (speak_tid) {
 		pid = speak_tgid ? speak_tgid(speak_tid) : -1;
 		pid = pid > 0 ? pid : speak_tid; /* gone: its thread's number */
 	}
-	n = snprintf(line, sizeof(line), "socks4wrap: [%d] ", pid);
-	va_start(ap, fmt);
+	buf[n++] = '[';
+	for (const char *s = fmt_num(d, pid); *s; s++)
+		buf[n++] = *s;
+	buf[n++] = ']';
+	buf[n++] = ' ';
+	return n;
+}
+
+/* One printf-formatted line in line[size]. */
+static void vline(char *line, size_t size, const char *fmt, va_list ap)
+{
+	int saved = errno, m;
+	size_t n = prefix(line, size);
+
 	errno = saved; /* for %m */
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	m = vsnprintf(line + n, size - n - 1, fmt, ap);
+	if (m > 0)
+		n += (size_t)m;
+	if (n > size - 2)
+		n = size - 2;
 	line[n++] = '\n';
-	/* syscall(): inside the preloaded library write() is our own hook */
-	if ((fd = log_target()) >= 0 && syscall(SYS_write, fd, line, (size_t)n) < 0) {
-		/* nowhere left to complain to */
-	}
+	line_write(line, n);
+	errno = saved;
+}
+
+/* Apart, so that the library's lines do not pay for the long buffer on
+ * the stacks of the programs they run in. */
+static __attribute__((noinline)) void vline_short(const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+
+	vline(line, sizeof(line), fmt, ap);
+}
+
+static __attribute__((noinline)) void vline_long(const char *fmt, va_list ap)
+{
+	char line[LOG_PROGRAM_LINE_MAX];
+
+	vline(line, sizeof(line), fmt, ap);
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	if (!log_wanted(level))
+		return;
+	if (log_program)
+		vline_long(fmt, ap);
+	else
+		vline_short(fmt, ap);
+	errno = saved;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_begin(struct log_line *l)
+{
+	l->len = prefix(l->buf, sizeof(l->buf));
+}
+
+void log_add(struct log_line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+void log_add_num(struct log_line *l, long v)
+{
+	char d[24];
+
+	log_add(l, fmt_num(d, v));
+}
+
+void log_end(struct log_line *l)
+{
+	int saved = errno;
+
+	l->buf[l->len++] = '\n';
+	line_write(l->buf, l->len);
 	errno = saved;
 }

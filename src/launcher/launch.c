@@ -1,8 +1,9 @@
 /*
  * launch.c - socks4wrap, the command: options into the SOCKS4_*
  * environment the shim reads, the settings checked by the shim's own code
- * (config.c, linked in), the command found as exec finds it and read
- * (elfinfo.c) to choose how it is served, then one execve():
+ * (config.c, linked in), the command found as execvp(3) and the kernel
+ * find it (cmdpath.c) and read (elfinfo.c) to choose how it is served,
+ * then one execve():
  *
  *	preload mode	the command itself, libsocks4wrap.so prepended to
  *			LD_PRELOAD once;
@@ -26,8 +27,10 @@
  * are found beside this executable in the build tree, or in LIBDIR when
  * it was built for installation (-DSOCKS4WRAP_LIBDIR).
  */
+#include "cmdpath.h"
 #include "config.h"
 #include "elfinfo.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +53,6 @@
 #define EXIT_NOT_FOUND 127
 
 #define SERVER_HOST_MAX 255 /* as config.c takes it */
-#define INTERP_LEVELS 4     /* #! rewrites the kernel follows */
 #define STATIC_ENV 512      /* environment entries before malloc */
 #define EDITS_MAX 8
 
@@ -64,29 +66,8 @@ __attribute__((used, section(".note.socks4wrap"), aligned(4))) static const stru
 
 /* --- messages ------------------------------------------------------------- */
 
-static void say(const char *fmt, va_list ap)
-{
-	char buf[8192];
-	int n = snprintf(buf, sizeof(buf), "socks4wrap: ");
-
-	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	buf[n++] = '\n';
-	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-		return; /* nowhere left to say it */
-}
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(fmt, ap);
-	va_end(ap);
-}
-
+/* Messages are the core's log lines (log_as_program: "socks4wrap: ...",
+ * always to standard error); a refusal ends with its exit status. */
 static void die(int status, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 static void die(int status, const char *fmt, ...)
@@ -94,7 +75,7 @@ static void die(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say(fmt, ap);
+	log_vmsg(LOG_ERROR, fmt, ap);
 	va_end(ap);
 	_exit(status);
 }
@@ -528,9 +509,11 @@ static bool is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* As execve would take it (core/cmdpath.c), as the exec hooks check the
+ * supervisor too. */
 static bool is_program(const char *path)
 {
-	return is_file(path) && access(path, X_OK) == 0;
+	return cmdpath_check(path, NULL) == 0;
 }
 
 static const char *find_library(void)
@@ -564,47 +547,32 @@ static const char *find_query(void)
 /* --- the command ---------------------------------------------------------- */
 
 /*
- * NAME along PATH as exec finds it: the first regular executable file.
- * *seen is the first thing of that name that is not one, for the message.
+ * A candidate as execve would take it (core/cmdpath.c): the one found,
+ * with its stat(), and the first that is there but cannot be executed,
+ * for the message.
  */
-static const char *path_search(const char *name, const char **seen, struct stat *st_out)
+struct search {
+	struct stat st;
+	const char *found, *seen;
+};
+
+static int search_try(void *ctx, const char *cand)
 {
-	const char *p = getenv("PATH");
-	size_t nlen = strlen(name);
+	struct search *s = ctx;
+	int err = cmdpath_check(cand, &s->st);
 
-	*seen = NULL;
-	if (!p)
-		p = "";
-	for (;;) {
-		const char *colon = strchr(p, ':');
-		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-		char *try = take((dlen ? dlen : 1) + 1 + nlen + 1);
-		struct stat st;
-
-		if (dlen)
-			memcpy(try, p, dlen);
-		else
-			try[dlen++] = '.';
-		try[dlen] = '/';
-		memcpy(try + dlen + 1, name, nlen + 1);
-		if (stat(try, &st) == 0) {
-			if (S_ISREG(st.st_mode) && access(try, X_OK) == 0) {
-				*st_out = st;
-				return try;
-			}
-			if (!*seen)
-				*seen = try;
-		}
-		if (!colon)
-			return NULL;
-		p = colon + 1;
-	}
+	if (!err)
+		s->found = join(cand, "", "");
+	else if (err == -EACCES && !s->seen)
+		s->seen = join(cand, "", "");
+	return err;
 }
 
-/* The command's path, with its stat() in *st. */
+/* The command's path, with its stat() in *st: as execvp(3) finds it. */
 static const char *find_command(const char *name, struct stat *st)
 {
-	const char *found, *seen;
+	struct search s = {.found = NULL, .seen = NULL};
+	int err;
 
 	if (!*name)
 		die(EXIT_NOT_FOUND, "'': command not found");
@@ -617,19 +585,24 @@ static const char *find_command(const char *name, struct stat *st)
 			die(EXIT_CANNOT_RUN, "%s: permission denied (not executable)", name);
 		return name;
 	}
-	if ((found = path_search(name, &seen, st)))
-		return found;
-	if (seen)
-		die(EXIT_CANNOT_RUN, "%s: found %s but it is not an executable file", name, seen);
-	die(EXIT_NOT_FOUND, "%s: command not found", name);
+	if (!(err = cmdpath_search(name, getenv("PATH"), search_try, &s))) {
+		*st = s.st;
+		return s.found;
+	}
+	if (s.seen)
+		die(EXIT_CANNOT_RUN, "%s: found %s but it is not an executable file", name, s.seen);
+	if (err == -ENOENT || err == -ENOTDIR)
+		die(EXIT_NOT_FOUND, "%s: command not found", name);
+	die(EXIT_CANNOT_RUN, "%s: %s", name, strerror(-err));
 }
 
 /*
- * What the kernel ends up running for the command: through up to four
- * #! interpreters (/usr/bin/env NAME taken as NAME on PATH), and /bin/sh
- * for a file that is neither ELF nor script, as execvp() and sh do. The
- * first file on the way that drops LD_PRELOAD (set-user-ID, set-group-ID,
- * file capabilities) is remembered for the refusal.
+ * What the kernel ends up running for the command: its #! interpreters
+ * followed as the kernel follows them (core/cmdpath.c), /usr/bin/env
+ * NAME taken as NAME on PATH, and /bin/sh for a file that is neither ELF
+ * nor script, as execvp() and sh do. The first file on the way that drops
+ * LD_PRELOAD (set-user-ID, set-group-ID, file capabilities) is
+ * remembered for the refusal.
  */
 struct target {
 	const char *path;  /* the command found */
@@ -673,65 +646,82 @@ static void note_privilege(struct target *t, const char *file, const struct stat
 		t->priv_file = file;
 }
 
+struct walk {
+	struct target *t;
+	const struct stat *st; /* the first file's stat(), known already */
+};
+
+/* One file of a #! chain (cmdpath_follow's probe): an interpreter the
+ * kernel would not run is refused here, as the shell would report it. */
+static int walk_probe(void *ctx, const char *file, int level, struct elfinfo *info)
+{
+	struct walk *w = ctx;
+	struct target *t = w->t;
+	struct stat st;
+	int fd, err;
+
+	if (level == 0) {
+		st = *w->st;
+	} else {
+		if ((err = cmdpath_check(file, &st)) == -EACCES)
+			die(EXIT_CANNOT_RUN, "%s: its interpreter %s: permission denied (not executable)",
+			    t->path, file);
+		if (err < 0)
+			die(EXIT_NOT_FOUND, "%s: its interpreter %s: no such file", t->path, file);
+		file = join(file, "", ""); /* it lives in the walk's buffer */
+	}
+	note_privilege(t, file, &st);
+	t->final = file;
+	/* Closed below, before any exec: no O_CLOEXEC, which musl's open()
+	 * would follow with an fcntl(). */
+	if ((fd = open(file, O_RDONLY | O_NOCTTY)) < 0)
+		return -(t->open_err = errno);
+	err = elfinfo_probe_fd(info, fd);
+	close(fd);
+	if (err < 0)
+		t->open_err = -err;
+	return err;
+}
+
 static void follow(struct target *t, const char *path, const struct stat *path_st)
 {
-	const char *file = path, *via_env = NULL;
+	struct cmdpath_walk cw;
+	struct walk w = {t, path_st};
+	struct search s;
+	struct stat sh_st;
+	const char *file = path, *base, *prog;
 	char name[256];
-	struct stat st = *path_st; /* file's, whenever file changes */
-	int level = 0;
 
 	t->path = path;
-	for (;;) {
-		int fd, err;
+	for (int hops = 0; hops <= CMDPATH_SCRIPTS_MAX; hops++) {
+		int err = cmdpath_follow(&cw, file, walk_probe, &w);
 
-		note_privilege(t, file, &st);
-		t->final = file;
-		/* Closed below, before any exec: no O_CLOEXEC, which musl's
-		 * open() would follow with an fcntl(). */
-		if ((fd = open(file, O_RDONLY | O_NOCTTY)) < 0) {
-			t->open_err = errno;
-			return;
-		}
-		err = elfinfo_probe_fd(&t->info, fd);
-		close(fd);
-		if (err < 0) {
-			t->open_err = -err;
-			return;
-		}
-		if (t->info.kind == ELFINFO_DYNAMIC && via_env) {
-			/* /usr/bin/env itself: what it runs is what counts. */
-			const char *seen, *found = strchr(via_env, '/') ? via_env
-									: path_search(via_env, &seen, &st);
-			if (!found || (found == via_env && stat(found, &st) < 0))
+		if (err == -ELOOP)
+			die(EXIT_CANNOT_RUN, "%s: more than %d levels of #! interpreters", path,
+			    CMDPATH_SCRIPTS_MAX);
+		t->info = cw.info;
+		t->info.interp = t->info.arg = NULL; /* they point into cw */
+		if (err < 0)
+			return; /* t->open_err says why */
+		base = strrchr(cw.interp, '/');
+		if (cw.info.kind == ELFINFO_DYNAMIC && cw.scripts &&
+		    !strcmp(base ? base + 1 : cw.interp, "env") &&
+		    (prog = env_program(cw.arg[0] ? cw.arg : NULL, name, sizeof(name)))) {
+			/* /usr/bin/env itself: what it runs (execvp) is what counts. */
+			s.found = s.seen = NULL;
+			if (cmdpath_search(prog, getenv("PATH"), search_try, &s) < 0)
 				die(EXIT_NOT_FOUND, "%s: its interpreter %s runs %s: command not found",
-				    path, file, via_env);
-			file = found;
-			via_env = NULL;
+				    path, t->final, prog);
+			file = s.found;
+			w.st = &s.st;
 			continue;
 		}
-		if (t->info.kind == ELFINFO_SCRIPT) {
-			const char *interp = t->info.interp, *base = strrchr(interp, '/');
-
-			if (++level > INTERP_LEVELS)
-				die(EXIT_CANNOT_RUN, "%s: more than %d levels of #! interpreters", path,
-				    INTERP_LEVELS);
-			if (stat(interp, &st) < 0)
-				die(EXIT_NOT_FOUND, "%s: its interpreter %s: no such file", path, interp);
-			if (S_ISDIR(st.st_mode) || access(interp, X_OK) < 0)
-				die(EXIT_CANNOT_RUN, "%s: its interpreter %s: permission denied (not executable)",
-				    path, interp);
-			via_env = !strcmp(base ? base + 1 : interp, "env")
-					  ? env_program(t->info.arg, name, sizeof(name))
-					  : NULL;
-			if (via_env)
-				via_env = join(via_env, "", "");
-			file = join(interp, "", "");
-			continue;
-		}
-		if (t->info.kind == ELFINFO_NOT_ELF && level++ < INTERP_LEVELS) {
-			file = "/bin/sh"; /* ENOEXEC: the shell reads it */
-			if (stat(file, &st) < 0)
+		if (cw.info.kind == ELFINFO_NOT_ELF) {
+			/* ENOEXEC: execvp runs it with the shell */
+			if (stat(CMDPATH_SHELL, &sh_st) < 0)
 				return;
+			file = CMDPATH_SHELL;
+			w.st = &sh_st;
 			continue;
 		}
 		return;
@@ -946,6 +936,7 @@ int main(int argc, char **argv)
 	int ci, ncmd;
 	bool shell = false;
 
+	log_as_program("socks4wrap", LOG_INFO); /* what to say is decided here */
 	ci = parse_options(&o, argc, argv);
 	cmd = argv + ci;
 	ncmd = argc - ci;
@@ -1048,13 +1039,17 @@ int main(int argc, char **argv)
 		preload_without(lib);
 
 	if (o.talk == TALK_VERBOSE)
-		note("%s", line);
+		log_msg(LOG_INFO, "%s", line);
 	if (mode == MODE_PRELOAD && !preload_reaches(&t) && o.talk != TALK_QUIET)
-		note("warning: %s: the preload cannot reach it, so its connections will not go through "
-		     "the SOCKS server", strchr(line, ':') + 2);
+		log_msg(LOG_INFO,
+			"warning: %s: the preload cannot reach it, so its connections will not go "
+			"through the SOCKS server",
+			strchr(line, ':') + 2);
 	if (shell && o.talk != TALK_QUIET)
-		note("starting %s: its connections, and those of the programs it runs, go through the "
-		     "SOCKS4 server; exit the shell to leave", cmd[0]);
+		log_msg(LOG_INFO,
+			"starting %s: its connections, and those of the programs it runs, go through "
+			"the SOCKS4 server; exit the shell to leave",
+			cmd[0]);
 
 	char **envp = build_env();
 	if (mode == MODE_SYSCALL) {
@@ -1068,9 +1063,9 @@ int main(int argc, char **argv)
 	execve(t.path, cmd, envp);
 	if (errno == ENOEXEC) {
 		/* No #! line: a shell script, as execvp() and sh take it. */
-		cmd[-1] = "/bin/sh";
+		cmd[-1] = (char *)CMDPATH_SHELL;
 		cmd[0] = (char *)t.path;
-		execve("/bin/sh", cmd - 1, envp);
+		execve(CMDPATH_SHELL, cmd - 1, envp);
 	}
 	die(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN, "%s: %s", cmd[0], strerror(errno));
 }

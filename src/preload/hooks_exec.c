@@ -5,7 +5,7 @@
  * A preloaded shell, make, xargs or env that starts a static executable, a
  * Go executable, an ELF of another class or machine, or a `#!` script whose
  * interpreter is one of these would otherwise start it unproxied: ld.so
- * never loads us into it. Each hook has shim/elfinfo.c read the target's
+ * never loads us into it. Each hook has core/elfinfo.c read the target's
  * first page (and, for a dynamic program, its section names: one open,
  * three preads, one close) and, for such a target, executes
  * LIBDIR/socks4wrap-sup TARGET ARGS... instead, with the same environment.
@@ -17,14 +17,16 @@
  *
  * execve() is async-signal-safe and may run in a vfork() child, so this
  * file allocates nothing with malloc, takes no lock and uses no stdio:
- * buffers are on the stack, a rewritten argv is an mmap(), lines are put
- * together by hand and written with write(2), and the kernel is asked
+ * buffers are on the stack, a rewritten argv is an mmap(), log lines are
+ * put together piece by piece (log.h's log_line), and the kernel is asked
  * directly (syscall()) until the `real` table has been filled by some
  * other hook. glibc's execv, execvp, execvpe, execl, execle, execlp and
  * fexecve reach the kernel without passing through the PLT, and so does
- * posix_spawn's child: each has its own hook here, and the PATH search of
- * the p variants is glibc's, step for step.
+ * posix_spawn's child: each has its own hook here. The PATH search of the
+ * p variants (glibc's, step for step) and the `#!` walk (the kernel's)
+ * are core/cmdpath.c's, which the launcher uses too.
  */
+#include "cmdpath.h"
 #include "elfinfo.h"
 #include "log.h"
 #include "shim.h"
@@ -46,22 +48,18 @@
 
 /* --- what a target is ---------------------------------------------------- */
 
-/* Interpreters of interpreters the kernel follows before ELOOP. */
-#define XC_DEPTH 4
 /* What ld.so's test below reads: the ELF header and program headers. */
 #define XC_HEAD 1024
 #define XC_MORE 512
 
 enum xc_kind {
-	XC_PLAIN,     /* served by the preload, or not ours to judge: run it */
+	XC_PLAIN,     /* served by the preload, a script, or not ours to judge */
 	XC_SUPERVISE, /* the preload cannot serve it */
-	XC_SCRIPT,    /* `#!`: judge the interpreter */
 };
 
 struct xc {
 	enum xc_kind kind;
-	const char *why;                  /* XC_SUPERVISE: "a static executable" */
-	char interp[ELFINFO_SHEBANG_MAX]; /* XC_SCRIPT: the interpreter's path */
+	const char *why; /* XC_SUPERVISE: "a static executable" */
 };
 
 static ssize_t xc_pread(int fd, off_t off, void *buf, size_t len)
@@ -127,29 +125,24 @@ static bool xc_shared_object(int fd)
 	return false;
 }
 
-/* Judges one file (elfinfo, shim/elfinfo.h, does the reading). Returns
- * 0, or the read's -errno (x says XC_PLAIN: the kernel will say why). */
-static int judge_fd(int fd, struct xc *x)
+/* Judges one file into *e (core/elfinfo.c does the reading) and *x.
+ * Returns 0, or the read's -errno (x says XC_PLAIN: the kernel will say
+ * why). A script is XC_PLAIN: cmdpath_follow() goes on to its
+ * interpreter. */
+static int judge_fd(int fd, struct elfinfo *e, struct xc *x)
 {
-	struct elfinfo e;
-	size_t n;
 	int err;
 
 	x->kind = XC_PLAIN;
 	x->why = "";
-	if ((err = elfinfo_probe_fd(&e, fd)) < 0)
+	if ((err = elfinfo_probe_fd(e, fd)) < 0)
 		return err;
-	switch (e.kind) {
+	switch (e->kind) {
 	case ELFINFO_DYNAMIC:
 	case ELFINFO_SOCKS4WRAP: /* a nested socks4wrap chooses for itself */
 	case ELFINFO_NOT_ELF:
 	case ELFINFO_BAD:
-		return 0;
 	case ELFINFO_SCRIPT:
-		x->kind = XC_SCRIPT;
-		n = strnlen(e.interp, sizeof(x->interp) - 1);
-		memcpy(x->interp, e.interp, n);
-		x->interp[n] = '\0';
 		return 0;
 	case ELFINFO_STATIC:
 		if (xc_shared_object(fd))
@@ -160,8 +153,8 @@ static int judge_fd(int fd, struct xc *x)
 		x->why = "a Go executable"; /* raw system calls, even when dynamic */
 		break;
 	case ELFINFO_FOREIGN:
-		if (e.elf_class != elfinfo_own_class())
-			x->why = e.elf_class == ELFCLASS32 ? "a 32-bit executable" : "a 64-bit executable";
+		if (e->elf_class != elfinfo_own_class())
+			x->why = e->elf_class == ELFCLASS32 ? "a 32-bit executable" : "a 64-bit executable";
 		else
 			x->why = "an executable for another machine or byte order";
 		break;
@@ -197,18 +190,7 @@ static int sys_execveat(int dirfd, const char *path, char *const argv[], char *c
 	return -errno;
 }
 
-/* --- one line to the log, async-signal-safe --------------------------------- */
-
-struct xline {
-	char buf[768];
-	size_t len;
-};
-
-static void xl_put(struct xline *l, const char *s)
-{
-	while (*s && l->len < sizeof(l->buf) - 1)
-		l->buf[l->len++] = *s++;
-}
+/* --- descriptors by number ------------------------------------------------ */
 
 /* v in decimal, at the end of d; returns where it starts. */
 static char *fmt_num(char d[24], long v)
@@ -220,13 +202,6 @@ static char *fmt_num(char d[24], long v)
 		d[--i] = (char)('0' + v % 10);
 	while ((v /= 10) > 0 && i > 0);
 	return d + i;
-}
-
-static void xl_num(struct xline *l, long v)
-{
-	char d[24];
-
-	xl_put(l, fmt_num(d, v));
 }
 
 /* "/proc/self/fd/N" in buf: a file by its descriptor, for what cannot
@@ -241,45 +216,6 @@ static const char *proc_fd(int fd, char buf[PROC_FD_MAX])
 	memcpy(buf, "/proc/self/fd/", 14);
 	memcpy(buf + 14, n, strlen(n) + 1);
 	return buf;
-}
-
-/* The settings a line obeys, read from the environment: SOCKS4_QUIET,
- * SOCKS4_LOG and SOCKS4_DEBUG are how socks4wrap passes -q, --log and -v
- * on, and none of them is a settings-file keyword except debug, whose
- * level log.c knows once another hook has read the file. */
-static bool xl_wanted(enum log_level level)
-{
-	const char *q = getenv("SOCKS4_QUIET"), *d;
-
-	if (q && *q && strcmp(q, "0") && strcmp(q, "off") && strcmp(q, "no") && strcmp(q, "false"))
-		return false;
-	if (level == LOG_ERROR)
-		return true;
-	if (__atomic_load_n(&shim_cfg_done, __ATOMIC_ACQUIRE))
-		return log_enabled(level);
-	d = getenv("SOCKS4_DEBUG");
-	return d && d[0] >= '0' + (int)level && d[0] <= '9';
-}
-
-static void xl_write(struct xline *l)
-{
-	const char *path = getenv("SOCKS4_LOG");
-	int fd = STDERR_FILENO, saved = errno;
-
-	l->buf[l->len++] = '\n';
-	if (path && *path) {
-		/* never blocks: a FIFO with no reader fails and stderr serves */
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-		if (fd < 0)
-			fd = STDERR_FILENO;
-	}
-	/* syscall(): write() is one of our hooks */
-	if (syscall(SYS_write, fd, l->buf, l->len) < 0) {
-		/* nowhere left to complain to */
-	}
-	if (fd != STDERR_FILENO)
-		close_fd(fd);
-	errno = saved;
 }
 
 /* --- the supervisor ------------------------------------------------------- */
@@ -359,43 +295,41 @@ static const char *sup_target(const char *path, char buf[PATH_MAX])
 static void sup_refused(const char *target, const char *why, const char *interp,
 			const char *sup, const char *reason)
 {
-	struct xline l = {.len = 0};
+	struct log_line l;
 
-	if (!xl_wanted(LOG_ERROR))
+	if (!log_wanted(LOG_ERROR))
 		return;
-	xl_put(&l, "socks4wrap: [");
-	xl_num(&l, (long)getpid());
-	xl_put(&l, "] exec ");
-	xl_put(&l, target);
-	xl_put(&l, ": ");
+	log_begin(&l);
+	log_add(&l, "exec ");
+	log_add(&l, target);
+	log_add(&l, ": ");
 	if (interp) {
-		xl_put(&l, "a script whose interpreter ");
-		xl_put(&l, interp);
-		xl_put(&l, " is ");
+		log_add(&l, "a script whose interpreter ");
+		log_add(&l, interp);
+		log_add(&l, " is ");
 	}
-	xl_put(&l, why);
-	xl_put(&l, ", which the preload cannot serve, and ");
-	xl_put(&l, sup ? sup : SUP_NAME);
-	xl_put(&l, reason);
-	xl_put(&l, ": refused (EACCES)");
-	xl_write(&l);
+	log_add(&l, why);
+	log_add(&l, ", which the preload cannot serve, and ");
+	log_add(&l, sup ? sup : SUP_NAME);
+	log_add(&l, reason);
+	log_add(&l, ": refused (EACCES)");
+	log_end(&l);
 }
 
 static void sup_note(const char *target, const char *why, const char *sup)
 {
-	struct xline l = {.len = 0};
+	struct log_line l;
 
-	if (!xl_wanted(LOG_INFO))
+	if (!log_wanted(LOG_INFO))
 		return;
-	xl_put(&l, "socks4wrap: [");
-	xl_num(&l, (long)getpid());
-	xl_put(&l, "] exec ");
-	xl_put(&l, target);
-	xl_put(&l, ": ");
-	xl_put(&l, why);
-	xl_put(&l, ": through ");
-	xl_put(&l, sup);
-	xl_write(&l);
+	log_begin(&l);
+	log_add(&l, "exec ");
+	log_add(&l, target);
+	log_add(&l, ": ");
+	log_add(&l, why);
+	log_add(&l, ": through ");
+	log_add(&l, sup);
+	log_end(&l);
 }
 
 /* --- judging a target ------------------------------------------------------ */
@@ -409,47 +343,63 @@ struct verdict {
 
 #define JUDGE_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
-/*
- * Judges what executing fd (>= 0), or dirfd/path, would run, following
- * `#!` lines as the kernel does. Returns 0, or -errno when the target
- * cannot be opened: the caller then leaves it to the kernel, except that
- * ENOENT and ENOTDIR are what the exec itself would say.
- */
-static int judge(int fd, int dirfd, const char *path, int oflags, struct verdict *v)
-{
+/* What judge() reads: the first file by fd (>= 0) or by dirfd/path,
+ * each interpreter by its path; x is the verdict on the last. */
+struct judging {
+	int fd, dirfd, oflags;
 	struct xc x;
-	char interp[ELFINFO_SHEBANG_MAX];
+};
 
-	v->why = NULL;
-	v->interp[0] = '\0';
-	if (fd >= 0) {
+/* cmdpath_follow's probe. Only a file that cannot be opened ends the
+ * walk with an error; one that cannot be read is XC_PLAIN. */
+static int judge_probe(void *ctx, const char *file, int level, struct elfinfo *e)
+{
+	struct judging *j = ctx;
+	int fd;
+
+	if (level == 0 && j->fd >= 0) {
 		/* fexecve and AT_EMPTY_PATH take O_PATH descriptors too, which
 		 * cannot be read: read the file through /proc instead. */
-		if (judge_fd(fd, &x) == -EBADF) {
+		if (judge_fd(j->fd, e, &j->x) == -EBADF) {
 			char link[PROC_FD_MAX];
 
-			if ((fd = open(proc_fd(fd, link), JUDGE_OPEN)) >= 0) {
-				judge_fd(fd, &x);
+			if ((fd = open(proc_fd(j->fd, link), JUDGE_OPEN)) >= 0) {
+				judge_fd(fd, e, &j->x);
 				close_fd(fd);
 			}
 		}
-	} else {
-		if ((fd = openat(dirfd, path, JUDGE_OPEN | oflags)) < 0)
-			return -errno;
-		judge_fd(fd, &x);
-		close_fd(fd);
+		return 0;
 	}
-	for (int depth = 0; x.kind == XC_SCRIPT && depth < XC_DEPTH; depth++) {
-		memcpy(interp, x.interp, sizeof(interp));
-		if ((fd = openat(AT_FDCWD, interp, JUDGE_OPEN)) < 0)
-			return 0; /* the kernel says why (ENOENT for a missing one) */
-		judge_fd(fd, &x);
-		close_fd(fd);
-		if (x.kind == XC_SUPERVISE)
-			memcpy(v->interp, interp, sizeof(interp));
+	if ((fd = openat(level ? AT_FDCWD : j->dirfd, file, JUDGE_OPEN | (level ? 0 : j->oflags))) < 0)
+		return -errno;
+	judge_fd(fd, e, &j->x);
+	close_fd(fd);
+	return 0;
+}
+
+/*
+ * Judges what executing fd (>= 0), or dirfd/path, would run, following
+ * `#!` lines as the kernel does (core/cmdpath.c). Returns 0, or -errno
+ * when the target cannot be opened: the caller then leaves it to the
+ * kernel, except that ENOENT and ENOTDIR are what the exec itself would
+ * say. An interpreter that cannot be opened, or a chain the kernel will
+ * refuse (ELOOP), is left to the kernel too.
+ */
+static int judge(int fd, int dirfd, const char *path, int oflags, struct verdict *v)
+{
+	struct judging j = {fd, dirfd, oflags, {XC_PLAIN, ""}};
+	struct cmdpath_walk w;
+	int err = cmdpath_follow(&w, fd >= 0 ? "" : path, judge_probe, &j);
+
+	v->why = NULL;
+	v->interp[0] = '\0';
+	if (err < 0)
+		return w.scripts ? 0 : err;
+	if (j.x.kind == XC_SUPERVISE) {
+		v->why = j.x.why;
+		if (w.scripts)
+			memcpy(v->interp, w.interp, sizeof(v->interp));
 	}
-	if (x.kind == XC_SUPERVISE)
-		v->why = x.why;
 	return 0;
 }
 
@@ -511,6 +461,7 @@ static int sup_prepare(const char *target, char *const argv[], char *const envp[
 {
 	const char *interp = v->interp[0] ? v->interp : NULL;
 	char *pre[2], *mark[1] = {(char *)SUP_MARK};
+	int err;
 
 	c->argv = c->envp = NULL;
 	if (!target) {
@@ -521,8 +472,8 @@ static int sup_prepare(const char *target, char *const argv[], char *const envp[
 		sup_refused(target, v->why, interp, NULL, " cannot be found (where is this library?)");
 		return -EACCES;
 	}
-	if (access(c->path, X_OK) != 0) {
-		sup_refused(target, v->why, interp, c->path, errno == ENOENT ? " is missing" : " cannot be run");
+	if ((err = cmdpath_check(c->path, NULL)) < 0) {
+		sup_refused(target, v->why, interp, c->path, err == -ENOENT ? " is missing" : " cannot be run");
 		return -EACCES;
 	}
 	pre[0] = c->path;
@@ -595,7 +546,7 @@ static int exec_at(int dirfd, const char *path, char *const argv[], char *const 
  * ARGS... (argv[0] dropped). */
 static int exec_script(const char *file, char *const argv[], char *const envp[])
 {
-	char *pre[2] = {(char *)"/bin/sh", (char *)file};
+	char *pre[2] = {(char *)CMDPATH_SHELL, (char *)file};
 	size_t size;
 	char **nv = argv_build(pre, 2, argv, 1, &size);
 	int err;
@@ -607,65 +558,12 @@ static int exec_script(const char *file, char *const argv[], char *const envp[])
 	return err;
 }
 
-/* glibc's default search path (confstr(_CS_PATH)). */
-#define XC_CS_PATH "/bin:/usr/bin"
-
-/*
- * glibc's search for a name without a slash (execvpe, posix_spawnp): each
- * element of the caller's PATH (not envp's; "/bin:/usr/bin" when unset;
- * an empty element is the current directory) is tried in turn with try(),
- * going on after the errors that mean "not here", and EACCES is reported
- * if any candidate gave it. try returns 0 (done) or -errno.
- */
-static int path_search(const char *file, int (*try)(const char *cand, void *ctx), void *ctx)
-{
-	char buf[PATH_MAX + NAME_MAX + 2];
-	const char *path, *p, *end;
-	size_t flen;
-	bool eacces = false;
-	int err = -ENOENT;
-
-	if (!(path = getenv("PATH")))
-		path = XC_CS_PATH;
-	if ((flen = strlen(file)) > NAME_MAX)
-		return -ENAMETOOLONG;
-	for (p = path;; p = end + 1) {
-		size_t dlen;
-
-		end = strchrnul(p, ':');
-		dlen = (size_t)(end - p);
-		if (dlen < PATH_MAX) {
-			memcpy(buf, p, dlen);
-			buf[dlen] = '/';
-			memcpy(buf + dlen + (dlen > 0), file, flen + 1);
-			switch ((err = try(buf, ctx))) {
-			case 0:
-				return 0;
-			case -EACCES:
-				eacces = true;
-				/* fall through */
-			case -ENOENT:
-			case -ESTALE:
-			case -ENOTDIR:
-			case -ENODEV:
-			case -ETIMEDOUT:
-				break;
-			default:
-				return err;
-			}
-		}
-		if (!*end)
-			break;
-	}
-	return eacces ? -EACCES : err;
-}
-
 struct exec_args {
 	char *const *argv, *const *envp;
 	bool script; /* run an ENOEXEC file with /bin/sh, as execvp does */
 };
 
-static int exec_try(const char *cand, void *ctx)
+static int exec_try(void *ctx, const char *cand)
 {
 	const struct exec_args *a = ctx;
 	int err = exec_at(AT_FDCWD, cand, a->argv, a->envp, 0);
@@ -675,18 +573,15 @@ static int exec_try(const char *cand, void *ctx)
 	return err;
 }
 
-/* execvpe(file, argv, envp) as glibc does it. Returns -errno. */
+/* execvpe(file, argv, envp) as glibc does it: the caller's PATH, not
+ * envp's (core/cmdpath.c). Returns -errno. */
 static int exec_search(const char *file, char *const argv[], char *const envp[])
 {
 	struct exec_args a = {argv, envp, true};
 
 	if (!file)
 		return -EFAULT;
-	if (!*file)
-		return -ENOENT;
-	if (strchr(file, '/'))
-		return exec_try(file, &a);
-	return path_search(file, exec_try, &a);
+	return cmdpath_search(file, getenv("PATH"), exec_try, &a);
 }
 
 /* --- the hooks ----------------------------------------------------------- */
@@ -816,7 +711,7 @@ struct spawn_args {
 };
 
 /* Spawns path, judged first. Returns 0 or -errno. */
-static int spawn_one(const char *path, void *ctx)
+static int spawn_one(void *ctx, const char *path)
 {
 	const struct spawn_args *a = ctx;
 	struct verdict v;
@@ -844,7 +739,7 @@ HOOK int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_action
 	shim_real();
 	if (!real.posix_spawn)
 		return ENOSYS;
-	r = -spawn_one(path, &a);
+	r = -spawn_one(&a, path);
 	errno = saved; /* the answer is the return value; errno is not ours to move */
 	return r;
 }
@@ -861,9 +756,7 @@ HOOK int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actio
 	shim_real();
 	if (!real.posix_spawn)
 		return ENOSYS;
-	if (!*file)
-		return ENOENT;
-	r = strchr(file, '/') ? -spawn_one(file, &a) : -path_search(file, spawn_one, &a);
+	r = -cmdpath_search(file, getenv("PATH"), spawn_one, &a);
 	errno = saved;
 	return r;
 }

@@ -1,7 +1,8 @@
 /*
  * loop.c - socks4d's event loop and start-up: main(), the listening
  * socket, signals through signalfd, one epoll set, the deadline heap, the
- * ready list, and the log.
+ * ready list. Lines go out through the core's log (log.h), time is the
+ * core's clock (clock.h).
  *
  * Owns: srv. Data flows outward from here: epoll_wait's events mark an
  * endpoint readable or writable and hand its session to session.c
@@ -18,69 +19,16 @@ struct server srv;
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ */
-/* Logging: one write(2) per line, so lines from a busy loop stay whole. */
-
-static void log_line(const char *fmt, va_list ap)
-{
-	char line[LOG_LINE_MAX];
-	int saved = errno;
-	int n = snprintf(line, sizeof line, "socks4d: ");
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	size_t len;
-
-	if (m < 0)
-		m = 0;
-	len = (size_t)n + (size_t)m;
-	if (len > sizeof line - 2)
-		len = sizeof line - 2;
-	line[len++] = '\n';
-	if (write(STDERR_FILENO, line, len) < 0) {
-		/* nowhere left to complain */
-	}
-	errno = saved;
-}
-
-__attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_line(fmt, ap);
-	va_end(ap);
-}
-
-__attribute__((format(printf, 1, 2))) void log_event(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!conf.verbose)
-		return;
-	va_start(ap, fmt);
-	log_line(fmt, ap);
-	va_end(ap);
-}
-
-/* ------------------------------------------------------------------ */
-/* Time and deadlines: a min-heap of sessions, one deadline each.      */
-
-int64_t clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* Deadlines: a min-heap of sessions, one deadline each (now_ms()).    */
 
 static void heap_place(size_t i, struct session *s)
 {
@@ -170,7 +118,7 @@ int ep_add(struct endpoint *ep, int fd, enum ep_role role,
 	if (epoll_ctl(srv.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int err = -errno;
 
-		log_error("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
+		log_msg(LOG_ERROR, "epoll_ctl(ADD, %d): %s", fd, strerror(errno));
 		ep->fd = -1;
 		close(fd);
 		return err;
@@ -247,7 +195,7 @@ static void server_accept(void)
 				srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 				return;
 			}
-			log_error("accept: %s", strerror(errno));
+			log_msg(LOG_ERROR, "accept: %s", strerror(errno));
 			return;
 		}
 		allowed = client_allowed(&sin);
@@ -271,7 +219,7 @@ static void signal_read(void)
 	struct signalfd_siginfo si;
 
 	if (read(srv.signals.fd, &si, sizeof si) == (ssize_t)sizeof si) {
-		log_event("exiting on signal %u", si.ssi_signo);
+		log_msg(LOG_INFO, "exiting on signal %u", si.ssi_signo);
 		srv.stop = true;
 		srv.stop_signal = (int)si.ssi_signo;
 	}
@@ -342,7 +290,7 @@ static int next_timeout(void)
 		return 0;
 	if (!srv.heap_len)
 		return -1;
-	wait = srv.heap[0]->deadline - clock_ms();
+	wait = srv.heap[0]->deadline - now_ms();
 	if (wait < 0)
 		return 0;
 	return wait > INT_MAX ? INT_MAX : (int)wait;
@@ -358,10 +306,10 @@ static int event_loop(void)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_error("epoll_wait: %s", strerror(errno));
+			log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		srv.now = clock_ms();
+		srv.now = now_ms();
 		for (int i = 0; i < n; i++)
 			on_event(events[i].data.ptr, events[i].events);
 		run_ready();
@@ -439,12 +387,12 @@ static int server_start(void)
 	srv.resolver.fd = -1;
 	srv.heap = calloc(2 * (size_t)conf.max_clients, sizeof *srv.heap);
 	if (!srv.heap) {
-		log_error("out of memory");
+		log_msg(LOG_ERROR, "out of memory");
 		return -ENOMEM;
 	}
 	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv.epfd < 0) {
-		log_error("epoll_create1: %s", strerror(errno));
+		log_msg(LOG_ERROR, "epoll_create1: %s", strerror(errno));
 		return -errno;
 	}
 
@@ -462,7 +410,7 @@ static int server_start(void)
 	srv.signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	srv.signals.role = EP_SIGNAL;
 	if (srv.signals.fd < 0) {
-		log_error("signalfd: %s", strerror(errno));
+		log_msg(LOG_ERROR, "signalfd: %s", strerror(errno));
 		return -errno;
 	}
 	r = ep_add(&srv.signals, srv.signals.fd, EP_SIGNAL, NULL);
@@ -476,7 +424,7 @@ static int server_start(void)
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("socket: %s", strerror(errno));
+		log_msg(LOG_ERROR, "socket: %s", strerror(errno));
 		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -487,7 +435,7 @@ static int server_start(void)
 	    listen(fd, LISTEN_BACKLOG) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
 		r = -errno;
-		log_error("cannot listen on %s: %s",
+		log_msg(LOG_ERROR, "cannot listen on %s: %s",
 			  fmt_sin(where, &conf.listen_addr), strerror(errno));
 		close(fd);
 		return r;
@@ -500,12 +448,12 @@ static int server_start(void)
 	if (conf.port_file) {
 		r = write_port_file(conf.port_file, ntohs(sin.sin_port));
 		if (r) {
-			log_error("cannot write the port to %s: %s", conf.port_file,
+			log_msg(LOG_ERROR, "cannot write the port to %s: %s", conf.port_file,
 				  strerror(-r));
 			return r;
 		}
 	}
-	log_event("listening on %s", fmt_sin(where, &sin));
+	log_msg(LOG_INFO, "listening on %s", fmt_sin(where, &sin));
 	return 0;
 }
 
@@ -513,11 +461,13 @@ int main(int argc, char **argv)
 {
 	int r;
 
+	log_as_program("socks4d", LOG_ERROR);
 	parse_args(argc, argv);
+	log_as_program("socks4d", conf.verbose ? LOG_INFO : LOG_ERROR);
 	raise_nofile();
 	r = server_start();
 	if (r == 0) {
-		srv.now = clock_ms();
+		srv.now = now_ms();
 		r = event_loop();
 	}
 	server_cleanup();

@@ -114,9 +114,7 @@ static int parse_hostport(const char *s, struct sockaddr_in *sin)
 
 static void bad_usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "socks4d: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
+	log_msg(LOG_ERROR, fmt, arg);
 	usage(stderr);
 	free(conf.mis.extra);
 	exit(2);

@@ -100,7 +100,7 @@ int resolver_start(void)
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), r;
 
 	if (fd < 0) {
-		log_error("eventfd: %s", strerror(errno));
+		log_msg(LOG_ERROR, "eventfd: %s", strerror(errno));
 		return -errno;
 	}
 	r = ep_add(&srv.resolver, fd, EP_RESOLVER, NULL);
@@ -110,7 +110,7 @@ int resolver_start(void)
 	for (size_t i = 0; i < RESOLVE_THREADS; i++) {
 		r = pthread_create(&rs.threads[i], NULL, worker, NULL);
 		if (r) {
-			log_error("cannot start a resolver thread: %s", strerror(r));
+			log_msg(LOG_ERROR, "cannot start a resolver thread: %s", strerror(r));
 			return -r;
 		}
 		rs.n_threads++;

@@ -93,7 +93,7 @@ log_sess(const struct session *s, bool with_user, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	log_event("%s: %s", label, msg);
+	log_msg(LOG_INFO, "%s: %s", label, msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -484,7 +484,7 @@ static void request_fail(struct session *s, const char *why)
 {
 	char from[ADDR_STRLEN];
 
-	log_event("client %s: rejected (%s)", fmt_sin(from, &s->client_addr), why);
+	log_msg(LOG_INFO, "client %s: rejected (%s)", fmt_sin(from, &s->client_addr), why);
 	deadline_clear(s);
 	reject(s, true);
 }
@@ -529,13 +529,13 @@ static void request_step(struct session *s)
 				s->client.readable = false;
 				return;
 			}
-			log_event("client %s: closed (%s)",
+			log_msg(LOG_INFO, "client %s: closed (%s)",
 				  fmt_sin(from, &s->client_addr), strerror(errno));
 			session_close(s, false);
 			return;
 		}
 		if (n == 0) {
-			log_event("client %s: closed (before a complete request)",
+			log_msg(LOG_INFO, "client %s: closed (before a complete request)",
 				  fmt_sin(from, &s->client_addr));
 			session_close(s, false);
 			return;
@@ -623,7 +623,7 @@ void session_timeout(struct session *s)
 
 	switch (s->state) {
 	case SESS_REQUEST:
-		log_event("client %s: dropped (no complete request within %ld ms)",
+		log_msg(LOG_INFO, "client %s: dropped (no complete request within %ld ms)",
 			  fmt_sin(from, &s->client_addr), conf.request_ms);
 		session_close(s, false);
 		return;
@@ -664,7 +664,7 @@ void refuse(int fd, const struct sockaddr_in *sin, const char *why)
 		/* nothing there yet: fine */
 	}
 	close(fd);
-	log_event("client %s: refused (%s)", fmt_sin(from, sin), why);
+	log_msg(LOG_INFO, "client %s: refused (%s)", fmt_sin(from, sin), why);
 }
 
 /*
@@ -716,7 +716,7 @@ void session_new(int fd, const struct sockaddr_in *sin, bool outsider)
 
 		s->outsider = true;
 		srv.noutsiders++;
-		log_event("client %s: rejected (client not allowed)",
+		log_msg(LOG_INFO, "client %s: rejected (client not allowed)",
 			  fmt_sin(from, sin));
 		reject(s, true);
 		session_run(s);
@@ -794,7 +794,7 @@ void session_cut(struct session *s, int signo)
 			 signo, s->up.bytes, s->down.bytes);
 		break;
 	case SESS_REQUEST:
-		log_event("client %s: reset (cut by signal %d before a complete request)",
+		log_msg(LOG_INFO, "client %s: reset (cut by signal %d before a complete request)",
 			  fmt_sin(from, &s->client_addr), signo);
 		break;
 	default:

@@ -19,6 +19,8 @@
 #define SOCKS4D_H
 
 #include "addr.h"
+#include "clock.h"
+#include "log.h"
 #include "route.h"
 #include "socks4.h"
 
@@ -55,8 +57,7 @@
 #define RESOLVE_ADDRS_MAX 8 /* of a name's addresses, the first -d allows */
 #define MAX_CIDRS 64 /* -a options; route.h holds up to ROUTE_MAX */
 #define EXTRA_MAX 4096
-#define LOG_LINE_MAX 8192
-#define LABEL_MAX (LOG_LINE_MAX / 2 + 256)
+#define LABEL_MAX (LOG_PROGRAM_LINE_MAX / 2 + 256)
 
 /* ------------------------------------------------------------------ */
 /* Settings                                                            */
@@ -233,10 +234,8 @@ void mis_free(struct session *s);
 bool mis_after_request(struct session *s);
 void mis_shape_reply(struct session *s, uint8_t code, bool first);
 
-/* loop.c: the log (one write(2) per line), time, deadlines, epoll. */
-__attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) void log_event(const char *fmt, ...);
-int64_t clock_ms(void);
+/* loop.c: deadlines, epoll. The log and the clock are the core's
+ * (log.h: "socks4d: ..." lines, events at LOG_INFO under -v; clock.h). */
 void deadline_clear(struct session *s);
 void deadline_set(struct session *s, int64_t when);
 int ep_add(struct endpoint *ep, int fd, enum ep_role role, struct session *s);

@@ -14,6 +14,8 @@
  * where a stall is the longest gap between two timer wake-ups, and
  * exits 1 if any connection failed.
  */
+#include "clock.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,14 +41,6 @@ struct conn {
 	char back[64]; /* what came back: the same bytes, nothing before them */
 	size_t got;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int main(int argc, char **argv)
 {
