@@ -289,7 +289,8 @@ dpkg_i() {
 	[ "$status" -eq 0 ]
 	[ "$(dpkg-query -W -f='${Version}' socks4wrap)" = "$version+up1" ]
 	[ "$(tail -n 1 /etc/socks4rc)" = "server 192.0.2.7:1080 # changed by the user" ]
-	[ ! -e /etc/socks4rc.dpkg-new ] && [ ! -e /etc/socks4rc.dpkg-dist ]
+	[ ! -e /etc/socks4rc.dpkg-new ]
+	[ ! -e /etc/socks4rc.dpkg-dist ]
 	run /usr/bin/socks4wrap -n 192.0.2.1:80
 	[ "$status" -eq 0 ]
 	[[ $output == *192.0.2.7:1080* ]]

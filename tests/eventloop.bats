@@ -165,6 +165,6 @@ s.on('connect', () => console.log('connected?!'));"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"loop: 1000 connected"* ]]
 	# socks4d refused nobody and is still serving
-	! grep -q "refused (too many clients" "$BATS_FILE_TMPDIR/socks4d.log"
+	run -1 grep -q "refused (too many clients" "$BATS_FILE_TMPDIR/socks4d.log"
 	kill -0 "$(s4_pid socks4d)"
 }

@@ -482,7 +482,8 @@ except OSError as e:
 	for f in s4probe s4edge s4sys s4sig; do
 		readelf -h "$S4_BUILD/$f-static32" | grep -Eq 'Class: +ELF32'
 		readelf -h "$S4_BUILD/$f-static32" | grep -Eq 'Machine: +Intel 80386'
-		! readelf -l "$S4_BUILD/$f-static32" | grep -q INTERP
+		run -0 readelf -l "$S4_BUILD/$f-static32"
+		[[ "$output" != *INTERP* ]]
 	done
 }
 
@@ -560,7 +561,8 @@ except OSError as e:
 		[[ "$output" =~ race:\ 200\ connects,\ ([0-9]+)\ connected,\ ([0-9]+)\ refused,\ 0\ other ]]
 		connected=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
 		# the racer raced: both kinds happened
-		[ "$connected" -gt 0 ] && [ "$refused" -gt 0 ]
+		[ "$connected" -gt 0 ]
+		[ "$refused" -gt 0 ]
 		# every connection the program made went through socks4d ...
 		[ "$(grants socks4d)" -eq $((grants0 + connected)) ]
 		# ... and the echo server saw those and no other

@@ -5,6 +5,9 @@
 # it by that pid only; s4_stop_all ends every process this file started.
 # Servers are started on port 0 and report their port through a file.
 
+# `run -N` and `run !` (every file may use them)
+bats_require_minimum_version 1.5.0
+
 S4_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 S4_BUILD=$S4_ROOT/build
 SOCKS4WRAP=$S4_BUILD/socks4wrap
