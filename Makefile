@@ -116,7 +116,9 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
 TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
-STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
+# ... and linked statically, for the syscall mode (the contract files run
+# them there: tests/helpers/common.bash, s4_tool).
+STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig s4corner s4loop
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 # ... and as 32-bit (i386) programs, for the syscall mode's i386 calls,
 # when the compiler can build them (gcc-multilib; tests/deps): the tests
