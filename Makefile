@@ -277,7 +277,7 @@ fuzz: $(FUZZ_BINS)
 # the build's. debian/rules runs this at package build time, so UNIT_NAMES
 # is the only list.
 check-unit: $(UNIT_BINS)
-	$(Q)for t in $(UNIT_BINS); do ./$$t || exit 1; done
+	$(Q)for t in $(UNIT_BINS); do echo "# $$t"; ./$$t || exit 1; done
 
 check: all
 	$(Q)SANITIZE='$(SANITIZE)' sh tests/run-tests $(UNIT_BINS)

@@ -142,6 +142,19 @@ dpkg_i() {
 	dpkg-deb -f "$deb" Package Version Architecture
 }
 
+@test "the package build runs every unit test in tests/unit" {
+	require_built
+	local t n=0
+	for t in "$S4_ROOT"/tests/unit/test_*.c; do
+		t=$(basename "$t" .c)
+		grep -qx "# build/$t" "$S4_DEB_OUT/build.log" ||
+			s4_fail "debian/rules did not run $t (make check-unit runs UNIT_NAMES)" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge 8 ]
+	run -1 grep -q '^not ok' "$S4_DEB_OUT/build.log"
+}
+
 @test "lintian reports no errors and no warnings on the built package" {
 	require_built
 	require_cmd lintian
