@@ -5,7 +5,7 @@
 # in a BIND hand-over, the quiet listener, threads and fork. Where a
 # connection could go either way, the servers' logs say which way it went.
 #
-# modes: preload syscall
+# modes: preload syscall syscall32
 
 load helpers/common
 load helpers/servers

@@ -3,7 +3,7 @@
 # edge triggered (s4loop), Python's asyncio and Node.js, with many
 # connections in flight in one thread.
 #
-# modes: preload syscall
+# modes: preload syscall syscall32
 
 load helpers/common
 load helpers/servers
