@@ -123,7 +123,9 @@ UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 TOOL_NAMES = s4probe s4edge s4loop s4bench s4sig s4corner s4exec
 TOOL_NAMES += s4gai
 TOOL_BINS  = $(TOOL_NAMES:%=$(B)/%)
-STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig
+# ... and linked statically, for the syscall mode (the contract files run
+# them there: tests/helpers/common.bash, s4_tool).
+STATIC_TOOL_NAMES = s4probe s4edge s4sys s4sig s4corner s4loop
 STATIC_TOOL_BINS  = $(STATIC_TOOL_NAMES:%=$(B)/%-static)
 # ... and as 32-bit (i386) programs, for the syscall mode's i386 calls,
 # when the compiler can build them (gcc-multilib; tests/deps): the tests
@@ -269,17 +271,19 @@ $(B)/%: $(B)/tests/tools/%.o
 # libFuzzer harnesses, one per parser: make fuzz [FUZZ_SECONDS=600]
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config
+FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config fuzz_elfinfo fuzz_names
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_CFLAGS   = $(filter-out -fPIC,$(BASEFLAGS)) -g -O1 -fsanitize=fuzzer,address,undefined
 
 $(B)/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c src/core/socks4.c
 $(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c src/core/socks4.c
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/core/config.c src/core/route.c src/core/addr.c src/core/socks4.c
+$(B)/fuzz/fuzz_elfinfo: tests/fuzz/fuzz_elfinfo.c src/core/elfinfo.c
+$(B)/fuzz/fuzz_names: tests/fuzz/fuzz_names.c src/core/names.c src/core/socks4.c
 $(FUZZ_BINS):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ -lpthread
 
 fuzz-build: $(FUZZ_BINS)
 

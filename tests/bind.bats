@@ -6,6 +6,8 @@
 # a real FTP server) connects back to the address it advertised. Every
 # test checks the data both ways, that no descriptor leaked, and that the
 # connection really came through the proxy's BIND.
+#
+# modes: preload syscall syscall32
 
 load helpers/common
 load helpers/servers
@@ -42,7 +44,7 @@ advertised() {
 bind_ok() {
 	local port=$1
 	shift
-	run s4_wrap "$port" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" "$@"
+	run s4_wrap "$port" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"data: ok both ways"* ]]
@@ -107,7 +109,7 @@ check_sockd() {
 }
 
 @test "a call back from the wrong host is refused: accept fails with ECONNABORTED" {
-	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -S 127.0.0.2
+	run s4_wrap "$SOCKS4D_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -S 127.0.0.2
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 	[[ "$output" == *"rejected (91, request rejected or failed)"* ]]
@@ -116,53 +118,53 @@ check_sockd() {
 
 @test "a BIND the server times out makes accept fail with ECONNABORTED" {
 	local t0=$SECONDS
-	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W
+	run s4_wrap "$SLOW_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -W
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 	[ $((SECONDS - t0)) -lt 10 ]
 }
 
 @test "a BIND the server times out wakes a poller, then accept fails" {
-	run s4_wrap "$SLOW_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -p timed-accept -t 5000
+	run s4_wrap "$SLOW_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -W -p timed-accept -t 5000
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 }
 
 @test "our own bound on the second reply makes a blocking accept fail with ETIMEDOUT" {
 	run env SOCKS4_BIND_TIMEOUT=1 SOCKS4_DIRECT='' timeout 30 "$SOCKS4WRAP" \
-		-s "127.0.0.1:$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W
+		-s "127.0.0.1:$SOCKS4D_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -W
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ETIMEDOUT"* ]]
 	[[ "$output" == *"no reply within 1 s"* ]]
 }
 
 @test "a second reply of 91 makes accept fail with ECONNABORTED" {
-	run s4_wrap "$SECOND91_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	run s4_wrap "$SECOND91_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"accept: error ECONNABORTED"* ]]
 }
 
 @test "a BIND the server refuses makes listen fail with ECONNREFUSED, with its CONNECT still fine" {
-	run s4_wrap "$NOBIND_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	run s4_wrap "$NOBIND_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT"
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"connect: ok"* ]]
 	[[ "$output" == *"listen: error ECONNREFUSED"* ]]
 	[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$NOBIND_PORT: rejected (91, request rejected or failed)"* ]]
-	run s4_wrap "$NOBIND_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -p name-first
+	run s4_wrap "$NOBIND_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -p name-first
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"getsockname: error ECONNREFUSED"* ]]
 }
 
 @test "a server that closes before the first reply makes listen fail with ECONNRESET" {
-	run s4_wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+	run s4_wrap "$CLOSER_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"listen: error ECONNRESET"* ]]
 	[[ "$output" == *"server closed the connection after 0 of 8 reply bytes"* ]]
 }
 
 @test "the port read before listen fails the same way when the BIND fails" {
-	run s4_wrap "$CLOSER_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -p name-first
+	run s4_wrap "$CLOSER_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -p name-first
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"getsockname: error ECONNRESET"* ]]
 }
@@ -177,7 +179,7 @@ check_sockd() {
 @test "closing a listener before accept ends its BIND at the proxy" {
 	local before
 	before=$(s4_count socks4d "BIND .* closed")
-	run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" -W -C
+	run s4_wrap "$SOCKS4D_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT" -W -C
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"closed: ok"* ]]
 	local addr
@@ -188,11 +190,29 @@ check_sockd() {
 	[ "$status" -eq 0 ]
 }
 
+@test "a BIND listener says SO_ACCEPTCONN 1, as a listening socket does" {
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c '
+import socket, sys
+ctl = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen(1)
+print("listen", l.getsockname()[0])
+print("acceptconn", l.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+print("connected", ctl.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+' "$CB_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "listen 127.0.0.1"
+	has_line "acceptconn 1"
+	has_line "connected 0"
+}
+
 @test "with SOCKS4_BIND=off the listener stays local" {
 	local before
 	before=$(grep -c ' BIND ' "$BATS_FILE_TMPDIR/socks4d.log" || true)
 	run env SOCKS4_BIND=off SOCKS4_DIRECT='' timeout 30 "$SOCKS4WRAP" \
-		-s "127.0.0.1:$SOCKS4D_PORT" "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT"
+		-s "127.0.0.1:$SOCKS4D_PORT" "$(s4_tool s4probe)" bind 127.0.0.1 "$CB_PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"listen: 0.0.0.0:"* ]]
 	[ "$(grep -c ' BIND ' "$BATS_FILE_TMPDIR/socks4d.log" || true)" = "$before" ]
@@ -226,7 +246,7 @@ print("name", l.getsockname())'
 
 @test "a socket whose BIND started can still be used for connect()" {
 	start_echo echo
-	run s4_wrap "$SOCKS4D_PORT" -v "$S4_BUILD/s4probe" name-then-connect 127.0.0.1 "$ECHO_PORT"
+	run s4_wrap "$SOCKS4D_PORT" -v "$(s4_tool s4probe)" name-then-connect 127.0.0.1 "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"used for connect() after its BIND started; BIND closed"* ]]
 	[[ "$output" == *"read: ok 'ping'"* ]]
@@ -238,7 +258,7 @@ print("name", l.getsockname())'
 ftp_ok() {
 	local port=$1 pattern=$2 name=up-$2-$RANDOM.bin
 	shift 2
-	run s4_wrap "$port" "$S4_BUILD/s4probe" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
+	run s4_wrap "$port" "$(s4_tool s4probe)" ftp 127.0.0.1 "$FTPD_PORT" "$name" \
 		-u "$BATS_FILE_TMPDIR/up.bin" -o "$BATS_TEST_TMPDIR/got" -p "$pattern" "$@"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -285,6 +305,7 @@ a.quit(); b.quit()
 '
 
 @test "two FTP sessions to two servers at once: each BIND names its own server, through Dante's source check" {
+	skip_in_mode syscall "until the policy layer: the supervisor's BIND names the newest connection, not the thread's"
 	if [ -z "${FTPA_PORT:-}" ]; then
 		start_pyftpd ftpa "$BATS_FILE_TMPDIR/ftp" 127.0.0.2
 		start_pyftpd ftpb "$BATS_FILE_TMPDIR/ftp" 127.0.0.3

@@ -63,9 +63,9 @@ SH
 	[ "$status" -eq 1 ] || s4_fail "static32 programs planned with a compiler that cannot build them: $output"
 	# ... and with one that can, they are built (the probe is not
 	# simply always "no")
-	command -v gcc >/dev/null && printf 'int main(void){return 0;}' |
-		gcc -m32 -static -x c -o /dev/null - 2>/dev/null ||
-		skip "gcc-multilib missing: no working gcc -m32 to compare with"
+	if ! printf 'int main(void){return 0;}' | cc -m32 -static -x c -o /dev/null - 2>/dev/null; then
+		skip "gcc-multilib missing: no working cc -m32 to compare with"
+	fi
 	run plan test-progs
 	grep -q -e '-static32' <<<"$output" || s4_fail "no static32 programs planned: $output"
 }

@@ -5,6 +5,8 @@
 # nothing goes direct) unless the test is about SOCKS4_DIRECT itself.
 # Each request uses its own path (?t=NAME) so the HTTP server's log tells
 # which test's request arrived, and how (the proxy's side or directly).
+#
+# modes: preload syscall syscall32
 
 load helpers/common
 load helpers/servers
@@ -20,6 +22,8 @@ setup_file() {
 	start_socks4d socks4d
 	# Allows only 10.255.255.0/24, so every request from 127.0.0.1 is rejected.
 	start_socks4d strict -a 10.255.255.0/24
+	# Zeros for the address and port in every reply
+	start_socks4d zeros -Z
 	start_sockd sockd
 }
 
@@ -189,4 +193,52 @@ except OSError as e:
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"errno 101"* ]]
 	[[ "$output" == *"IPv6"* ]]
+}
+
+# --- a test program of ours (s4probe): dynamically linked under the
+# preload, static under the supervisor --------------------------------------
+
+# grants NAME: the CONNECTs to the echo server socks4d NAME has granted.
+grants() {
+	s4_count "$1" "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted"
+}
+
+@test "s4probe's connect goes through socks4d and echoes" {
+	local before
+	before=$(grants socks4d)
+	run via "$SOCKS4D_PORT" "$(s4_tool s4probe)" connect 127.0.0.1 "$ECHO_PORT" -s "hi\n" -e "hi\n"
+	[ "$status" -eq 0 ]
+	has_line "read: ok 'hi\\n'"
+	[[ "$output" == *"connect: ok peer=127.0.0.1:$ECHO_PORT "* ]]
+	[ "$(grants socks4d)" -eq $((before + 1)) ]
+}
+
+@test "s4probe's non-blocking connect, with poll and SO_ERROR, completes through socks4d" {
+	local before
+	before=$(grants socks4d)
+	run via "$SOCKS4D_PORT" "$(s4_tool s4probe)" connect -n -t 5000 127.0.0.1 "$ECHO_PORT" -s "nb\n" -e "nb\n"
+	[ "$status" -eq 0 ]
+	has_line "read: ok 'nb\\n'"
+	[ "$(grants socks4d)" -eq $((before + 1)) ]
+}
+
+@test "s4probe: getpeername names the destination and getsockname Dante's outward address" {
+	# Dante fills the reply with its outward address and port: that is
+	# what getsockname must report, not our real end toward the proxy
+	local name
+	run via "$SOCKD_PORT" "$(s4_tool s4probe)" connect 127.0.0.1 "$ECHO_PORT" -s "d\n" -e "d\n"
+	[ "$status" -eq 0 ]
+	has_line "read: ok 'd\\n'"
+	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT "* ]]
+	name=${output##*name=}
+	name=${name%%$'\n'*}
+	# danted: "tcp/connect [: CLIENT PROXY -> PROXY-OUT DEST", and the
+	# name is PROXY-OUT, Dante's end toward the echo server
+	s4_wait_log sockd "-> ${name%:*}\.${name##*:} 127\.0\.0\.1\.$ECHO_PORT\$" 5
+}
+
+@test "s4probe: with zeros in the reply getsockname reports the real local name" {
+	run via "$ZEROS_PORT" "$(s4_tool s4probe)" connect 127.0.0.1 "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
 }

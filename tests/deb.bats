@@ -192,6 +192,19 @@ dpkg_i() {
 	[ "$(dpkg --print-architecture)" = amd64 ] || skip "not on amd64"
 }
 
+@test "the package build runs every unit test in tests/unit" {
+	require_built
+	local t n=0
+	for t in "$S4_ROOT"/tests/unit/test_*.c; do
+		t=$(basename "$t" .c)
+		grep -qx "# build/$t" "$S4_DEB_OUT/build.log" ||
+			s4_fail "debian/rules did not run $t (make check-unit runs UNIT_NAMES)" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge 8 ]
+	run -1 grep -q '^not ok' "$S4_DEB_OUT/build.log"
+}
+
 @test "lintian reports no errors and no warnings on the built package" {
 	require_built
 	require_cmd lintian
@@ -339,7 +352,8 @@ dpkg_i() {
 	[ "$status" -eq 0 ]
 	[ "$(dpkg-query -W -f='${Version}' socks4wrap)" = "$version+up1" ]
 	[ "$(tail -n 1 /etc/socks4rc)" = "server 192.0.2.7:1080 # changed by the user" ]
-	[ ! -e /etc/socks4rc.dpkg-new ] && [ ! -e /etc/socks4rc.dpkg-dist ]
+	[ ! -e /etc/socks4rc.dpkg-new ]
+	[ ! -e /etc/socks4rc.dpkg-dist ]
 	run /usr/bin/socks4wrap -n 192.0.2.1:80
 	[ "$status" -eq 0 ]
 	[[ $output == *192.0.2.7:1080* ]]

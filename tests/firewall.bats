@@ -532,7 +532,7 @@ f.retrbinary('RETR blob', lambda b: None)"
 	# files.example as a name
 	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" >new.log
 	cat new.log
-	! grep -q inside.example new.log
+	run -1 grep -q inside.example new.log
 	grep -q "CONNECT $NETNS_SERVER_ADDR:$HTTP_PORT" new.log
 	grep -q "$NAMES_SERVER_NAME" new.log
 }

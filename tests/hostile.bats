@@ -2,6 +2,8 @@
 # hostile.bats - SOCKS servers that misbehave (socks4d -M): every case
 # ends in the documented errno and one log line, within the timeout, with
 # no crash and no hang, for blocking and for non-blocking connects.
+#
+# modes: preload syscall syscall32
 
 load helpers/common
 load helpers/servers
@@ -31,11 +33,11 @@ probe() {
 	shift
 	port=$(cat "$BATS_FILE_TMPDIR/$name.port")
 	run env SOCKS4_DIRECT= SOCKS4_TIMEOUT="${TIMEOUT:-10}" timeout 30 "$SOCKS4WRAP" \
-		-s "127.0.0.1:$port" "$S4_BUILD/s4probe" connect "$@" 127.0.0.1 "$ECHO_PORT"
+		-s "127.0.0.1:$port" "$(s4_tool s4probe)" connect "$@" 127.0.0.1 "$ECHO_PORT"
 	out=$output
 	status1=$status
 	run env SOCKS4_DIRECT= SOCKS4_TIMEOUT="${TIMEOUT:-10}" timeout 30 "$SOCKS4WRAP" \
-		-s "127.0.0.1:$port" "$S4_BUILD/s4probe" connect -n -t 20000 "$@" 127.0.0.1 "$ECHO_PORT"
+		-s "127.0.0.1:$port" "$(s4_tool s4probe)" connect -n -t 20000 "$@" 127.0.0.1 "$ECHO_PORT"
 	output="$out
 $output"
 	echo "$output"
@@ -115,7 +117,7 @@ twice() {
 	port=$(s4_free_port)
 	before=$(grep -c 'connection from' "$BATS_FILE_TMPDIR/echo.log" || true)
 	run env SOCKS4_DIRECT= "$SOCKS4WRAP" -s "127.0.0.1:$port" \
-		"$S4_BUILD/s4probe" connect -n 127.0.0.1 "$ECHO_PORT"
+		"$(s4_tool s4probe)" connect -n 127.0.0.1 "$ECHO_PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"connect: error ECONNREFUSED"* ]]
 	[[ "$output" == *"SOCKS server unreachable: Connection refused"* ]]

@@ -10,11 +10,19 @@
 # (192.0.2.50) and nothing else; hosts names hosts-only.example.
 #
 # No connection is made here: connect() to a fake address is in
-# firewall.bats, through socks4d and ssh -D.
+# firewall.bats, through socks4d and ssh -D. In syscall mode the same
+# lookups run under the supervisor: what it does not do yet is skipped,
+# saying so.
+#
+# modes: preload syscall
 
 load helpers/common
 
 LOOKUP=$BATS_TEST_DIRNAME/helpers/lookup.py
+
+# The syscall mode has no remote names yet (README.md, "Names the host
+# cannot resolve"): the program's own resolver asks local DNS.
+NO_FAKE="no remote names yet: the program's own resolver asks local DNS, and no name gets a fake address"
 
 setup_file() {
 	NAMES_SKIP=
@@ -56,13 +64,14 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
-# shimmed MODE CMD...: CMD in the namespace with the library preloaded and
-# remote-dns MODE; the server is never reached by a lookup.
+# shimmed MODE CMD...: CMD in the namespace under the library or the
+# supervisor (S4_SHIM) with remote-dns MODE; the server is never reached
+# by a lookup.
 shimmed() {
 	local mode=$1
 	shift
 	ip netns exec "$NAMES_NS" env SOCKS4_SERVER=127.0.0.1:1 SOCKS4_REMOTE_DNS="$mode" \
-		LD_PRELOAD="$S4_BUILD/libsocks4wrap.so" timeout 30 "$@"
+		"${S4_SHIM[@]}" timeout 30 "$@"
 }
 
 lookup() {
@@ -91,6 +100,7 @@ never_asked() {
 }
 
 @test "with remote-dns on getaddrinfo answers a fake address and asks local DNS nothing" {
+	skip_in_mode syscall "$NO_FAKE"
 	run lookup on gai files.example 21 inet stream
 	[ "$status" -eq 0 ]
 	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 21" ]
@@ -105,6 +115,7 @@ never_asked() {
 }
 
 @test "getaddrinfo's flags, families and services behave as the man page says for a fake address" {
+	skip_in_mode syscall "$NO_FAKE"
 	run lookup on gai Files.Example ftp inet stream canonname
 	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 21 Files.Example" ]
 	run lookup on gai files.example. http unspec stream addrconfig,passive
@@ -162,6 +173,7 @@ never_asked() {
 }
 
 @test "a proxy rule above a broader direct rule sends that name to the proxy" {
+	skip_in_mode syscall "$NO_FAKE"
 	printf 'server 127.0.0.1:1\nremote-dns on\nproxy files.example\ndirect *.example\n' >rc
 	SOCKS4_CONF=$PWD/rc run lookup on gai files.example 80 inet stream
 	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 80" ]
@@ -172,6 +184,7 @@ never_asked() {
 }
 
 @test "a proxy rule naming a name in /etc/hosts leaves it to the proxy" {
+	skip_in_mode syscall "$NO_FAKE"
 	printf 'server 127.0.0.1:1\nremote-dns on\nproxy hosts-only.example\n' >rc
 	SOCKS4_CONF=$PWD/rc run lookup on gai hosts-only.example 80 inet stream
 	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 80" ]
@@ -181,6 +194,7 @@ never_asked() {
 }
 
 @test "gethostbyname, gethostbyname_r and gethostbyname2 give the same fake address" {
+	skip_in_mode syscall "$NO_FAKE"
 	run lookup on ghbn files.example
 	[ "$output" = "files.example - 240.0.0.1" ]
 	run shimmed on perl -e '
@@ -200,6 +214,7 @@ never_asked() {
 }
 
 @test "gethostbyname2_r: the fake address for AF_INET, nothing for AF_INET6, ERANGE for a short buffer" {
+	skip_in_mode syscall "$NO_FAKE"
 	run shimmed on "$S4_PY" -c '
 import ctypes, socket
 libc = ctypes.CDLL(None)
@@ -228,6 +243,7 @@ print(ask(socket.AF_INET, 8))
 }
 
 @test "a fake address gives its name back: getnameinfo and gethostbyaddr" {
+	skip_in_mode syscall "$NO_FAKE"
 	run shimmed on "$S4_PY" -c '
 import socket
 a = socket.getaddrinfo(b"files.example", 21, socket.AF_INET, socket.SOCK_STREAM)[0][4]
@@ -255,12 +271,14 @@ print(*socket.getnameinfo(("240.0.0.9", 80), 0))
 }
 
 @test "names keep their addresses in a forked child" {
+	skip_in_mode syscall "$NO_FAKE"
 	run lookup on fork files.example
 	[ "$status" -eq 0 ]
 	[ "$output" = "child: files.example" ]
 }
 
 @test "local-first: a name local DNS knows goes by its address, one it does not gets a fake" {
+	skip_in_mode syscall "$NO_FAKE"
 	run lookup local-first gai known.example 80 inet stream
 	[ "$output" = "AF_INET SOCK_STREAM 6 192.0.2.50 80" ]
 	run lookup local-first gai files.example 80 inet stream
@@ -275,6 +293,7 @@ print(*socket.getnameinfo(("240.0.0.9", 80), 0))
 }
 
 @test "overlong names and names with control bytes fail with EAI_NONAME, a log line, and no query" {
+	skip_in_mode syscall "$NO_FAKE"
 	long=$(printf 'a%.0s' $(seq 256))
 	run lookup on gai "$long" 80 inet stream
 	[ "${lines[-1]}" = "error EAI_NONAME" ]
@@ -293,6 +312,7 @@ print(*socket.getnameinfo(("240.0.0.9", 80), 0))
 }
 
 @test "a full fake range fails the next new name with EAI_AGAIN and says why" {
+	skip_in_mode syscall "$NO_FAKE"
 	run shimmed on env SOCKS4_FAKE_RANGE=240.1.0.0/30 "$S4_PY" -c '
 import socket
 for n in (b"a.example", b"b.example", b"c.example", b"a.example"):

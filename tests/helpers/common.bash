@@ -5,6 +5,9 @@
 # it by that pid only; s4_stop_all ends every process this file started.
 # Servers are started on port 0 and report their port through a file.
 
+# `run -N` and `run !` (every file may use them)
+bats_require_minimum_version 1.5.0
+
 S4_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 S4_BUILD=$S4_ROOT/build
 SOCKS4WRAP=$S4_BUILD/socks4wrap
@@ -15,12 +18,75 @@ export S4_ROOT S4_BUILD SOCKS4WRAP SOCKS4D S4_PY
 # The shim's settings must come from each test, never from the caller.
 unset SOCKS4_SERVER SOCKS4_USER SOCKS4_TIMEOUT SOCKS4_BIND_TIMEOUT \
 	SOCKS4_DIRECT SOCKS4_DEBUG SOCKS4_BIND SOCKS4_CONF SOCKS4_LOG \
-	SOCKS4_QUIET SOCKS4_IPV6 LD_PRELOAD
+	SOCKS4_QUIET SOCKS4_IPV6 LD_PRELOAD SOCKS4WRAP_MODE
 
 # Nor from the caller's ~/.socks4rc: each file gets an empty home.
 HOME=$BATS_FILE_TMPDIR/home
 mkdir -p "$HOME"
 export HOME
+
+# --- the mode ------------------------------------------------------------
+#
+# A contract file (one with a "# modes: preload syscall" line: connect,
+# bind, corners, signals, eventloop, hostile, names) tests what both front
+# ends promise. tests/run-tests runs it once per mode that line names, with
+# S4_MODE set and "[MODE] " before each test's name:
+#   preload  the launcher preloads the library (SOCKS4WRAP_MODE=preload),
+#            and the test programs are the dynamically linked build/NAME
+#   syscall  the launcher runs every command under the supervisor
+#            (SOCKS4WRAP_MODE=syscall), and the test programs are the
+#            static builds build/NAME-static, which no preload reaches
+#   syscall32  the same with the i386 builds build/NAME-static32, whose
+#            glibc makes every socket call through socketcall(2) (make
+#            builds them when gcc -m32 works; run-tests skips the mode
+#            without them)
+# Unset (a file run by hand, every other file), it is preload and the
+# launcher chooses as it does for a user.
+#
+#   s4_tool NAME     the test program NAME (tests/tools) for the mode
+#   s4_shim CMD...   CMD under the library (LD_PRELOAD) or the supervisor
+#                    itself, without the launcher, its settings all from
+#                    SOCKS4_* in the environment; "${S4_SHIM[@]}" CMD is
+#                    the same as words, for another program to run
+#   skip_in_mode MODE REASON
+#                    skip this test in MODE, saying why: a contract that
+#                    mode does not keep (syscall: syscall32 too). README.md
+#                    ("What differs between the modes") lists every one.
+S4_MODE=${S4_MODE:-}
+case $S4_MODE in
+'') ;;
+preload | syscall | syscall32)
+	SOCKS4WRAP_MODE=${S4_MODE%32}
+	export SOCKS4WRAP_MODE
+	;;
+*)
+	echo "S4_MODE=$S4_MODE: not preload, syscall or syscall32" >&2
+	exit 1
+	;;
+esac
+export S4_MODE
+
+s4_tool() {
+	case $S4_MODE in
+	syscall) echo "$S4_BUILD/$1-static" ;;
+	syscall32) echo "$S4_BUILD/$1-static32" ;;
+	*) echo "$S4_BUILD/$1" ;;
+	esac
+}
+
+if [ "${S4_MODE%32}" = syscall ]; then
+	S4_SHIM=("$S4_BUILD/socks4wrap-sup")
+else
+	S4_SHIM=(env "LD_PRELOAD=$S4_BUILD/libsocks4wrap.so")
+fi
+
+s4_shim() { "${S4_SHIM[@]}" "$@"; }
+
+skip_in_mode() {
+	case ${S4_MODE:-preload} in
+	"$1" | "$1"32) skip "not in $1 mode: $2" ;;
+	esac
+}
 
 s4_log() { echo "# $*" >&3; }
 

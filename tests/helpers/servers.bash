@@ -214,11 +214,13 @@ start_sockd() {
 # runtime preloaded, with or without the shim. Debian 12's curl and wget
 # do: p11-kit's constructor (via GnuTLS) calls newlocale() and the next
 # setlocale() waits forever on glibc's locale lock once libasan is
-# preloaded. Without S4_SAN_PRELOAD this does nothing. The answer is kept
-# per file in $BATS_FILE_TMPDIR.
+# preloaded. Without S4_SAN_PRELOAD this does nothing, nor in syscall mode
+# (S4_MODE), where nothing is preloaded. The answer is kept per file in
+# $BATS_FILE_TMPDIR.
 require_preloadable() {
 	local cmd=$1 mark status=0
 	[ -n "${S4_SAN_PRELOAD:-}" ] || return 0
+	[ "${S4_MODE%32}" != syscall ] || return 0
 	mark=$BATS_FILE_TMPDIR/preloadable.$(basename "$cmd")
 	if [ ! -f "$mark" ]; then
 		# --version or -h: only whether it gets that far matters.
