@@ -246,6 +246,7 @@ $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 
 $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
 $(B)/s4loop: $(B)/tests/tools/s4loop.o $(B)/src/core/clock.o
+$(B)/s4loop-static $(B)/s4loop-static32: src/core/clock.c
 $(B)/test_names: $(B)/src/core/names.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
 $(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
@@ -257,12 +258,12 @@ $(B)/test_log: $(B)/src/core/log.o
 $(B)/%-static: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -static -o $@ $< $(LDFLAGS) -lpthread
+	$(Q)$(CC) $(BASEFLAGS) $(CFLAGS) -static -o $@ $(filter %.c,$^) $(LDFLAGS) -lpthread
 
 $(B)/%-static32: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(M32_CC) $(BASEFLAGS) $(CFLAGS) -m32 -static -o $@ $< $(LDFLAGS) -lpthread
+	$(Q)$(M32_CC) $(BASEFLAGS) $(CFLAGS) -m32 -static -o $@ $(filter %.c,$^) $(LDFLAGS) -lpthread
 
 $(B)/%: $(B)/tests/tools/%.o
 	@$(if $(Q),echo "  LD      $@")
