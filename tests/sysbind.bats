@@ -71,6 +71,33 @@ socks4d_bound() {
 	done
 }
 
+@test "a listener bound to 127.0.0.9:0 stays local: its own name, no BIND" {
+	local before t
+	for t in $(static_builds); do
+		before=$(grep -c "BIND " "$BATS_FILE_TMPDIR/socks4d.log" || true)
+		run sup "$SOCKS4D_PORT" "$S4_BUILD/s4probe$t" listen-local 127.0.0.1 "$ECHO_PORT" 127.0.0.9
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$(advertised)" == 127.0.0.9:* ]]
+		[ "$(advertised)" != 127.0.0.9:0 ]
+		[ "$(grep -c "BIND " "$BATS_FILE_TMPDIR/socks4d.log" || true)" -eq "$before" ]
+	done
+}
+
+@test "a BIND names the server of its thread's connection, not another thread's newer one" {
+	local t
+	for t in $(static_builds); do
+		run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+			timeout 60 "$SUP" "$S4_BUILD/s4probe$t" bind 127.0.0.1 "$CB_PORT" \
+			-O "127.0.0.1:$ECHO_PORT"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"data: ok both ways"* ]]
+		[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$SOCKS4D_PORT: first reply"* ]]
+		[[ "$output" != *"BIND 127.0.0.1:$ECHO_PORT"* ]]
+	done
+}
+
 @test "every listening pattern works with accept4 through Dante" {
 	local p t
 	for t in $(static_builds); do

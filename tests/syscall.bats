@@ -350,6 +350,55 @@ except OSError as e:
 	[[ "$output" == *"CONNECT to an IPv6 address refused: SOCKS4 carries IPv4 only"* ]]
 }
 
+@test "connect() to 0.0.0.0 stays on this host with a line saying why, never at the proxy" {
+	local before echo_before t
+	for t in $(static_builds); do
+		before=$(grep -c "CONNECT 0\.0\.0\.0:" "$BATS_FILE_TMPDIR/socks4d.log" || true)
+		echo_before=$(echo_count)
+		run env SOCKS4_DEBUG=1 SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect 0.0.0.0 "$ECHO_PORT" -s "z\n" -e "z\n"
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"CONNECT 0.0.0.0:$ECHO_PORT: direct (0.0.0.0 is this host)"* ]]
+		[ "$(grep -c "CONNECT 0\.0\.0\.0:" "$BATS_FILE_TMPDIR/socks4d.log" || true)" -eq "$before" ]
+		s4_wait_more echo 'connection from' "$echo_before" 5
+	done
+}
+
+@test "connect() to a fake address no lookup gave out fails with EHOSTUNREACH, never proxied" {
+	local t
+	for t in $(static_builds); do
+		run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+			timeout 30 "$SUP" "$S4_BUILD/s4probe$t" connect 240.0.0.77 21
+		echo "# s4probe$t: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"connect: error EHOSTUNREACH "* ]]
+		[[ "$output" == *"CONNECT 240.0.0.77:21: a fake address no lookup of this process gave out (remote-dns off): EHOSTUNREACH"* ]]
+	done
+	run ! grep -q "240\.0\.0\.77" "$BATS_FILE_TMPDIR/socks4d.log"
+}
+
+@test "with remote-dns on the supervisor says once, at start, that names are resolved here" {
+	run env SOCKS4_REMOTE_DNS=on SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "syscall mode: names are resolved here, by local DNS, although remote-dns is on" <<<"$output")" -eq 1 ]
+	run env SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" SOCKS4_DIRECT='' \
+		timeout 30 "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"names are resolved here"* ]]
+}
+
+@test "the dry run for a syscall-mode command with remote-dns on says names are resolved here" {
+	run env -u SOCKS4_CONF HOME="$BATS_TEST_TMPDIR" timeout 30 "$S4_BUILD/socks4wrap" \
+		-s "127.0.0.1:$SOCKS4D_PORT" -R on -n name.example.invalid:21 "$S4_BUILD/s4probe-static"
+	echo "$output"
+	[[ "$output" == *"# syscall mode"* ]]
+	has_line "name.example.invalid: syscall mode: names are resolved here, by local DNS, although remote-dns is on (the syscall mode cannot leave them to the proxy yet)"
+	[[ "$output" != *"left to the proxy"* ]]
+}
+
 @test "broken settings fail every proxied connect closed with a log line" {
 	local t
 	for t in $(static_builds); do

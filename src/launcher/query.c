@@ -22,6 +22,7 @@
  * hand, so its messages speak as socks4wrap.
  */
 #include "config.h"
+#include "policy.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -258,7 +259,7 @@ static bool is_numeric(const char *host)
  * resolved here, after saying why, and the caller routes its addresses.
  */
 static bool name_decision(const struct config *c, const char *host, uint16_t port,
-			  const char *arg)
+			  const char *arg, bool syscall_mode)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	const struct route_rule *hit;
@@ -292,6 +293,10 @@ static bool name_decision(const struct config *c, const char *host, uint16_t por
 	}
 	if (!hit && config_hosts_has("/etc/hosts", host, close)) {
 		printf("%s: resolved here (/etc/hosts names it)\n", host);
+		return false;
+	}
+	if (syscall_mode) { /* the supervisor's start line, word for word */
+		printf("%s: %s\n", host, policy_names_syscall_note(c));
 		return false;
 	}
 	if (w == CONFIG_NAME_LOCAL_FIRST) {
@@ -357,7 +362,7 @@ static int dry_run(const char *arg, const char *mode)
 		return settings_error(&c);
 	print_settings(&c, mode);
 	printf("\n");
-	if (name_decision(&c, host, pn, arg))
+	if (name_decision(&c, host, pn, arg, mode && !strncmp(mode, "syscall mode", 12)))
 		return 0;
 
 	rc = getaddrinfo(host, port, &hints, &res);

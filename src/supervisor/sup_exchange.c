@@ -68,7 +68,7 @@ int64_t sup_sock_timeout_ms(int fd, int opt)
 }
 
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
-		 const char *what)
+		 const char *host, const char *what)
 {
 	int64_t now = now_ms(), deadline = now + sup_cfg.connect_timeout_ms, sock = 0;
 	socklen_t tlen = sizeof(ex.sndtimeo);
@@ -88,7 +88,7 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 	}
 	if (sock)
 		deadline = now + sock;
-	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, NULL);
+	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, host);
 	h->timeout_ms = sup_cfg.connect_timeout_ms;
 	ex.deadline = deadline;
 	err = hs_run(h, &sup_io, fd, deadline);
