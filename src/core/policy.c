@@ -235,17 +235,31 @@ static bool is_numeric(const char *name)
 }
 
 enum policy_name_way policy_name(const struct config *c, const char *name,
-				 int (*closefn)(int))
+				 int (*closefn)(int), enum policy_name_why *why,
+				 const struct route_rule **hit)
 {
-	const struct route_rule *hit;
+	enum policy_name_why because_buf;
+	const struct route_rule *rule_buf;
+	enum policy_name_why *because = why ? why : &because_buf;
+	const struct route_rule **rule = hit ? hit : &rule_buf;
 	enum policy_name_way w;
 
-	if (c->remote_dns == CONFIG_DNS_OFF || is_numeric(name))
+	*rule = NULL;
+	if (c->remote_dns == CONFIG_DNS_OFF) {
+		*because = POLICY_WHY_OFF;
 		return POLICY_NAME_LOCAL;
-	if (!names_valid(name, strlen(name)))
+	}
+	if (is_numeric(name)) {
+		*because = POLICY_WHY_NUMERIC;
+		return POLICY_NAME_LOCAL;
+	}
+	if (!names_valid(name, strlen(name))) {
+		*because = POLICY_WHY_INVALID;
 		return POLICY_NAME_BAD;
-	switch (config_name_way(c, name, &hit)) {
+	}
+	switch (config_name_way(c, name, rule)) {
 	case CONFIG_NAME_LOCAL:
+		*because = *rule ? POLICY_WHY_RULE : POLICY_WHY_LOCALHOST;
 		return POLICY_NAME_LOCAL;
 	case CONFIG_NAME_REMOTE:
 		w = POLICY_NAME_REMOTE;
@@ -255,11 +269,14 @@ enum policy_name_way policy_name(const struct config *c, const char *name,
 		w = POLICY_NAME_LOCAL_FIRST;
 		break;
 	}
+	*because = *rule ? POLICY_WHY_RULE : POLICY_WHY_MODE;
 	/* /etc/hosts is the host's own word, unless a rule named the name:
 	 * read here rather than by the C library, which would go on to DNS
 	 * for a name it lacks. */
-	if (!hit && config_hosts_has("/etc/hosts", name, closefn))
+	if (!*rule && config_hosts_has("/etc/hosts", name, closefn)) {
+		*because = POLICY_WHY_HOSTS;
 		return POLICY_NAME_LOCAL;
+	}
 	return w;
 }
 

@@ -155,16 +155,29 @@ enum policy_name_way {
 	POLICY_NAME_BAD,         /* no resolver is to be asked for it */
 };
 
+/* Why a name goes the way it goes (the dry run says it). */
+enum policy_name_why {
+	POLICY_WHY_OFF,       /* remote-dns off */
+	POLICY_WHY_NUMERIC,   /* an address written out */
+	POLICY_WHY_INVALID,   /* not a host name */
+	POLICY_WHY_RULE,      /* a name rule (*hit) */
+	POLICY_WHY_LOCALHOST, /* localhost and names under .localhost */
+	POLICY_WHY_HOSTS,     /* /etc/hosts names it */
+	POLICY_WHY_MODE,      /* remote-dns on or local-first, no rule */
+};
+
 /*
  * How a lookup of name is answered: remote-dns off, numeric strings,
  * "localhost", names the rules send direct and names in /etc/hosts
  * (unless a rule named the name) are local; names no SOCKS4A request may
  * carry are bad; the rest as remote-dns and the name rules say.
  * closefn closes what reading /etc/hosts opened (the library passes the
- * real close).
+ * real close). why and hit, when not NULL, get the reason and the name
+ * rule that decided (NULL when none did).
  */
 enum policy_name_way policy_name(const struct config *c, const char *name,
-				 int (*closefn)(int));
+				 int (*closefn)(int), enum policy_name_why *why,
+				 const struct route_rule **hit);
 
 /*
  * The syscall mode cannot give names to the proxy yet: with remote-dns

@@ -7,7 +7,7 @@
  * the exchange (handshake.c); after a granted reply it simply is the
  * connection to the destination and nothing passes through us again.
  *
- *   hook -> route decision (route.c) -> slot + exchange (fdstate.c,
+ *   hook -> the policy's decision (policy.c) -> slot + exchange (fdstate.c,
  *   handshake.c, driven by drive.c) -> back to the hook, errno set there
  *
  * A blocking connect() does the whole exchange before it returns, with

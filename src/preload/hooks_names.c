@@ -65,7 +65,7 @@ static SLOW enum policy_name_way classify(const char *name)
 
 	if (!remote_dns_on())
 		return POLICY_NAME_LOCAL;
-	w = policy_name(&shim_cfg, name, real.close);
+	w = policy_name(&shim_cfg, name, real.close, NULL, NULL);
 	errno = saved;
 	return w;
 }

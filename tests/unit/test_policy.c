@@ -367,21 +367,37 @@ TEST(bind_server_by_thread_then_newest)
 TEST(names)
 {
 	static struct config c;
+	enum policy_name_why why;
+	const struct route_rule *hit;
 
 	settings(&c, "remote-dns on\ndirect *.corp.example\n");
-	CHECK_EQ_INT(policy_name(&c, "ftp.example", close), POLICY_NAME_REMOTE);
-	CHECK_EQ_INT(policy_name(&c, "db.corp.example", close), POLICY_NAME_LOCAL);
-	CHECK_EQ_INT(policy_name(&c, "localhost", close), POLICY_NAME_LOCAL);
-	CHECK_EQ_INT(policy_name(&c, "192.0.2.7", close), POLICY_NAME_LOCAL);
-	CHECK_EQ_INT(policy_name(&c, "fe80::1%eth0", close), POLICY_NAME_LOCAL);
-	CHECK_EQ_INT(policy_name(&c, "bad name", close), POLICY_NAME_BAD);
+	CHECK_EQ_INT(policy_name(&c, "ftp.example", close, NULL, NULL), POLICY_NAME_REMOTE);
+	CHECK_EQ_INT(policy_name(&c, "db.corp.example", close, NULL, NULL), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(policy_name(&c, "localhost", close, NULL, NULL), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(policy_name(&c, "192.0.2.7", close, NULL, NULL), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(policy_name(&c, "fe80::1%eth0", close, NULL, NULL), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(policy_name(&c, "bad name", close, NULL, NULL), POLICY_NAME_BAD);
 	CHECK(policy_names_syscall_note(&c) != NULL);
 	CHECK(has(policy_names_syscall_note(&c), "resolved here"));
+	/* why, for the dry run */
+	CHECK_EQ_INT(policy_name(&c, "ftp.example", close, &why, &hit), POLICY_NAME_REMOTE);
+	CHECK_EQ_INT(why, POLICY_WHY_MODE);
+	CHECK(hit == NULL);
+	CHECK_EQ_INT(policy_name(&c, "db.corp.example", close, &why, &hit), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(why, POLICY_WHY_RULE);
+	CHECK(hit != NULL);
+	policy_name(&c, "localhost", close, &why, &hit);
+	CHECK_EQ_INT(why, POLICY_WHY_LOCALHOST);
+	policy_name(&c, "10.1", close, &why, &hit);
+	CHECK_EQ_INT(why, POLICY_WHY_NUMERIC);
+	policy_name(&c, ".example", close, &why, &hit);
+	CHECK_EQ_INT(why, POLICY_WHY_INVALID);
 	settings(&c, "remote-dns local-first\n");
-	CHECK_EQ_INT(policy_name(&c, "ftp.example", close), POLICY_NAME_LOCAL_FIRST);
+	CHECK_EQ_INT(policy_name(&c, "ftp.example", close, NULL, NULL), POLICY_NAME_LOCAL_FIRST);
 	CHECK(policy_names_syscall_note(&c) != NULL);
 	settings(&c, "");
-	CHECK_EQ_INT(policy_name(&c, "ftp.example", close), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(policy_name(&c, "ftp.example", close, &why, NULL), POLICY_NAME_LOCAL);
+	CHECK_EQ_INT(why, POLICY_WHY_OFF);
 	CHECK(policy_names_syscall_note(&c) == NULL);
 }
 
