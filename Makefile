@@ -228,7 +228,7 @@ $(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o
 $(B)/test_fdstate: $(B)/src/core/fdstate.o
 $(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_policy: $(B)/src/core/policy.o $(B)/src/core/primary.o $(B)/src/core/names.o \
-                  $(B)/src/core/log.o
+                  $(B)/src/core/log.o $(B)/src/core/handshake.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread

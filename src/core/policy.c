@@ -28,6 +28,14 @@ static void say(struct policy_line *l, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void quiet(struct policy_line *l)
+{
+	if (l) {
+		l->level = POLICY_NO_LINE;
+		l->text[0] = '\0';
+	}
+}
+
 void policy_say(const struct policy_line *l)
 {
 	if (l->level != POLICY_NO_LINE)
@@ -86,8 +94,12 @@ void policy_connect(const struct config *c, const struct policy_sock *k,
 	const struct route_rule *rule;
 	enum route_action way;
 
-	*v = (struct policy_connect){.way = POLICY_DIRECT, .log.level = POLICY_NO_LINE};
-	v->log.text[0] = '\0';
+	/* field by field: the line's buffer is large, and rarely written */
+	v->way = POLICY_DIRECT;
+	v->err = 0;
+	v->server = (struct v4){0, 0};
+	v->host = NULL;
+	quiet(&v->log);
 	if (!addr_to_v4(addr, len, &v->dst)) {
 		v->dst = (struct v4){0, 0};
 		if (addr->sa_family != AF_INET6 || len < SIN6_LEN_RFC2133 ||
@@ -173,7 +185,7 @@ bool policy_bind(const struct config *c, struct primary *p, const struct policy_
 {
 	char b[ADDR_STRLEN];
 
-	say(log, POLICY_NO_LINE, "%s", "");
+	quiet(log);
 	if (!addr_to_v4(addr, len, want) || want->port != 0 || !bind_wanted(c, p, *want) ||
 	    !k->is_stream(k->sock))
 		return false;
@@ -188,7 +200,7 @@ bool policy_bind(const struct config *c, struct primary *p, const struct policy_
 bool policy_listen_unbound(const struct config *c, struct primary *p,
 			   const struct policy_sock *k, struct v4 name, struct policy_line *log)
 {
-	say(log, POLICY_NO_LINE, "%s", "");
+	quiet(log);
 	if (!c->bind || c->error[0] || name.port != 0 || name.ip != 0 || !k->is_stream(k->sock))
 		return false;
 	if (!have_server(p)) {
@@ -202,18 +214,6 @@ bool policy_listen_unbound(const struct config *c, struct primary *p,
 int policy_bind_server(struct primary *p, int tid, struct v4 bound, struct primary_conn *app)
 {
 	return primary_find(p, tid, bound.ip, app) ? 0 : -EADDRNOTAVAIL;
-}
-
-const char *policy_what(const char *cmd, struct v4 dst, const char *host,
-			char buf[POLICY_WHAT_MAX])
-{
-	char a[ADDR_STRLEN];
-
-	if (host)
-		snprintf(buf, POLICY_WHAT_MAX, "%s %s:%u", cmd, host, ntohs(dst.port));
-	else
-		snprintf(buf, POLICY_WHAT_MAX, "%s %s", cmd, addr_fmt(dst, a));
-	return buf;
 }
 
 /* Every form the C library reads as an address: 10.1, 0x7f.1,

@@ -142,12 +142,6 @@ bool policy_listen_unbound(const struct config *c, struct primary *p,
  */
 int policy_bind_server(struct primary *p, int tid, struct v4 bound, struct primary_conn *app);
 
-/* "CMD 192.0.2.1:21", or "CMD host:21" for a SOCKS4A request: the words
- * every line about an exchange begins with. */
-#define POLICY_WHAT_MAX (16 + SOCKS4_HOST_MAX + ADDR_STRLEN)
-const char *policy_what(const char *cmd, struct v4 dst, const char *host,
-			char buf[POLICY_WHAT_MAX]);
-
 enum policy_name_way {
 	POLICY_NAME_LOCAL,       /* the C library resolves it */
 	POLICY_NAME_REMOTE,      /* a fake address: the proxy resolves it */

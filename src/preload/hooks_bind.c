@@ -123,7 +123,7 @@ static struct fdslot *adopt_unbound(int fd)
  */
 static int bind_start(int fd, struct fdslot *s)
 {
-	char what[POLICY_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct primary_conn app, used = {{0, 0}, NULL, 0, 0};
 	struct pollfd pfd[1];
 	struct drive d;
@@ -143,7 +143,7 @@ static int bind_start(int fd, struct fdslot *s)
 	hs_init(&s->hs, SOCKS4_CMD_BIND, s->family, shim_cfg.server, app.dst, shim_cfg.userid,
 		app.host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
-	policy_what("BIND", app.dst, app.host, what);
+	hs_what(&s->hs, what, sizeof(what));
 	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
 	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
 		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)

@@ -73,7 +73,7 @@ static void granted(int fd, struct fdslot *s)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct v4 local = {0, 0};
-	char d[POLICY_WHAT_MAX], p[ADDR_STRLEN];
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
 
 	/* The draft calls these fields ignorable, but servers such as Dante
 	 * fill them with their outward address: the best answer to
@@ -85,7 +85,7 @@ static void granted(int fd, struct fdslot *s)
 	if (!r->addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_to_v4((struct sockaddr *)&ss, len, &local);
 	primary_add_connect(&shim_primary, shim_tid(), s->hs.dst, s->hs.host, s->name, local);
-	log_msg(LOG_INFO, "%s via %s: granted", policy_what("CONNECT", s->hs.dst, NULL, d),
+	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(s->hs.dst, d),
 		addr_fmt(s->hs.server, p));
 }
 

@@ -212,14 +212,15 @@ struct hs;
 /*
  * One exchange (cmd SOCKS4_CMD_CONNECT or SOCKS4_CMD_BIND) up to its
  * first reply, on fd (a copy of the program's socket) of family AF_INET
- * or AF_INET6, naming host (SOCKS4A) or, with host NULL, dst's address, bounded by the connect timeout (for a CONNECT on a
- * blocking socket, by its SO_SNDTIMEO when that is shorter: ETIMEDOUT).
- * The socket's flags are never changed. Returns 0 with h->r the granted reply, else the errno
- * the program should see (positive), having logged "WHAT via SERVER:
- * ..." once.
+ * or AF_INET6, naming host (SOCKS4A) or, with host NULL, dst's address,
+ * bounded by the connect timeout (for a CONNECT on a blocking socket, by
+ * its SO_SNDTIMEO when that is shorter: ETIMEDOUT). The socket's flags
+ * are never changed. Returns 0 with h->r the granted reply, else the
+ * errno the program should see (positive), having logged "WHAT via
+ * SERVER: ..." once (WHAT: hs_what()).
  */
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
-		 const char *host, const char *what);
+		 const char *host);
 
 /* A blocking socket's SO_SNDTIMEO or SO_RCVTIMEO in ms; 0 when none is
  * set or the socket is non-blocking. */

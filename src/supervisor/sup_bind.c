@@ -229,7 +229,7 @@ void sup_on_bind(struct sup_call *c)
 /* The BIND request and its first reply, on the copy. 0 or an errno. */
 static int bind_start(struct bind_entry *e, int copy, int tid)
 {
-	char what[POLICY_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct primary_conn app;
 	struct socks4_reply r;
 	int err;
@@ -240,8 +240,8 @@ static int bind_start(struct bind_entry *e, int copy, int tid)
 	}
 	e->dst = app.dst;
 	/* after a SOCKS4A CONNECT: a 4A BIND naming the same server */
-	policy_what("BIND", app.dst, app.host, what);
-	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, app.host, what);
+	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, app.host);
+	hs_what(&e->hs, what, sizeof(what));
 	r = e->hs.r;
 	if (err) {
 		e->phase = B_SPENT;

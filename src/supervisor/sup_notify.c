@@ -292,7 +292,7 @@ static int stream_busy(int copy)
 /* A CONNECT through the server the policy chose (v), for thread tid. */
 static int connect_proxied(int copy, int domain, const struct policy_connect *v, int tid)
 {
-	char what[POLICY_WHAT_MAX], p[ADDR_STRLEN];
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct v4 name, local = {0, 0};
@@ -302,8 +302,7 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 
 	if ((err = stream_busy(copy)))
 		return err;
-	policy_what("CONNECT", v->dst, NULL, what);
-	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, v->dst, v->host, what);
+	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, v->dst, v->host);
 	r = h.r;
 	if (err) {
 		/* Back to a fresh socket, so that connecting it again starts
@@ -320,7 +319,8 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
 		addr_to_v4((struct sockaddr *)&ss, sl, &local);
 	primary_add_connect(&sup_primary, tid, v->dst, v->host, name, local);
-	log_msg(LOG_INFO, "%s via %s: granted", what, addr_fmt(v->server, p));
+	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(v->dst, d),
+		addr_fmt(v->server, p));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * (is it a stream?) is answered by the test.
  */
 #include "policy.h"
+#include "handshake.h"
 #include "log.h"
 #include "names.h"
 #include "check.h"
@@ -320,7 +321,8 @@ TEST(bind_after_4a_connect_names_the_host)
 	struct policy_connect v;
 	struct primary_conn app;
 	struct sockaddr_storage ss;
-	char what[POLICY_WHAT_MAX];
+	char what[HS_WHAT_MAX];
+	struct hs h;
 	uint32_t fake;
 
 	settings(&c, "remote-dns on\n");
@@ -334,12 +336,13 @@ TEST(bind_after_4a_connect_names_the_host)
 	primary_add_connect(&p, 42, v.dst, v.host, ep("203.0.113.5", 4000), none);
 	CHECK_EQ_INT(policy_bind_server(&p, 42, none, &app), 0);
 	CHECK_EQ_STR(app.host, "ftp.example");
-	CHECK_EQ_STR(policy_what("BIND", app.dst, app.host, what), "BIND ftp.example:21");
+	hs_init(&h, SOCKS4_CMD_BIND, AF_INET, c.server, app.dst, "", app.host);
+	CHECK_EQ_STR(hs_what(&h, what, sizeof(what)), "BIND ftp.example:21");
 	/* another thread, bound to the reported address: the same */
 	CHECK_EQ_INT(policy_bind_server(&p, 43, ep("203.0.113.5", 0), &app), 0);
 	CHECK_EQ_STR(app.host, "ftp.example");
-	CHECK_EQ_STR(policy_what("BIND", ep("198.51.100.7", 21), NULL, what),
-		     "BIND 198.51.100.7:21");
+	hs_init(&h, SOCKS4_CMD_BIND, AF_INET, c.server, ep("198.51.100.7", 21), "", NULL);
+	CHECK_EQ_STR(hs_what(&h, what, sizeof(what)), "BIND 198.51.100.7:21");
 	names_reset_for_test();
 }
 
