@@ -77,6 +77,16 @@ check_sockd() {
 	grep -q "tcp/bindreply .*127\.0\.0\.1\.${1##*:}" "$BATS_FILE_TMPDIR/sockd.log"
 }
 
+@test "a BIND names the server of its thread's connection, not another thread's newer one" {
+	run s4_wrap "$SOCKS4D_PORT" -v "$S4_BUILD/s4probe" bind 127.0.0.1 "$CB_PORT" \
+		-O "127.0.0.1:$FTPD_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"data: ok both ways"* ]]
+	[[ "$output" == *"BIND 127.0.0.1:$CB_PORT via 127.0.0.1:$SOCKS4D_PORT: first reply"* ]]
+	[[ "$output" != *"BIND 127.0.0.1:$FTPD_PORT"* ]]
+}
+
 @test "every listening pattern gets a BIND through socks4d, data both ways" {
 	each_pattern "$SOCKS4D_PORT" check_socks4d
 }
