@@ -55,10 +55,12 @@ B = build
 # below links what it needs of it.
 CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c \
             src/core/clock.c
+# The policy (where a call goes), for both front ends.
+POLICY_SRCS = src/core/policy.c src/core/primary.c src/core/names.c
 
 # The library (src/preload): the core and the hooks, only the hooks exported.
-SHIM_SRCS = $(CORE_SRCS) src/core/fdstate.c src/core/handshake.c src/core/primary.c \
-            src/core/names.c src/core/elfinfo.c src/core/cmdpath.c \
+SHIM_SRCS = $(CORE_SRCS) $(POLICY_SRCS) src/core/fdstate.c src/core/handshake.c \
+            src/core/elfinfo.c src/core/cmdpath.c \
             src/preload/real.c src/preload/init.c src/preload/drive.c \
             src/preload/hooks_connect.c src/preload/hooks_bind.c src/preload/hooks_fd.c \
             src/preload/hooks_io.c src/preload/hooks_dl.c src/preload/hooks_exec.c \
@@ -76,7 +78,7 @@ SERVER      = $(B)/socks4d
 # socks4wrap --dry-run's printer: the shim's own settings code, as a program
 # installed next to the library.
 QUERY_SRCS = src/launcher/query.c src/core/config.c src/core/route.c src/core/addr.c \
-             src/core/socks4.c
+             src/core/socks4.c src/core/log.c $(POLICY_SRCS)
 QUERY_OBJS = $(QUERY_SRCS:%.c=$(B)/%.o)
 QUERY      = $(B)/socks4wrap-query
 
@@ -84,7 +86,7 @@ QUERY      = $(B)/socks4wrap-query
 # socket calls, on the same settings and routing code as the library.
 SUP_SRCS = src/supervisor/sup.c src/supervisor/sup_filter.c src/supervisor/sup_abi.c \
            src/supervisor/sup_notify.c src/supervisor/sup_bind.c src/supervisor/sup_exchange.c \
-           src/core/handshake.c $(CORE_SRCS)
+           src/core/handshake.c $(CORE_SRCS) $(POLICY_SRCS)
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
 
@@ -117,6 +119,7 @@ UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test
 UNIT_NAMES += test_elfinfo
 UNIT_NAMES += test_names
 UNIT_NAMES += test_cmdpath test_log
+UNIT_NAMES += test_policy
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
 
 # Small C programs the integration tests run under the shim.
@@ -240,6 +243,8 @@ UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(
 $(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o $(B)/src/core/clock.o
 $(B)/test_fdstate: $(B)/src/core/fdstate.o
 $(B)/test_primary: $(B)/src/core/primary.o
+$(B)/test_policy: $(B)/src/core/policy.o $(B)/src/core/primary.o $(B)/src/core/names.o \
+                  $(B)/src/core/log.o $(B)/src/core/handshake.o $(B)/src/core/clock.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) -lpthread

@@ -242,3 +242,12 @@ grants() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
 }
+
+@test "connect() to a fake address no lookup gave out fails with EHOSTUNREACH, never proxied" {
+	run s4_wrap "$SOCKS4D_PORT" "$(s4_tool s4probe)" connect 240.0.0.77 21
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"connect: error EHOSTUNREACH "* ]]
+	[[ "$output" == *"CONNECT 240.0.0.77:21: a fake address no lookup of this process gave out (remote-dns off): EHOSTUNREACH"* ]]
+	run -1 grep -q "240\.0\.0\.77" "$BATS_FILE_TMPDIR/socks4d.log"
+}

@@ -63,7 +63,6 @@ granted() {
 }
 
 @test "connect() to 0.0.0.0 stays on this host and never reaches the proxy" {
-	skip_in_mode syscall "until the policy layer: the supervisor sends 0.0.0.0 to the proxy"
 	local before
 	before=$(grep -c "CONNECT 0\.0\.0\.0" "$BATS_FILE_TMPDIR/socks4d.log" || true)
 	corner zero "$SOCKS4D_PORT"
@@ -73,7 +72,6 @@ granted() {
 }
 
 @test "a listener bound to a loopback address with port 0 stays local even with nothing direct" {
-	skip_in_mode syscall "until the policy layer: the supervisor makes it a BIND"
 	corner bindlo "$SOCKS4D_PORT"
 	[ "$status" -eq 0 ]
 	has_line "listening=127.0.0.2"

@@ -30,7 +30,7 @@ const char *hs_state_name(int state)
 }
 
 /* "CONNECT 198.51.100.7:21" or "BIND files.example:21" */
-static const char *hs_what(const struct hs *h, char *buf, size_t cap)
+const char *hs_what(const struct hs *h, char *buf, size_t cap)
 {
 	char d[ADDR_STRLEN];
 
@@ -235,7 +235,7 @@ int hs_errno(const struct hs *h)
 
 int hs_log_failure(const struct hs *h, const char *what)
 {
-	char p[ADDR_STRLEN], w[SOCKS4_HOST_MAX + 32];
+	char p[ADDR_STRLEN], w[HS_WHAT_MAX];
 	const uint8_t *b = h->reply;
 	bool reaching = h->failed_in == HS_START || h->failed_in == HS_REACH;
 	unsigned secs = h->timeout_ms / 1000;

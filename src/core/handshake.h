@@ -114,11 +114,16 @@ static inline int hs_pending(const struct hs *h)
  * a malformed one, else the transport's own. */
 int hs_errno(const struct hs *h);
 
+/* "CONNECT 192.0.2.1:21", or "BIND host:21" for a SOCKS4A request: the
+ * words every line about the exchange begins with. */
+#define HS_WHAT_MAX (SOCKS4_HOST_MAX + 32)
+const char *hs_what(const struct hs *h, char *buf, size_t cap);
+
 /*
  * Logs one line for a failed exchange, "WHAT via SERVER: what happened"
  * (a malformed reply with its bytes, a refusal with its code and the
  * draft's wording, the server unreachable, a reply cut short, a timeout),
- * and returns hs_errno().
+ * and returns hs_errno(). what NULL: hs_what().
  */
 int hs_log_failure(const struct hs *h, const char *what);
 

@@ -22,6 +22,7 @@
  * hand, so its messages speak as socks4wrap.
  */
 #include "config.h"
+#include "policy.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -243,45 +244,44 @@ static int split_dest(const char *arg, char *host, size_t hostlen, char *port,
 	return 0;
 }
 
-static bool is_numeric(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	return inet_aton(host, &a4) || inet_pton(AF_INET6, host, &a6) == 1;
-}
-
 /*
- * What the shim does with a name (hooks_names.c), port in network order:
- * true when the name is
- * left to the proxy (or refused) and that is printed; false when it is
- * resolved here, after saying why, and the caller routes its addresses.
+ * What the shim does with a name (the policy's answer, policy.c), port
+ * in network order: true when the name is left to the proxy (or refused)
+ * and that is printed; false when it is resolved here, after saying why,
+ * and the caller routes its addresses.
  */
 static bool name_decision(const struct config *c, const char *host, uint16_t port,
-			  const char *arg)
+			  const char *arg, bool syscall_mode)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	const struct route_rule *hit;
+	enum policy_name_why why;
 	struct addrinfo *res;
-	enum config_name_way w;
+	enum policy_name_way w = policy_name(c, host, close, &why, &hit);
 	char p[ADDR_STRLEN];
 	int rc;
 
-	if (is_numeric(host))
+	switch (why) {
+	case POLICY_WHY_NUMERIC:
 		return false;
-	if (c->remote_dns == CONFIG_DNS_OFF) {
+	case POLICY_WHY_OFF:
 		if (c->routes.nnames)
 			printf("%s: resolved here (remote-dns off; the name rules apply only "
 			       "when it is on or local-first)\n", host);
 		return false;
-	}
-	if (!socks4_host_valid(host, strlen(host))) {
+	case POLICY_WHY_INVALID:
 		printf("%s: not a host name a lookup is made for: the lookup fails "
 		       "with EAI_NONAME\n", host);
 		return true;
+	case POLICY_WHY_HOSTS:
+		printf("%s: resolved here (/etc/hosts names it)\n", host);
+		return false;
+	case POLICY_WHY_LOCALHOST:
+	case POLICY_WHY_RULE:
+	case POLICY_WHY_MODE:
+		break;
 	}
-	w = config_name_way(c, host, &hit);
-	if (w == CONFIG_NAME_LOCAL) {
+	if (w == POLICY_NAME_LOCAL) {
 		printf("%s: resolved here (", host);
 		if (hit)
 			print_rule(c, hit);
@@ -290,11 +290,11 @@ static bool name_decision(const struct config *c, const char *host, uint16_t por
 		printf(")\n");
 		return false;
 	}
-	if (!hit && config_hosts_has("/etc/hosts", host, close)) {
-		printf("%s: resolved here (/etc/hosts names it)\n", host);
+	if (syscall_mode) { /* the supervisor's start line, word for word */
+		printf("%s: %s\n", host, policy_names_syscall_note(c));
 		return false;
 	}
-	if (w == CONFIG_NAME_LOCAL_FIRST) {
+	if (w == POLICY_NAME_LOCAL_FIRST) {
 		rc = getaddrinfo(host, NULL, &hints, &res);
 		if (rc == 0) {
 			printf("%s: resolved here (remote-dns local-first, and local DNS knows it)\n",
@@ -357,7 +357,7 @@ static int dry_run(const char *arg, const char *mode)
 		return settings_error(&c);
 	print_settings(&c, mode);
 	printf("\n");
-	if (name_decision(&c, host, pn, arg))
+	if (name_decision(&c, host, pn, arg, mode && !strncmp(mode, "syscall mode", 12)))
 		return 0;
 
 	rc = getaddrinfo(host, port, &hints, &res);

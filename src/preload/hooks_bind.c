@@ -38,41 +38,28 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-static bool bind_wanted(struct v4 local)
-{
-	uint32_t h = ntohl(local.ip);
-
-	/* A socket bound to loopback is explicitly local, unless the address
-	 * is one a proxied connection showed the program (pattern 2b, with a
-	 * proxy on this host). */
-	if ((h >> 24) == 127 && !primary_is_ours(local.ip))
-		return false;
-	return shim_cfg.bind && !shim_cfg.error[0] &&
-	       (local.ip == 0 ||
-		route_lookup(&shim_cfg.routes, local.ip, 0, NULL) != ROUTE_DIRECT);
-}
-
 static SLOW int bind_slow(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct policy_line why;
 	struct sockaddr_storage ss;
 	struct fdslot *s;
-	struct v4 want, app;
+	struct v4 want;
 	char b[ADDR_STRLEN];
 	int saved = errno, err;
 
-	if (!addr_to_v4(addr, len, &want) || want.port != 0 || !shim_ready() ||
-	    !bind_wanted(want) || !shim_is_stream(fd))
+	if (!shim_ready())
 		return real.bind(fd, addr, len);
-	if (!primary_find(want.ip, &app)) {
-		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
-			"yet, so no application server to name in a BIND", fd, addr_fmt(want, b));
+	if (!policy_bind(&shim_cfg, &shim_primary, &(struct policy_sock){fd, fd, shim_is_stream},
+			 addr, len, &want, &why)) {
+		policy_say(&why);
+		errno = saved;
 		return real.bind(fd, addr, len);
 	}
 	if (real.bind(fd, addr, len) < 0) {
 		/* The address we reported for the program's control connection
 		 * (see getsockname) is the proxy's, not ours: bind anywhere, the
 		 * BIND listens there for us. */
-		if (errno != EADDRNOTAVAIL || !primary_is_proxy_ip(want.ip))
+		if (errno != EADDRNOTAVAIL || !primary_is_proxy_ip(&shim_primary, want.ip))
 			return -1;
 		if (real.bind(fd, (struct sockaddr *)&ss,
 			      addr_from_v4(addr->sa_family, (struct v4){0, 0}, &ss)) < 0)
@@ -111,18 +98,17 @@ static struct fdslot *adopt_unbound(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct v4 name, app;
+	struct policy_line why;
+	struct v4 name;
 	struct fdslot *s;
 	int err;
 
-	if (!shim_cfg.bind || shim_cfg.error[0] ||
-	    real.getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port != 0 ||
-	    name.ip != 0 || !shim_is_stream(fd))
+	if (real.getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    !addr_to_v4((struct sockaddr *)&ss, len, &name))
 		return NULL;
-	if (!primary_find(0, &app)) {
-		log_msg(LOG_INFO, "listen on unbound fd %d: stays local: no proxied "
-			"connection yet, so no application server to name in a BIND", fd);
+	if (!policy_listen_unbound(&shim_cfg, &shim_primary,
+				   &(struct policy_sock){fd, fd, shim_is_stream}, name, &why)) {
+		policy_say(&why);
 		return NULL;
 	}
 	s = fdstate_new(fd, FD_BIND, ss.ss_family, &err);
@@ -137,36 +123,27 @@ static struct fdslot *adopt_unbound(int fd)
  */
 static int bind_start(int fd, struct fdslot *s)
 {
-	char what[16 + SOCKS4_HOST_MAX + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
-	const char *host;
+	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	struct primary_conn app, used = {{0, 0}, NULL, 0, 0};
 	struct pollfd pfd[1];
 	struct drive d;
 	uint32_t gen = s->gen;
 	int r, w;
 
-	/* The application server: with a listener bound to no address in
-	 * particular, or to the proxy-side one every proxied connection
-	 * reports, the connection this thread last used, else the one bound
-	 * to (primary.c: its reported or real local address), else the
-	 * newest. See README, "two application servers". */
-	bool by_use = (!s->bound.ip || primary_is_proxy_ip(s->bound.ip)) &&
-		      io_last_connect(&s->hs.dst);
-
-	if (!by_use && !primary_find(s->bound.ip, &s->hs.dst)) {
+	/* The application server (primary.c): the connection this thread
+	 * last used is the one it last read or wrote, if that is still
+	 * open, else the one it last made. */
+	if (io_last_connect(&used.dst, &used.host))
+		primary_use(&shim_primary, shim_tid(), &used);
+	if ((r = policy_bind_server(&shim_primary, shim_tid(), s->bound, &app)) < 0) {
 		s->spent = 1; /* unreachable: bind() checked */
-		return -EADDRNOTAVAIL;
+		return r;
 	}
 	/* after a SOCKS4A CONNECT: a 4A BIND naming the same server */
-	if (shim_fake_name(s->hs.dst.ip, &host) < 0) {
-		s->spent = 1;
-		return -EHOSTUNREACH;
-	}
-	hs_init(&s->hs, SOCKS4_CMD_BIND, s->family, shim_cfg.server, s->hs.dst,
-		shim_cfg.userid, host);
+	hs_init(&s->hs, SOCKS4_CMD_BIND, s->family, shim_cfg.server, app.dst, shim_cfg.userid,
+		app.host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
-	snprintf(what, sizeof(what), "BIND %s", addr_fmt(s->hs.dst, a));
-	if (host)
-		snprintf(what, sizeof(what), "BIND %s:%u", host, ntohs(s->hs.dst.port));
+	hs_what(&s->hs, what, sizeof(what));
 	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
 	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
 		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)
@@ -180,8 +157,8 @@ static int bind_start(int fd, struct fdslot *s)
 	}
 	/* draft section 4.2: DSTIP 0 means the server's own address */
 	s->name = (struct v4){s->hs.r.addr ? s->hs.r.addr : shim_cfg.server.ip, s->hs.r.port};
-	primary_note_proxy_ip(s->name.ip);
-	primary_set_bind_ip(s->name.ip);
+	primary_note_proxy_ip(&shim_primary, s->name.ip);
+	primary_set_bind_ip(&shim_primary, s->name.ip);
 	log_msg(LOG_INFO, "%s via %s: first reply: proxy listens on %s%s", what,
 		addr_fmt(shim_cfg.server, p), addr_fmt(s->name, a),
 		s->hs.r.addr ? "" : " (0.0.0.0 in the reply: the server's address)");

@@ -7,7 +7,7 @@
  * the exchange (handshake.c); after a granted reply it simply is the
  * connection to the destination and nothing passes through us again.
  *
- *   hook -> route decision (route.c) -> slot + exchange (fdstate.c,
+ *   hook -> the policy's decision (policy.c) -> slot + exchange (fdstate.c,
  *   handshake.c, driven by drive.c) -> back to the hook, errno set there
  *
  * A blocking connect() does the whole exchange before it returns, with
@@ -79,12 +79,12 @@ static void granted(int fd, struct fdslot *s)
 	 * fill them with their outward address: the best answer to
 	 * getsockname() a program can get (see README). */
 	s->name = r->addr ? (struct v4){r->addr, r->port} : (struct v4){0, 0};
-	primary_note_proxy_ip(r->addr);
+	primary_note_proxy_ip(&shim_primary, r->addr);
 	/* With no address in the reply, a program's listener may be bound to
 	 * our real one: remember it so that its BIND finds this connection. */
 	if (!r->addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_to_v4((struct sockaddr *)&ss, len, &local);
-	primary_add_connect(s->hs.dst, s->name, local);
+	primary_add_connect(&shim_primary, shim_tid(), s->hs.dst, s->hs.host, s->name, local);
 	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(s->hs.dst, d),
 		addr_fmt(s->hs.server, p));
 }
@@ -294,28 +294,23 @@ static int connect_again(int fd, struct fdslot *s)
 	return r == HS_WANT_WRITE ? -EALREADY : told(s, r);
 }
 
-static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
+/* A CONNECT through the server the policy chose (v). */
+static int connect_proxy(int fd, int family, const struct policy_connect *v)
 {
 	struct fdslot *s;
 	int err, r;
 	bool nonblocking;
 
-	if (shim_cfg.error[0]) {
-		char d[ADDR_STRLEN];
-		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
-			addr_fmt(dst, d), shim_cfg.error);
-		return -ECONNREFUSED;
-	}
 	nonblocking = shim_nonblocking(fd);
 	fdstate_lock();
 	if (!(s = fdstate_new(fd, FD_CONNECT, family, &err))) {
 		fdstate_unlock();
 		return err;
 	}
-	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, shim_cfg.server, dst, shim_cfg.userid, host);
+	hs_init(&s->hs, SOCKS4_CMD_CONNECT, family, v->server, v->dst, shim_cfg.userid, v->host);
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	s->deadline = now_ms() + shim_cfg.connect_timeout_ms;
-	s->peer = dst;
+	s->peer = v->dst;
 	if (nonblocking) {
 		/* On loopback and most LANs the connection is already up: then
 		 * the request goes out now, and the destination's connect time
@@ -326,8 +321,8 @@ static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 			 * never completes a non-blocking TCP connect at once, and
 			 * programs count on it */
 			char d[ADDR_STRLEN], p[ADDR_STRLEN];
-			log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(dst, d),
-				addr_fmt(shim_cfg.server, p),
+			log_msg(LOG_DEBUG, "CONNECT %s via %s: %s", addr_fmt(v->dst, d),
+				addr_fmt(v->server, p),
 				r == HS_WANT_WRITE ? "reaching the server"
 				: r ? "request sent, reply pending" : "granted at once");
 			s->in_progress = 1;
@@ -344,84 +339,40 @@ static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 	return r;
 }
 
-/* Native IPv6 cannot travel over SOCKS4. */
-static int connect_ipv6(int fd, const struct sockaddr *addr, socklen_t len)
-{
-	const struct route_rule *hit;
-
-	if (config_route_ipv6(&shim_cfg, addr, len, &hit) == ROUTE_DIRECT)
-		return real.connect(fd, addr, len);
-	log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries IPv4 only "
-		"(ENETUNREACH; 'ipv6 direct' in socks4rc or SOCKS4_IPV6=direct lets IPv6 go direct)");
-	errno = ENETUNREACH;
-	return -1;
-}
-
 /* Out of line: its buffers would otherwise make every connect() build a
- * large stack frame. rule NULL: 0.0.0.0, which is this host. */
-static SLOW void log_direct(struct v4 dst, const struct route_rule *rule)
+ * large stack frame. */
+static SLOW void log_direct(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
+	struct policy_connect v;
 
-	if (rule)
-		log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
-			config_rule_str(&shim_cfg, rule, why));
-	else
-		log_msg(LOG_INFO, "CONNECT %s: direct (0.0.0.0 is this host)", addr_fmt(dst, d));
+	policy_connect(&shim_cfg, &(struct policy_sock){fd, fd, shim_is_stream}, addr, len, &v);
+	policy_say(&v.log);
 }
 
-static SLOW int connect_denied(struct v4 dst, const struct route_rule *rule)
+/* Every destination but the common direct one: what the policy says. */
+static SLOW int connect_decided(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
-
-	log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-		config_rule_str(&shim_cfg, rule, why));
-	errno = EACCES;
-	return -1;
-}
-
-/* A destination the rules deny (the rule) or send to the proxy (NULL).
- * 0.0.0.0 (and ::)
- * is this host to the kernel, whatever the rules say: it stays here. It
- * is judged after the rules so that the direct path pays nothing for it. */
-static SLOW int connect_elsewhere(int fd, const struct sockaddr *addr, socklen_t len,
-				  struct v4 dst, const struct route_rule *deny)
-{
+	struct policy_connect v;
 	int saved = errno;
 
-	if (dst.ip == 0) {
-		if (log_enabled(LOG_INFO))
-			log_direct(dst, NULL);
-		return real.connect(fd, addr, len);
+	policy_connect(&shim_cfg, &(struct policy_sock){fd, fd, shim_is_stream}, addr, len, &v);
+	policy_say(&v.log);
+	errno = saved;
+	switch (v.way) {
+	case POLICY_PROXY:
+		return shim_ret(saved, connect_proxy(fd, addr->sa_family, &v));
+	case POLICY_REFUSE:
+		return shim_ret(saved, v.err);
+	case POLICY_DIRECT:
+		break;
 	}
-	if (deny)
-		return connect_denied(dst, deny);
-	if (!shim_is_stream(fd)) /* UDP and the like: the kernel's business */
-		return real.connect(fd, addr, len);
-	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, NULL));
-}
-
-/* A fake address (remote-dns): a SOCKS4A CONNECT with its name, or the
- * rule's or the missing name's errno (see shim_fake_route). */
-static SLOW int connect_fake(int fd, const struct sockaddr *addr, socklen_t len,
-			     struct v4 dst)
-{
-	int saved = errno, err;
-	const char *host;
-
-	if (!shim_is_stream(fd))
-		return real.connect(fd, addr, len);
-	if ((err = shim_fake_route(dst, &host))) {
-		errno = err;
-		return -1;
-	}
-	return shim_ret(saved, connect_proxy(fd, addr->sa_family, dst, host));
+	return real.connect(fd, addr, len);
 }
 
 /*
- * Where an IPv4 (or v4-mapped) destination goes, and going there. The
- * direct path is the common one and stays a few instructions from the
- * real call.
+ * Where a destination goes, and going there. The direct path is the
+ * common one and stays a few instructions from the real call: the
+ * policy's inline case.
  */
 static inline __attribute__((always_inline)) int
 connect_route(int fd, const struct sockaddr *addr, socklen_t len)
@@ -429,21 +380,12 @@ connect_route(int fd, const struct sockaddr *addr, socklen_t len)
 	const struct route_rule *rule;
 	struct v4 dst;
 
-	if (!addr_to_v4(addr, len, &dst)) {
-		if (addr->sa_family == AF_INET6 && len >= SIN6_LEN_RFC2133)
-			return connect_ipv6(fd, addr, len);
-		return real.connect(fd, addr, len); /* the kernel's EINVAL */
-	}
-	if (__builtin_expect(shim_is_fake(dst.ip), 0))
-		return connect_fake(fd, addr, len, dst);
-	enum route_action way = route_lookup(&shim_cfg.routes, dst.ip, dst.port, &rule);
-
-	if (way == ROUTE_DIRECT) {
-		if (log_enabled(LOG_INFO))
-			log_direct(dst, rule);
-		return real.connect(fd, addr, len);
-	}
-	return connect_elsewhere(fd, addr, len, dst, way == ROUTE_DENY ? rule : NULL);
+	if (__builtin_expect(!addr_to_v4(addr, len, &dst) ||
+			     !policy_connect_direct(&shim_cfg, shim_fake, dst, &rule), 0))
+		return connect_decided(fd, addr, len);
+	if (log_enabled(LOG_INFO))
+		log_direct(fd, addr, len);
+	return real.connect(fd, addr, len);
 }
 
 /* connect() on a descriptor we track. */

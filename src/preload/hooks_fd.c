@@ -51,7 +51,7 @@ static int connect_name(int fd, const struct fdslot *s, struct sockaddr *addr,
 
 	if (s->hs.state == HS_GRANTED && s->name.ip)
 		return report_addr(fd, s, s->name, real.getsockname, addr, len);
-	if (s->hs.state != HS_GRANTED || !(bind_ip = primary_bind_ip()) ||
+	if (s->hs.state != HS_GRANTED || !(bind_ip = primary_bind_ip(&shim_primary)) ||
 	    real.getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    !addr_to_v4((struct sockaddr *)&ss, sl, &local))
 		return real.getsockname(fd, addr, len) == 0 ? 0 : -errno;

@@ -47,13 +47,14 @@ static int settle(int fd, int timeo_opt)
 static __thread int last_fd = -1;
 static __thread uint32_t last_gen;
 
-bool io_last_connect(struct v4 *dst)
+bool io_last_connect(struct v4 *dst, const char **host)
 {
 	struct fdslot *s = last_fd >= 0 ? fdstate_get(last_fd) : NULL;
 
 	if (!s || s->gen != last_gen || s->kind != FD_CONNECT || s->hs.state != HS_GRANTED)
 		return false;
 	*dst = s->hs.dst;
+	*host = s->hs.host;
 	return true;
 }
 

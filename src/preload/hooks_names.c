@@ -4,8 +4,8 @@
  *
  * A name to be resolved remotely gets a fake address from the names
  * table (names.c) and never reaches the C library's resolver; connect()
- * to that address sends a SOCKS4A request with the name (hooks_connect.c
- * asks shim_fake_name()). Numeric strings, "localhost", names in
+ * to that address sends a SOCKS4A request with the name (the policy,
+ * policy.c, finds it). Numeric strings, "localhost", names in
  * /etc/hosts and names the rules send direct go to the C library, as do
  * all lookups while remote-dns is off: then each hook costs one load and
  * a branch beyond the call itself.
@@ -37,30 +37,6 @@ static inline bool names_active(void)
 	return __builtin_expect(__atomic_load_n(&names_on, __ATOMIC_RELAXED), 0);
 }
 
-/* How one lookup is answered. */
-enum way {
-	WAY_REAL,        /* the C library */
-	WAY_FAKE,        /* a fake address: the proxy resolves the name */
-	WAY_LOCAL_FIRST, /* the C library; a fake address if it finds nothing */
-	WAY_BAD,         /* a name no resolver should be asked for */
-};
-
-static bool is_numeric(const char *name)
-{
-	char buf[INET6_ADDRSTRLEN + 64];
-	struct in_addr a4;
-	struct in6_addr a6;
-	size_t n = strcspn(name, "%"); /* fe80::1%eth0 */
-
-	if (inet_aton(name, &a4)) /* every form the C library reads: 10.1, 0x7f.1 */
-		return true;
-	if (n >= sizeof(buf))
-		return false;
-	memcpy(buf, name, n);
-	buf[n] = '\0';
-	return inet_pton(AF_INET6, buf, &a6) == 1;
-}
-
 /* The range from the settings, set up once (names_setup is idempotent). */
 static bool fake_ready(void)
 {
@@ -80,34 +56,16 @@ static bool remote_dns_on(void)
 	return fake_ready();
 }
 
-static SLOW enum way classify(const char *name)
+/* How one lookup is answered: the policy's answer, once remote-dns is
+ * known to be on. */
+static SLOW enum policy_name_way classify(const char *name)
 {
-	const struct route_rule *hit;
 	int saved = errno;
-	enum way w;
+	enum policy_name_way w;
 
 	if (!remote_dns_on())
-		return WAY_REAL;
-	if (is_numeric(name))
-		return WAY_REAL;
-	if (!names_valid(name, strlen(name)))
-		return WAY_BAD;
-	switch (config_name_way(&shim_cfg, name, &hit)) {
-	case CONFIG_NAME_LOCAL:
-		return WAY_REAL;
-	case CONFIG_NAME_REMOTE:
-		w = WAY_FAKE;
-		break;
-	case CONFIG_NAME_LOCAL_FIRST:
-	default:
-		w = WAY_LOCAL_FIRST;
-		break;
-	}
-	/* /etc/hosts is the host's own word, unless a rule named the name:
-	 * read here rather than by the C library, which would go on to DNS
-	 * for a name it lacks. */
-	if (!hit && config_hosts_has("/etc/hosts", name, real.close))
-		w = WAY_REAL;
+		return POLICY_NAME_LOCAL;
+	w = policy_name(&shim_cfg, name, real.close, NULL, NULL);
 	errno = saved;
 	return w;
 }
@@ -240,18 +198,18 @@ static SLOW int gai_slow(const char *node, const char *service,
 	    hints->ai_family != AF_INET6)
 		return real.getaddrinfo(node, service, hints, res); /* EAI_FAMILY */
 	switch (classify(node)) {
-	case WAY_REAL:
+	case POLICY_NAME_LOCAL:
 		return real.getaddrinfo(node, service, hints, res);
-	case WAY_BAD:
+	case POLICY_NAME_BAD:
 		log_bad(node);
 		return EAI_NONAME;
-	case WAY_LOCAL_FIRST:
+	case POLICY_NAME_LOCAL_FIRST:
 		rc = real.getaddrinfo(node, service, hints, res);
 		if (!local_found_nothing(rc))
 			return rc;
 		log_msg(LOG_INFO, "name %s: local DNS: %s; asking the proxy", node, gai_strerror(rc));
 		break;
-	case WAY_FAKE:
+	case POLICY_NAME_REMOTE:
 		break;
 	}
 	rc = gai_fake(node, service, hints, res);
@@ -335,11 +293,11 @@ static int hostent_fake(const char *name, int af, struct hostent *he, char *buf,
 	return fill_hostent(he, buf, len, name, ip);
 }
 
-/* WAY_* for a gethostbyname-family lookup of name with family af. */
-static SLOW enum way host_way(const char *name, int af)
+/* The way for a gethostbyname-family lookup of name with family af. */
+static SLOW enum policy_name_way host_way(const char *name, int af)
 {
 	if (!name || (af != AF_INET && af != AF_INET6))
-		return WAY_REAL;
+		return POLICY_NAME_LOCAL;
 	return classify(name);
 }
 
@@ -349,19 +307,19 @@ static struct hostent *ghbn_common(const char *name, int af, bool two)
 	struct hostent *r;
 
 	switch (host_way(name, af)) {
-	case WAY_REAL:
+	case POLICY_NAME_LOCAL:
 		return two ? real.gethostbyname2(name, af) : real.gethostbyname(name);
-	case WAY_BAD:
+	case POLICY_NAME_BAD:
 		log_bad(name);
 		h_errno = HOST_NOT_FOUND;
 		return NULL;
-	case WAY_LOCAL_FIRST:
+	case POLICY_NAME_LOCAL_FIRST:
 		r = two ? real.gethostbyname2(name, af) : real.gethostbyname(name);
 		if (r || !h_found_nothing(h_errno))
 			return r;
 		log_msg(LOG_INFO, "name %s: local DNS: %s; asking the proxy", name, hstrerror(h_errno));
 		break;
-	case WAY_FAKE:
+	case POLICY_NAME_REMOTE:
 		break;
 	}
 	errno = saved;
@@ -410,21 +368,21 @@ static SLOW int ghbn_r_slow(const char *name, int af, bool two, struct hostent *
 #define REAL_R() (two ? real.gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop) \
 		      : real.gethostbyname_r(name, ret, buf, buflen, result, h_errnop))
 	switch (host_way(name, af)) {
-	case WAY_REAL:
+	case POLICY_NAME_LOCAL:
 		return REAL_R();
-	case WAY_BAD:
+	case POLICY_NAME_BAD:
 		log_bad(name);
 		*result = NULL;
 		*h_errnop = HOST_NOT_FOUND;
 		return 0; /* as the C library says "not found" */
-	case WAY_LOCAL_FIRST:
+	case POLICY_NAME_LOCAL_FIRST:
 		rc = REAL_R();
 		if (rc == ERANGE || *result || !h_found_nothing(*h_errnop))
 			return rc;
 		log_msg(LOG_INFO, "name %s: local DNS: %s; asking the proxy", name,
 			hstrerror(*h_errnop));
 		break;
-	case WAY_FAKE:
+	case POLICY_NAME_REMOTE:
 		break;
 	}
 #undef REAL_R
@@ -597,51 +555,7 @@ HOOK struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
 	return real.gethostbyaddr(addr, len, type);
 }
 
-/* --- for connect() and BIND ----------------------------------------------------- */
-
-int shim_fake_route(struct v4 dst, const char **host)
-{
-	const struct route_rule *hit;
-	char a[ADDR_STRLEN], why[ROUTE_NAME_LEN + CONFIG_PATH_MAX + 32];
-	char origin[CONFIG_PATH_MAX + 16];
-	int r = shim_fake_name(dst.ip, host);
-	const char *name = *host;
-
-	if (r > 0)
-		return 1;
-	if (r < 0) {
-		log_msg(LOG_ERROR, "CONNECT %s: a fake address no lookup of this process gave out "
-			"(remote-dns %s): EHOSTUNREACH", addr_fmt(dst, a),
-			config_remote_dns_str(shim_cfg.remote_dns));
-		return EHOSTUNREACH;
-	}
-	switch (route_lookup_dest(&shim_cfg.routes, name, dst.ip, dst.port, &hit)) {
-	case ROUTE_PROXY:
-		return 0;
-	case ROUTE_DENY:
-		snprintf(why, sizeof(why), "%s %s, %s", route_action_str(hit->action),
-			 route_rule_name(&shim_cfg.routes, hit) ? route_rule_name(&shim_cfg.routes, hit)
-								 : route_fmt_dest(hit, a),
-			 config_rule_origin(&shim_cfg, hit, origin, sizeof(origin)));
-		log_msg(LOG_ERROR, "CONNECT %s:%u: denied by rule %s (EACCES)", name,
-			ntohs(dst.port), why);
-		return EACCES;
-	case ROUTE_DIRECT:
-		break;
-	}
-	log_msg(LOG_ERROR, "CONNECT %s:%u: a rule sends it direct, but the name was left to "
-		"the proxy; a 'direct %s' rule has it resolved here (EHOSTUNREACH)", name,
-		ntohs(dst.port), name);
-	return EHOSTUNREACH;
-}
-
-int shim_fake_name(uint32_t ip, const char **host)
-{
-	*host = NULL;
-	if (!shim_is_fake(ip))
-		return 1;
-	return (*host = names_get(ip)) ? 0 : -ENOENT;
-}
+/* --- for connect() ------------------------------------------------------------- */
 
 void shim_fake_failed(const struct hs *h)
 {

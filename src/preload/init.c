@@ -11,12 +11,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct config shim_cfg;
-/* The fake range as a mask and a network in network order, so that the
- * test every IPv4 connect() makes is an AND and a compare. Until the
- * settings exist, a mask that no address matches. */
-uint32_t shim_fake_net_n = 1, shim_fake_mask_n = 0;
+struct primary shim_primary = PRIMARY_INIT;
+/* Until the settings exist, a range that no address is in. */
+struct policy_fake shim_fake = {1, 0};
 
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
 static pthread_once_t cfg_once = PTHREAD_ONCE_INIT;
@@ -47,8 +48,7 @@ static void build_settings(void)
 	in_init = true;
 	if (config_build(c, env) == 0)
 		config_resolve_with(c, real.getaddrinfo);
-	shim_fake_mask_n = htonl(c->fake_prefix ? ~0u << (32 - c->fake_prefix) : 0);
-	shim_fake_net_n = htonl(c->fake_net) & shim_fake_mask_n;
+	shim_fake = policy_fake_range(c);
 	log_setup(c->debug, c->quiet, c->log_path);
 	log_msg(LOG_INFO, "socks4wrap %s", SOCKS4WRAP_VERSION);
 	if (c->error[0])
@@ -64,18 +64,18 @@ static void build_settings(void)
 static void fork_prepare(void)
 {
 	fdstate_fork_prepare();
-	primary_fork_prepare();
+	primary_fork_prepare(&shim_primary);
 }
 
 static void fork_parent(void)
 {
-	primary_fork_release();
+	primary_fork_release(&shim_primary);
 	fdstate_fork_parent();
 }
 
 static void fork_child(void)
 {
-	primary_fork_release();
+	primary_fork_release(&shim_primary);
 	fdstate_fork_child();
 }
 
@@ -99,4 +99,9 @@ bool shim_ready_slow(void)
 		return false;
 	pthread_once(&cfg_once, build_settings);
 	return true;
+}
+
+int shim_tid(void)
+{
+	return (int)syscall(SYS_gettid);
 }

@@ -16,6 +16,8 @@
 #include "config.h"
 #include "fdstate.h"
 #include "handshake.h"
+#include "policy.h"
+#include "primary.h"
 #include "real.h"
 
 #include <arpa/inet.h>
@@ -27,6 +29,11 @@
 #define SLOW __attribute__((noinline, cold))
 
 extern struct config shim_cfg;
+
+/* What the process learned from its proxied connections (init.c), and
+ * the calling thread's id, by which it tells threads apart. */
+extern struct primary shim_primary;
+int shim_tid(void);
 
 extern bool shim_real_done, shim_cfg_done;
 void shim_real_slow(void);
@@ -120,9 +127,10 @@ int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
 
 /* --- what one flow offers another --------------------------------------- */
 
-/* hooks_io.c, under the slot lock: the destination of the proxied
- * connection this thread last read or wrote, if it is still open. */
-bool io_last_connect(struct v4 *dst);
+/* hooks_io.c, under the slot lock: the destination (and SOCKS4A name, or
+ * NULL) of the proxied connection this thread last read or wrote, if it
+ * is still open. */
+bool io_last_connect(struct v4 *dst, const char **host);
 
 /* hooks_connect.c: finishes a CONNECT still under way before a data call
  * or fcntl(F_SETFL) goes ahead: 0 or -errno (see there). Takes the lock. */
@@ -187,31 +195,15 @@ static inline bool shim_low_pointer(const void *p)
 
 /* --- hooks_names.c: names the proxy resolves (remote-dns) ---------------- */
 
-/* Whether ip (network order) is in the fake range (remote-dns; see
- * hooks_names.c): a few instructions, asked by every IPv4 connect()
- * before the rules, since a name's rules are not the address's. */
-extern uint32_t shim_fake_net_n, shim_fake_mask_n; /* network order, init.c */
+/* The fake range (remote-dns; see hooks_names.c), until the settings
+ * exist a range no address is in: every IPv4 connect() asks, before the
+ * rules, since a name's rules are not the address's. */
+extern struct policy_fake shim_fake; /* init.c */
 
 static inline bool shim_is_fake(uint32_t ip)
 {
-	return (ip & shim_fake_mask_n) == shim_fake_net_n;
+	return policy_is_fake(shim_fake, ip);
 }
-
-/*
- * The name behind ip: 1 when ip is not in the fake range; 0 with *host
- * the name a lookup gave ip (it stays valid for the life of the process,
- * so an exchange may keep the pointer); -ENOENT for a fake address no
- * lookup of this process gave out (remote-dns off, or another process's).
- */
-int shim_fake_name(uint32_t ip, const char **host);
-
-/*
- * connect() to dst, which shim_is_fake(): 0 with *host the name, when it
- * goes through the proxy as SOCKS4A; else the errno the program gets,
- * logged: EHOSTUNREACH for a fake address no lookup gave out, or one a
- * rule sends direct; EACCES for a deny rule.
- */
-int shim_fake_route(struct v4 dst, const char **host);
 
 /* After a SOCKS4A exchange failed and was logged: one more line saying
  * what a refusal of a name may mean. */

@@ -21,6 +21,7 @@
  * serves until then.
  */
 #include "log.h"
+#include "policy.h"
 #include "sup.h"
 
 #include <errno.h>
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 	if (sup_cfg.error[0])
 		log_msg(LOG_ERROR, "%s; connections that need the proxy will fail",
 			sup_cfg.error);
+	if (policy_names_syscall_note(&sup_cfg))
+		log_msg(LOG_ERROR, "%s", policy_names_syscall_note(&sup_cfg));
 
 	/* Serving a call holds two descriptors (the caller's pidfd and the
 	 * socket's copy): the supervisor takes the hard limit, the command

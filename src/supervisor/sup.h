@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "primary.h"
 #include "socks4.h"
 
 #include <linux/audit.h>
@@ -36,6 +37,10 @@
 
 /* The settings, built once before the command starts; read-only after. */
 extern struct config sup_cfg;
+
+/* What the served tree learned from its proxied connections, threads
+ * told apart by the trapped call's tid (sup_bind.c). */
+extern struct primary sup_primary;
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 int64_t sup_now_ms(void);
@@ -111,6 +116,9 @@ int sup_take(struct sup_call *c, int fd);
 /* An int socket option, or -errno. */
 int sup_sockopt_int(int fd, int level, int name);
 
+/* Whether our copy of a socket is a stream socket (the policy asks). */
+bool sup_is_stream(int copy);
+
 /* A call's sockaddr argument read once: 0 or the kernel's errno
  * (positive), ENOENT when the call is gone. */
 int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
@@ -179,10 +187,6 @@ int sup_connect_local(struct sup_call *c, int copy, int domain,
 
 /* --- BIND (sup_bind.c) --- */
 
-/* A proxied CONNECT's destination, reported name (0: none) and real
- * local address, for the BINDs that follow it. */
-void sup_bind_note_connect(struct v4 dst, struct v4 name, struct v4 local);
-
 /* bind(), listen(), accept()/accept4() (four: with flags). */
 void sup_on_bind(struct sup_call *c);
 void sup_on_listen(struct sup_call *c);
@@ -208,14 +212,15 @@ struct hs;
 /*
  * One exchange (cmd SOCKS4_CMD_CONNECT or SOCKS4_CMD_BIND) up to its
  * first reply, on fd (a copy of the program's socket) of family AF_INET
- * or AF_INET6, bounded by the connect timeout (for a CONNECT on a
- * blocking socket, by its SO_SNDTIMEO when that is shorter: ETIMEDOUT).
- * The socket's flags are never changed. Returns 0 with h->r the granted reply, else the errno
- * the program should see (positive), having logged "WHAT via SERVER:
- * ..." once.
+ * or AF_INET6, naming host (SOCKS4A) or, with host NULL, dst's address,
+ * bounded by the connect timeout (for a CONNECT on a blocking socket, by
+ * its SO_SNDTIMEO when that is shorter: ETIMEDOUT). The socket's flags
+ * are never changed. Returns 0 with h->r the granted reply, else the
+ * errno the program should see (positive), having logged "WHAT via
+ * SERVER: ..." once (WHAT: hs_what()).
  */
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
-		 const char *what);
+		 const char *host);
 
 /* A blocking socket's SO_SNDTIMEO or SO_RCVTIMEO in ms; 0 when none is
  * set or the socket is non-blocking. */

@@ -20,12 +20,15 @@
  * - The quiet listener is remembered as spent: a second accept() fails
  *   with EINVAL (blocking) or EAGAIN (non-blocking), never hangs.
  *
- * The application server is the destination of the tree's proxied
- * connection whose local address (reported or real) the listener was
- * bound to, else its latest one.
+ * Which sockets become a BIND, and the application server a BIND names,
+ * are the policy's (policy.c, primary.c), as in the library: threads
+ * are told apart by the trapped call's tid, and the connection a thread
+ * last used is the one it last connected (the supervisor sees no reads
+ * or writes).
  */
 #include "handshake.h"
 #include "log.h"
+#include "policy.h"
 #include "sup.h"
 
 #include <dirent.h>
@@ -45,66 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* --- what the tree's proxied connections taught us --------------------- */
-
-#define PRIMARY_MAX 16
-
-static struct primary {
-	struct v4 dst, name, local;
-} primaries[PRIMARY_MAX];
-static unsigned nprimaries; /* total ever recorded; the ring holds the last 16 */
-static uint32_t proxy_ips[PRIMARY_MAX];
-static unsigned nproxy_ips;
-static pthread_mutex_t primary_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void note_proxy_ip(uint32_t ip)
-{
-	for (unsigned i = 0; i < nproxy_ips && i < PRIMARY_MAX; i++)
-		if (proxy_ips[i] == ip)
-			return;
-	proxy_ips[nproxy_ips++ % PRIMARY_MAX] = ip;
-}
-
-void sup_bind_note_connect(struct v4 dst, struct v4 name, struct v4 local)
-{
-	pthread_mutex_lock(&primary_lock);
-	primaries[nprimaries++ % PRIMARY_MAX] = (struct primary){dst, name, local};
-	if (name.ip)
-		note_proxy_ip(name.ip);
-	pthread_mutex_unlock(&primary_lock);
-}
-
-static bool primary_find(uint32_t bound_ip, struct v4 *dst)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&primary_lock);
-	for (unsigned k = 0; k < nprimaries && k < PRIMARY_MAX && bound_ip; k++) {
-		const struct primary *p = &primaries[(nprimaries - 1 - k) % PRIMARY_MAX];
-		if (p->name.ip == bound_ip || p->local.ip == bound_ip) {
-			*dst = p->dst;
-			found = true;
-			break;
-		}
-	}
-	if (!found && nprimaries) {
-		*dst = primaries[(nprimaries - 1) % PRIMARY_MAX].dst;
-		found = true;
-	}
-	pthread_mutex_unlock(&primary_lock);
-	return found;
-}
-
-static bool is_proxy_ip(uint32_t ip)
-{
-	bool r = false;
-
-	pthread_mutex_lock(&primary_lock);
-	for (unsigned i = 0; i < nproxy_ips && i < PRIMARY_MAX; i++)
-		r = r || proxy_ips[i] == ip;
-	pthread_mutex_unlock(&primary_lock);
-	return r;
-}
+struct primary sup_primary = PRIMARY_INIT;
 
 /* --- sockets of a BIND, by inode ------------------------------------------ */
 
@@ -217,12 +161,6 @@ static void drop(struct bind_entry *e)
 
 /* --- the calls -------------------------------------------------------- */
 
-static bool bind_wanted(struct v4 local)
-{
-	return sup_cfg.bind && !sup_cfg.error[0] &&
-	       (local.ip == 0 || route_lookup(&sup_cfg.routes, local.ip, 0, NULL) != ROUTE_DIRECT);
-}
-
 static bool inet_stream(int copy, int *domain)
 {
 	*domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
@@ -250,32 +188,29 @@ static int take_inet(struct sup_call *c, int *domain)
 void sup_on_bind(struct sup_call *c)
 {
 	struct sockaddr_storage ss;
+	struct policy_line why;
 	struct bind_entry *e;
 	socklen_t len;
-	struct v4 want, app;
+	struct v4 want;
 	char b[ADDR_STRLEN];
 	int domain, copy = take_inet(c, &domain), err;
 
 	if (copy < 0)
 		return;
 	err = sup_read_addr(c, c->args[1], c->args[2], &ss, &len);
-	if (err || !addr_to_v4((struct sockaddr *)&ss, len, &want) || want.port != 0 ||
-	    ss.ss_family != domain || !bind_wanted(want)) {
+	if (err || ss.ss_family != domain ||
+	    !policy_bind(&sup_cfg, &sup_primary, &(struct policy_sock){(int)c->args[0], copy,
+									 sup_is_stream},
+			 (struct sockaddr *)&ss, len, &want, &why)) {
+		if (!err && ss.ss_family == domain)
+			policy_say(&why);
 		close(copy);
 		if (err != ENOENT)
 			sup_pass(c);
 		return;
 	}
-	if (!primary_find(want.ip, &app)) {
-		log_msg(LOG_INFO, "bind fd %d to %s: stays local: no proxied connection "
-			"yet, so no application server to name in a BIND",
-			(int)c->args[0], addr_fmt(want, b));
-		close(copy);
-		sup_pass(c);
-		return;
-	}
 	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (err == EADDRNOTAVAIL && is_proxy_ip(want.ip)) {
+	if (err == EADDRNOTAVAIL && primary_is_proxy_ip(&sup_primary, want.ip)) {
 		/* the address we reported for the control connection is the
 		 * proxy's: bind anywhere, the BIND listens there for us */
 		len = addr_from_v4(domain, (struct v4){0, 0}, &ss);
@@ -292,18 +227,21 @@ void sup_on_bind(struct sup_call *c)
 }
 
 /* The BIND request and its first reply, on the copy. 0 or an errno. */
-static int bind_start(struct bind_entry *e, int copy)
+static int bind_start(struct bind_entry *e, int copy, int tid)
 {
-	char what[16 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
+	struct primary_conn app;
 	struct socks4_reply r;
 	int err;
 
-	if (!primary_find(e->bound.ip, &e->dst)) {
+	if (policy_bind_server(&sup_primary, tid, e->bound, &app) < 0) {
 		e->phase = B_SPENT;
 		return e->err = EADDRNOTAVAIL;
 	}
-	snprintf(what, sizeof(what), "BIND %s", addr_fmt(e->dst, a));
-	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, what);
+	e->dst = app.dst;
+	/* after a SOCKS4A CONNECT: a 4A BIND naming the same server */
+	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, app.host);
+	hs_what(&e->hs, what, sizeof(what));
 	r = e->hs.r;
 	if (err) {
 		e->phase = B_SPENT;
@@ -312,9 +250,7 @@ static int bind_start(struct bind_entry *e, int copy)
 	/* draft section 4.2: DSTIP 0 means the server's own address */
 	e->name = (struct v4){r.addr ? r.addr : sup_cfg.server.ip, r.port};
 	e->phase = B_WAIT_SECOND;
-	pthread_mutex_lock(&primary_lock);
-	note_proxy_ip(e->name.ip);
-	pthread_mutex_unlock(&primary_lock);
+	primary_note_proxy_ip(&sup_primary, e->name.ip);
 	log_msg(LOG_INFO, "%s via %s: first reply: proxy listens on %s%s", what,
 		addr_fmt(sup_cfg.server, p), addr_fmt(e->name, a),
 		r.addr ? "" : " (0.0.0.0 in the reply: the server's address)");
@@ -326,15 +262,15 @@ static struct bind_entry *adopt_unbound(int copy, int domain, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct v4 name, app;
+	struct policy_line why;
+	struct v4 name;
 
-	if (!sup_cfg.bind || sup_cfg.error[0] ||
-	    getsockname(copy, (struct sockaddr *)&ss, &len) < 0 ||
-	    !addr_to_v4((struct sockaddr *)&ss, len, &name) || name.port || name.ip)
+	if (getsockname(copy, (struct sockaddr *)&ss, &len) < 0 ||
+	    !addr_to_v4((struct sockaddr *)&ss, len, &name))
 		return NULL;
-	if (!primary_find(0, &app)) {
-		log_msg(LOG_INFO, "listen on unbound fd %d: stays local: no proxied "
-			"connection yet, so no application server to name in a BIND", fd);
+	if (!policy_listen_unbound(&sup_cfg, &sup_primary,
+				   &(struct policy_sock){fd, copy, sup_is_stream}, name, &why)) {
+		policy_say(&why);
 		return NULL;
 	}
 	return add(copy, domain);
@@ -359,7 +295,7 @@ void sup_on_listen(struct sup_call *c)
 		return;
 	}
 	if (e->phase == B_BOUND)
-		err = bind_start(e, copy);
+		err = bind_start(e, copy, (int)c->n.pid);
 	else if (e->phase == B_SPENT && !e->listening)
 		err = e->err ? e->err : EINVAL;
 	if (!err)
@@ -380,7 +316,7 @@ bool sup_bind_name(struct sup_call *c, int copy, bool peer)
 	if (peer && e->phase != B_ACCEPTED)
 		err = ENOTCONN; /* a listener */
 	else if (e->phase == B_BOUND)
-		err = bind_start(e, copy);
+		err = bind_start(e, copy, (int)c->n.pid);
 	else if (e->phase == B_SPENT && !e->name.ip)
 		err = e->err ? e->err : EINVAL;
 	v = peer ? e->peer : e->name;

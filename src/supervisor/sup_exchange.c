@@ -68,12 +68,12 @@ int64_t sup_sock_timeout_ms(int fd, int opt)
 }
 
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
-		 const char *what)
+		 const char *host)
 {
 	int64_t now = now_ms(), deadline = now + sup_cfg.connect_timeout_ms, sock = 0;
 	socklen_t tlen = sizeof(ex.sndtimeo);
 	int fl = fcntl(fd, F_GETFL), err;
-	char p[ADDR_STRLEN];
+	char p[ADDR_STRLEN], w[HS_WHAT_MAX];
 
 	ex.blocking = fl >= 0 && !(fl & O_NONBLOCK) &&
 		      getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ex.sndtimeo, &tlen) == 0;
@@ -88,17 +88,17 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 	}
 	if (sock)
 		deadline = now + sock;
-	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, NULL);
+	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, host);
 	h->timeout_ms = sup_cfg.connect_timeout_ms;
 	ex.deadline = deadline;
 	err = hs_run(h, &sup_io, fd, deadline);
 	if (err == -ETIMEDOUT && sock) {
 		log_msg(LOG_ERROR, "%s via %s: not done within the socket's send timeout "
-			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", what, addr_fmt(sup_cfg.server, p),
-			(long long)sock);
+			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", hs_what(h, w, sizeof(w)),
+			addr_fmt(sup_cfg.server, p), (long long)sock);
 		return ETIMEDOUT;
 	}
-	return err ? hs_log_failure(h, what) : 0;
+	return err ? hs_log_failure(h, NULL) : 0;
 }
 
 int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)

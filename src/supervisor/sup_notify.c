@@ -24,6 +24,7 @@
  */
 #include "handshake.h"
 #include "log.h"
+#include "policy.h"
 #include "sup.h"
 
 #include <errno.h>
@@ -195,6 +196,11 @@ int sup_sockopt_int(int fd, int level, int name)
 	return getsockopt(fd, level, name, &v, &len) < 0 ? -errno : v;
 }
 
+bool sup_is_stream(int copy)
+{
+	return sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) == SOCK_STREAM;
+}
+
 static bool is_inet(int domain)
 {
 	return domain == AF_INET || domain == AF_INET6;
@@ -283,9 +289,10 @@ static int stream_busy(int copy)
 	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? EISCONN : 0;
 }
 
-static int connect_proxied(int copy, int domain, struct v4 dst)
+/* A CONNECT through the server the policy chose (v), for thread tid. */
+static int connect_proxied(int copy, int domain, const struct policy_connect *v, int tid)
 {
-	char what[16 + ADDR_STRLEN], d[ADDR_STRLEN];
+	char d[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct v4 name, local = {0, 0};
@@ -295,13 +302,7 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 
 	if ((err = stream_busy(copy)))
 		return err;
-	if (sup_cfg.error[0]) {
-		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
-			addr_fmt(dst, d), sup_cfg.error);
-		return ECONNREFUSED;
-	}
-	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(dst, d));
-	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, dst, what);
+	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, v->dst, v->host);
 	r = h.r;
 	if (err) {
 		/* Back to a fresh socket, so that connecting it again starts
@@ -311,32 +312,31 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 		return err;
 	}
 	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
-	name_set(copy, domain, name, dst);
+	name_set(copy, domain, name, v->dst);
+	primary_note_proxy_ip(&sup_primary, r.addr);
 	/* with no address in the reply a program's listener may be bound to
 	 * our real one: remember it, so that its BIND finds this connection */
 	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
 		addr_to_v4((struct sockaddr *)&ss, sl, &local);
-	sup_bind_note_connect(dst, name, local);
-	log_msg(LOG_INFO, "%s via %s: granted", what, addr_fmt(sup_cfg.server, d));
+	primary_add_connect(&sup_primary, tid, v->dst, v->host, name, local);
+	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(v->dst, d),
+		addr_fmt(v->server, p));
 	return 0;
 }
 
 /*
  * connect(fd, ss, len) for an inet socket of the program, done on its
- * copy: the rules decide between the proxy, a connect of our own to the
- * address read, and a refusal. Returns the errno for the program, 0 on
- * success (EINPROGRESS from a direct non-blocking connect, as the kernel
- * says it).
+ * copy: the policy decides between the proxy, a connect of our own to
+ * the address read, and a refusal. Returns the errno for the program, 0
+ * on success (EINPROGRESS from a direct non-blocking connect, as the
+ * kernel says it).
  */
-static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
-			socklen_t len)
+static int connect_inet(struct sup_call *c, int copy, int domain,
+			const struct sockaddr_storage *ss, socklen_t len)
 {
-	char d[ADDR_STRLEN], why[CONFIG_RULE_STRLEN];
-	const struct route_rule *rule;
-	struct v4 dst;
+	struct policy_sock k = {(int)c->args[0], copy, sup_is_stream};
+	struct policy_connect v;
 
-	if (sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM)
-		return connect_copy(copy, ss, len); /* UDP and the like: as the library */
 	/* AF_UNSPEC (a disconnect), a family or a length the socket does not
 	 * take: the kernel's own answer, which connects nothing */
 	if (ss->ss_family != domain ||
@@ -344,33 +344,18 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 		name_set(copy, 0, (struct v4){0, 0}, (struct v4){0, 0});
 		return connect_copy(copy, ss, len);
 	}
-	if (!addr_to_v4((const struct sockaddr *)ss, len, &dst)) {
-		if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6) &&
-		    config_route_ipv6(&sup_cfg, (const struct sockaddr *)ss, len, &rule) !=
-			    ROUTE_DIRECT) {
-			log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries "
-				"IPv4 only (ENETUNREACH; 'ipv6 direct' in socks4rc or "
-				"SOCKS4_IPV6=direct lets IPv6 go direct)");
-			return ENETUNREACH;
-		}
-		name_set(copy, 0, dst, dst);
-		return connect_copy(copy, ss, len); /* direct IPv6, or the kernel's EINVAL */
-	}
-	switch (route_lookup(&sup_cfg.routes, dst.ip, dst.port, &rule)) {
-	case ROUTE_DIRECT:
-		if (log_enabled(LOG_INFO))
-			log_msg(LOG_INFO, "CONNECT %s: direct (rule %s)", addr_fmt(dst, d),
-				config_rule_str(&sup_cfg, rule, why));
-		name_set(copy, 0, dst, dst);
-		return connect_copy(copy, ss, len);
-	case ROUTE_DENY:
-		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
-			config_rule_str(&sup_cfg, rule, why));
-		return EACCES;
-	case ROUTE_PROXY:
+	policy_connect(&sup_cfg, &k, (const struct sockaddr *)ss, len, &v);
+	policy_say(&v.log);
+	switch (v.way) {
+	case POLICY_PROXY:
+		return connect_proxied(copy, domain, &v, (int)c->n.pid);
+	case POLICY_REFUSE:
+		return -v.err;
+	case POLICY_DIRECT:
 		break;
 	}
-	return connect_proxied(copy, domain, dst);
+	name_set(copy, 0, v.dst, v.dst);
+	return connect_copy(copy, ss, len);
 }
 
 /* Reads the sockaddr of a call: 0, or the errno the kernel gives. */
@@ -418,7 +403,7 @@ static void on_connect(struct sup_call *c)
 		err = sup_connect_local(c, copy, domain, &ss, len);
 	} else if (!err) {
 		sup_bind_forget(copy);
-		err = connect_inet(copy, domain, &ss, len);
+		err = connect_inet(c, copy, domain, &ss, len);
 	}
 	close(copy);
 	sup_answer(c, err, 0); /* to a call gone meanwhile: nobody to tell */
@@ -556,7 +541,7 @@ static void on_fastopen(struct sup_call *c)
 	if (!err && m.name)
 		err = sup_read_addr(c, m.name, m.namelen, &ss, &len);
 	if (!err && m.name) {
-		err = connect_inet(copy, domain, &ss, len);
+		err = connect_inet(c, copy, domain, &ss, len);
 		err = err == EISCONN ? 0 : err;
 	}
 	for (size_t i = 0; !err && i < m.iovlen; i++)

@@ -35,6 +35,15 @@
  *	the listener (it must fail, not hang); -C closes the listener
  *	without accepting.
  *
+ *	-O HOST2:PORT2: after the primary connection another thread
+ *	connects to HOST2:PORT2 (the newest connection, not this thread's)
+ *	and holds it until the end.
+ *
+ *   s4probe listen-local HOST PORT ADDR
+ *	Connects to HOST:PORT (so that a BIND would have an application
+ *	server), then bind(ADDR:0), listen(), getsockname(): prints the
+ *	listener's name as "listen: ADDR:PORT".
+ *
  *   s4probe name-then-connect HOST PORT
  *	Connects to HOST:PORT (an echo server), then on a second socket
  *	bind(0), getsockname() (which starts a BIND), and connect() that
@@ -49,6 +58,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -487,6 +497,17 @@ static const char *read_line(int fd, char *buf, size_t len)
 	return buf;
 }
 
+/* -O: another thread's connection, made after the primary one. */
+static struct sockaddr_in other_to;
+static int other_fd = -1;
+
+static void *other_dial(void *unused)
+{
+	(void)unused;
+	other_fd = dial(&other_to);
+	return NULL;
+}
+
 static int cmd_bind(int argc, char **argv)
 {
 	struct ftp f = {.pattern = "textbook", .ep = -1};
@@ -497,9 +518,12 @@ static int cmd_bind(int argc, char **argv)
 	int c, before, lfd, dfd;
 
 	bool twice = false, close_early = false;
+	char *other = NULL;
+	pthread_t t;
 
-	while ((c = getopt(argc, argv, "p:4t:S:W2C")) != -1) {
+	while ((c = getopt(argc, argv, "p:4t:S:W2CO:")) != -1) {
 		switch (c) {
+		case 'O': other = optarg; break;
 		case '2': twice = true; break;
 		case 'C': close_early = true; break;
 		case 'p': f.pattern = optarg; break;
@@ -511,10 +535,20 @@ static int cmd_bind(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		die("usage: s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W] [-2] [-C]");
+		die("usage: s4probe bind HOST PORT [-p PATTERN] [-4] [-t MS] [-S SRC] [-W] [-2] [-C] "
+		    "[-O HOST2:PORT2]");
 	to = resolve(argv[optind], argv[optind + 1]);
 	before = count_fds();
 	f.ctl = dial(&to);
+	if (other) {
+		char *colon = strrchr(other, ':');
+		if (!colon)
+			die("usage: -O HOST2:PORT2");
+		*colon = '\0';
+		other_to = resolve(other, colon + 1);
+		if (pthread_create(&t, NULL, other_dial, NULL) || pthread_join(t, NULL))
+			die("thread: error");
+	}
 	lfd = data_listener(&f, &adv);
 	inet_ntop(AF_INET, &adv.sin_addr, host, sizeof(host));
 	printf("listen: %s:%u\n", host, ntohs(adv.sin_port));
@@ -550,9 +584,37 @@ static int cmd_bind(int argc, char **argv)
 	printf("data: ok both ways\n");
 	close(dfd);
 	close(f.ctl);
+	if (other_fd >= 0)
+		close(other_fd);
 	if (count_fds() != before)
 		die("fds: error %d descriptors leaked", count_fds() - before);
 	printf("fds: ok\n");
+	return 0;
+}
+
+static int cmd_listen_local(int argc, char **argv)
+{
+	struct sockaddr_in to, at = {.sin_family = AF_INET};
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char a[64];
+	int primary, fd;
+
+	if (argc != 4 || inet_pton(AF_INET, argv[3], &at.sin_addr) != 1)
+		die("usage: s4probe listen-local HOST PORT ADDR");
+	to = resolve(argv[1], argv[2]);
+	primary = dial(&to);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		die("socket: error %s", strerrorname_np(errno));
+	if (bind(fd, (void *)&at, sizeof(at)) < 0)
+		die("bind: error %s", strerrorname_np(errno));
+	if (listen(fd, 1) < 0)
+		die("listen: error %s", strerrorname_np(errno));
+	if (getsockname(fd, (void *)&ss, &sl) < 0)
+		die("getsockname: error %s", strerrorname_np(errno));
+	printf("listen: %s\n", name_of(&ss, a, sizeof(a)));
+	close(fd);
+	close(primary);
 	return 0;
 }
 
@@ -602,6 +664,8 @@ int main(int argc, char **argv)
 		return cmd_bind(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "name-then-connect"))
 		return cmd_name_then_connect(argc - 1, argv + 1);
-	fprintf(stderr, "usage: s4probe connect|ftp|bind|name-then-connect ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "listen-local"))
+		return cmd_listen_local(argc - 1, argv + 1);
+	fprintf(stderr, "usage: s4probe connect|ftp|bind|name-then-connect|listen-local ...\n");
 	return 2;
 }
