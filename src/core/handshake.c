@@ -99,7 +99,7 @@ static int send_rest(struct hs *h, const struct hs_io *io, int fd)
 	if (len < 0)
 		return len;
 	while (h->sent < len) {
-		ssize_t n = io->send(fd, req + h->sent, (size_t)len - h->sent,
+		ssize_t n = io->send(io->ctx, fd, req + h->sent, (size_t)len - h->sent,
 				     MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			h->sent += (uint16_t)n;
@@ -121,7 +121,7 @@ static int send_rest(struct hs *h, const struct hs_io *io, int fd)
 static int recv_rest(struct hs *h, const struct hs_io *io, int fd)
 {
 	while (h->got < SOCKS4_REPLY_LEN) {
-		ssize_t n = io->recv(fd, h->reply + h->got, SOCKS4_REPLY_LEN - h->got,
+		ssize_t n = io->recv(io->ctx, fd, h->reply + h->got, SOCKS4_REPLY_LEN - h->got,
 				     MSG_DONTWAIT);
 		if (n > 0)
 			h->got += (uint8_t)n;
@@ -156,7 +156,7 @@ int hs_step(struct hs *h, const struct hs_io *io, int fd)
 		return -EINVAL;
 	case HS_START:
 		len = addr_from_v4(h->family, h->server, &ss);
-		if (io->connect(fd, (struct sockaddr *)&ss, len) == 0) {
+		if (io->connect(io->ctx, fd, (struct sockaddr *)&ss, len) == 0) {
 			hs_set(h, HS_SEND);
 		} else if (errno == EINPROGRESS || errno == EINTR) {
 			/* EINTR: the connection goes on in the background */

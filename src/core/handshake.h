@@ -55,11 +55,14 @@ enum hs_state {
 #define HS_ERR_MALFORMED (-4096 - 2) /* 8 bytes that are not a SOCKS4 reply */
 #define HS_ERR_REFUSED (-4096 - 3)   /* a reply code other than 90 */
 
-/* The I/O an exchange uses. */
+/* The I/O an exchange uses: each function is handed ctx, the caller's
+ * own state for this exchange (NULL when it keeps none), and reports a
+ * failure as libc does, -1 with errno set. */
 struct hs_io {
-	int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
-	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
-	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
+	int (*connect)(void *ctx, int fd, const struct sockaddr *addr, socklen_t len);
+	ssize_t (*send)(void *ctx, int fd, const void *buf, size_t len, int flags);
+	ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len, int flags);
+	void *ctx;
 };
 
 struct hs {

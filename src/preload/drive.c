@@ -31,10 +31,11 @@
 /* connect() that never waits, whatever the socket's mode: the caller
  * holds the slot lock, so signals are held and the window in which a
  * blocking socket is O_NONBLOCK cannot be cut short. */
-static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
+static int connect_nowait(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int fl = real.fcntl(fd, F_GETFL), r, err;
 
+	(void)ctx;
 	if (fl < 0 || (fl & O_NONBLOCK))
 		return fl < 0 ? -1 : real.connect(fd, addr, len);
 	real.fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -46,17 +47,19 @@ static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 /* send and recv are our hooks too: the exchange calls the real ones */
-static ssize_t send_real(int fd, const void *buf, size_t len, int flags)
+static ssize_t send_real(void *ctx, int fd, const void *buf, size_t len, int flags)
 {
+	(void)ctx;
 	return real.send(fd, buf, len, flags);
 }
 
-static ssize_t recv_real(int fd, void *buf, size_t len, int flags)
+static ssize_t recv_real(void *ctx, int fd, void *buf, size_t len, int flags)
 {
+	(void)ctx;
 	return real.recv(fd, buf, len, flags);
 }
 
-const struct hs_io shim_io = {connect_nowait, send_real, recv_real};
+const struct hs_io shim_io = {connect_nowait, send_real, recv_real, NULL};
 
 bool shim_is_stream(int fd)
 {
