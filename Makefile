@@ -222,7 +222,7 @@ version:
 UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(B)/src/core/config.o
 # The engine's own tests link the modules under test, still no hooks.
 $(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o
-$(B)/test_fdstate: $(B)/src/core/fdstate.o
+$(B)/test_fdstate: $(B)/src/core/fdstate.o $(B)/src/core/log.o
 $(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_%: $(B)/tests/unit/test_%.o $(UNIT_DEPS)
 	@$(if $(Q),echo "  LD      $@")

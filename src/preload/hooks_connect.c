@@ -336,8 +336,10 @@ static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 	} else {
 		r = connect_block(fd, s);
 	}
-	if (not_ours(&s->hs))
-		fdstate_drop(fd); /* the kernel's own answer, as without us */
+	if (not_ours(&s->hs)) {
+		fdstate_forget(s); /* the kernel's own answer, as without us */
+		fdstate_drop(fd);
+	}
 	else if (r != -EBADF)
 		told(s, r);
 	fdstate_unlock();
@@ -458,8 +460,10 @@ static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t l
 	if (addr->sa_family == AF_UNSPEC) {
 		/* dissolving the association: the socket is a plain one again */
 		r = real.connect(fd, addr, len) == 0 ? 0 : -errno;
-		if (r == 0)
+		if (r == 0) {
+			fdstate_forget(s);
 			fdstate_drop(fd);
+		}
 		fdstate_unlock();
 		return shim_ret(saved, r);
 	}
@@ -471,6 +475,7 @@ static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t l
 		}
 		/* failed before, and told: connecting it again starts afresh */
 		r = shim_dissolve(fd);
+		fdstate_forget(s);
 		fdstate_drop(fd);
 		if (r == 0)
 			goto afresh;
