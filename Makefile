@@ -81,6 +81,7 @@ QUERY      = $(B)/socks4wrap-query
 # socket calls, on the same settings and routing code as the library.
 SUP_SRCS = src/supervisor/sup.c src/supervisor/sup_filter.c src/supervisor/sup_abi.c \
            src/supervisor/sup_notify.c src/supervisor/sup_bind.c src/supervisor/sup_exchange.c \
+           src/supervisor/sup_socks.c \
            src/core/handshake.c $(CORE_SRCS)
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup

@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "fdstate.h"
 #include "socks4.h"
 
 #include <linux/audit.h>
@@ -176,6 +177,34 @@ uint64_t sup_mmsg_len_at(const struct sup_call *c, uint64_t uaddr);
  */
 int sup_connect_local(struct sup_call *c, int copy, int domain,
 		      const struct sockaddr_storage *ss, socklen_t len);
+
+/* --- the sockets it serves (sup_socks.c) --- */
+
+/* The line drawn under the table: past it a new record fails, logged. */
+#define SUP_SOCKS_MAX (1u << 20)
+
+/*
+ * One record per socket of the program that the supervisor knows
+ * something of (a proxied CONNECT's names, a BIND's state), found by the
+ * identity of fd (a copy of the program's descriptor): inode, checked
+ * against SO_COOKIE. get() and add() hand the record out busy, for this
+ * worker alone (waiting while another has it); put() gives it back,
+ * drop() (on a busy record) forgets the socket.
+ */
+struct fdslot *sup_socks_get(int fd);
+void sup_socks_put(struct fdslot *s);
+void sup_socks_drop(struct fdslot *s);
+
+/* A record made anew for the socket behind fd (kind, family, identity;
+ * all else zero), busy; NULL with *err -errno (-ENOMEM past the line,
+ * logged). */
+struct fdslot *sup_socks_add(int fd, enum fd_kind kind, int family, int *err);
+
+/* A copy of the record of the socket behind fd: false when none. */
+bool sup_socks_peek(int fd, struct fdslot *out);
+
+/* How many records the table holds (tests, debug lines). */
+size_t sup_socks_count(void);
 
 /* --- BIND (sup_bind.c) --- */
 

@@ -18,8 +18,8 @@
  * AF_INET/AF_INET6 is given back to the kernel (CONTINUE): there an
  * inet address is refused by the kernel itself.
  *
- * Proxied sockets are remembered by inode (device and inode of the copy
- * are the socket's identity for as long as it lives) with the names
+ * Proxied sockets are remembered in the supervisor's table of socket
+ * records (sup_socks.c, found by inode and SO_COOKIE) with the names
  * getsockname() and getpeername() must report.
  */
 #include "handshake.h"
@@ -200,60 +200,34 @@ static bool is_inet(int domain)
 	return domain == AF_INET || domain == AF_INET6;
 }
 
-/* --- proxied sockets, by inode ---------------------------------------- */
+/* --- proxied sockets: their records (sup_socks.c) ---------------------- */
 
-#define NAMES_BITS 16
-
-struct name_entry {
-	dev_t dev;
-	ino_t ino; /* 0: free */
-	int family;
-	struct v4 name; /* the proxy's outward address from the reply, or 0 */
-	struct v4 peer; /* the destination */
-};
-
-static struct name_entry names[1u << NAMES_BITS];
-static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct name_entry *name_slot(const struct stat *st)
+/* Remembers the names of the proxied socket behind copy, or with family
+ * 0 forgets them (a connect not through us): 0, or -ENOMEM (logged) when
+ * the table has no room. */
+static int name_set(int copy, int family, struct v4 name, struct v4 peer)
 {
-	return &names[(st->st_ino ^ (st->st_dev << 7)) & ((1u << NAMES_BITS) - 1)];
+	struct fdslot *s;
+	int err;
+
+	if (!family) {
+		if ((s = sup_socks_get(copy)) && s->kind == FD_CONNECT)
+			sup_socks_drop(s);
+		else if (s)
+			sup_socks_put(s);
+		return 0;
+	}
+	if (!(s = sup_socks_add(copy, FD_CONNECT, family, &err)))
+		return err;
+	s->name = name;
+	s->peer = peer;
+	sup_socks_put(s);
+	return 0;
 }
 
-/* Remembers (or with family 0 forgets) the socket behind copy. A slot
- * taken by a socket still alive is overwritten: that socket then reports
- * its real names, which is all the table costs when it overflows. */
-static void name_set(int copy, int family, struct v4 name, struct v4 peer)
+static bool name_get(int copy, struct fdslot *out)
 {
-	struct stat st;
-	struct name_entry *e;
-
-	if (fstat(copy, &st) < 0)
-		return;
-	pthread_mutex_lock(&names_lock);
-	e = name_slot(&st);
-	if (family)
-		*e = (struct name_entry){st.st_dev, st.st_ino, family, name, peer};
-	else if (e->ino == st.st_ino && e->dev == st.st_dev)
-		e->ino = 0;
-	pthread_mutex_unlock(&names_lock);
-}
-
-static bool name_get(int copy, struct name_entry *out)
-{
-	struct stat st;
-	struct name_entry *e;
-	bool found;
-
-	if (fstat(copy, &st) < 0)
-		return false;
-	pthread_mutex_lock(&names_lock);
-	e = name_slot(&st);
-	found = e->ino && e->ino == st.st_ino && e->dev == st.st_dev;
-	if (found)
-		*out = *e;
-	pthread_mutex_unlock(&names_lock);
-	return found;
+	return sup_socks_peek(copy, out) && out->kind == FD_CONNECT;
 }
 
 /* --- connect() -------------------------------------------------------- */
@@ -311,7 +285,11 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 		return err;
 	}
 	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
-	name_set(copy, domain, name, dst);
+	if ((err = -name_set(copy, domain, name, dst))) {
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		connect(copy, &un, sizeof(un));
+		return err;
+	}
 	/* with no address in the reply a program's listener may be bound to
 	 * our real one: remember it, so that its BIND finds this connection */
 	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
@@ -449,7 +427,7 @@ int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint
 static void on_name(struct sup_call *c, bool peer)
 {
 	int copy = sup_take(c, (int)c->args[0]);
-	struct name_entry e;
+	struct fdslot e;
 	bool ours;
 
 	if (copy < 0) {
