@@ -89,11 +89,15 @@ struct sup_call {
 
 extern int sup_listener;
 
-/* The call's result: err > 0 fails it with that errno, else it returns
- * val. sup_pass() lets the kernel do the call itself (CONTINUE). Both
- * close the caller's pidfd first (sup_done() alone does that), so that
- * once the program's call returns the supervisor holds nothing of it. */
-void sup_answer(struct sup_call *c, int err, int64_t val);
+/*
+ * The one edge where the supervisor's errors become the program's: r is
+ * 0 or a negative errno, as every function here returns, and a negative
+ * r fails the call with -r, 0 has it return val. sup_pass() lets the
+ * kernel do the call itself (CONTINUE). Both close the caller's pidfd
+ * first (sup_done() alone does that), so that once the program's call
+ * returns the supervisor holds nothing of it.
+ */
+void sup_answer(struct sup_call *c, int r, int64_t val);
 void sup_pass(struct sup_call *c);
 void sup_done(struct sup_call *c);
 
@@ -112,13 +116,13 @@ int sup_take(struct sup_call *c, int fd);
 /* An int socket option, or -errno. */
 int sup_sockopt_int(int fd, int level, int name);
 
-/* A call's sockaddr argument read once: 0 or the kernel's errno
- * (positive), ENOENT when the call is gone. */
+/* A call's sockaddr argument read once: 0 or the kernel's -errno,
+ * -ENOENT when the call is gone. */
 int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 		  struct sockaddr_storage *ss, socklen_t *len);
 
 /* Writes v as family into the program's (addr, *lenp) as getsockname(2)
- * does. 0 or a positive errno. */
+ * does. 0 or -errno (-ENOENT: the call is gone). */
 int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr,
 	       uint64_t ulenp);
 
@@ -162,7 +166,7 @@ struct sup_msg {
 	size_t controllen;
 };
 
-/* 0 or the errno the kernel would give (ENOENT: the call is gone). */
+/* 0 or the -errno the kernel would give (-ENOENT: the call is gone). */
 int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m);
 
 /* Where sendmmsg's msg_len of the first message lives, for uaddr. */
@@ -172,8 +176,8 @@ uint64_t sup_mmsg_len_at(const struct sup_call *c, uint64_t uaddr);
  * connect() of a socket that is not AF_INET/AF_INET6, asked through
  * socketcall(2): handing it back would have the kernel read the argument
  * block again (and maybe another descriptor from it), so the supervisor
- * connects its copy itself, resolving a path as the program would. The
- * errno for the program, or 0.
+ * connects its copy itself, resolving a path as the program would. 0 or
+ * -errno.
  */
 int sup_connect_local(struct sup_call *c, int copy, int domain,
 		      const struct sockaddr_storage *ss, socklen_t len);
@@ -239,9 +243,9 @@ struct hs;
  * first reply, on fd (a copy of the program's socket) of family AF_INET
  * or AF_INET6, bounded by the connect timeout (for a CONNECT on a
  * blocking socket, by its SO_SNDTIMEO when that is shorter: ETIMEDOUT).
- * The socket's flags are never changed. Returns 0 with h->r the granted reply, else the errno
- * the program should see (positive), having logged "WHAT via SERVER:
- * ..." once.
+ * The socket's flags are never changed. Returns 0 with h->r the granted
+ * reply, else the -errno the program should see, having logged "WHAT via
+ * SERVER: ..." once.
  */
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *what);
@@ -252,8 +256,8 @@ int64_t sup_sock_timeout_ms(int fd, int opt);
 
 /*
  * BIND's second reply on h: with deadline 0 only what has arrived
- * (EAGAIN when not all of it), else waiting until the deadline. 0 when
- * granted (h->r), else the errno, the failure logged as WHAT.
+ * (-EAGAIN when not all of it), else waiting until the deadline. 0 when
+ * granted (h->r), else -errno, the failure logged as WHAT.
  */
 int sup_second(struct hs *h, int fd, int64_t deadline, const char *what);
 

@@ -214,7 +214,7 @@ void sup_on_bind(struct sup_call *c)
 	if (err || !addr_to_v4((struct sockaddr *)&ss, len, &want) || want.port != 0 ||
 	    ss.ss_family != domain || !bind_wanted(want)) {
 		close(copy);
-		if (err != ENOENT)
+		if (err != -ENOENT)
 			sup_pass(c);
 		return;
 	}
@@ -226,12 +226,12 @@ void sup_on_bind(struct sup_call *c)
 		sup_pass(c);
 		return;
 	}
-	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (err == EADDRNOTAVAIL && is_proxy_ip(want.ip)) {
+	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
+	if (err == -EADDRNOTAVAIL && is_proxy_ip(want.ip)) {
 		/* the address we reported for the control connection is the
 		 * proxy's: bind anywhere, the BIND listens there for us */
 		len = addr_from_v4(domain, (struct v4){0, 0}, &ss);
-		err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+		err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
 	}
 	if (!err && (e = add(copy, domain))) {
 		e->bound = want;
@@ -243,7 +243,7 @@ void sup_on_bind(struct sup_call *c)
 	sup_answer(c, err, 0);
 }
 
-/* The BIND request and its first reply, on the copy. 0 or an errno. */
+/* The BIND request and its first reply, on the copy. 0 or -errno. */
 static int bind_start(struct fdslot *e, int copy)
 {
 	char what[16 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
@@ -252,16 +252,14 @@ static int bind_start(struct fdslot *e, int copy)
 
 	if (!primary_find(e->bound.ip, &e->hs.dst)) {
 		e->spent = 1;
-		e->err = -EADDRNOTAVAIL;
-		return EADDRNOTAVAIL;
+		return e->err = -EADDRNOTAVAIL;
 	}
 	snprintf(what, sizeof(what), "BIND %s", addr_fmt(e->hs.dst, a));
 	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->hs.dst, what);
 	r = e->hs.r;
 	if (err) {
 		e->spent = 1;
-		e->err = -err;
-		return err;
+		return e->err = err;
 	}
 	/* draft section 4.2: DSTIP 0 means the server's own address */
 	e->name = (struct v4){r.addr ? r.addr : sup_cfg.server.ip, r.port};
@@ -314,7 +312,7 @@ void sup_on_listen(struct sup_call *c)
 	if (phase(e) == B_BOUND)
 		err = bind_start(e, copy);
 	else if (phase(e) == B_SPENT && !e->listening)
-		err = e->err ? -e->err : EINVAL;
+		err = e->err ? e->err : -EINVAL;
 	if (!err)
 		e->listening = true;
 	put(e);
@@ -331,17 +329,17 @@ bool sup_bind_name(struct sup_call *c, int copy, bool peer)
 	if (!e)
 		return false;
 	if (peer && phase(e) != B_ACCEPTED)
-		err = ENOTCONN; /* a listener */
+		err = -ENOTCONN; /* a listener */
 	else if (phase(e) == B_BOUND)
 		err = bind_start(e, copy);
 	else if (phase(e) == B_SPENT && !e->name.ip)
-		err = e->err ? -e->err : EINVAL;
+		err = e->err ? e->err : -EINVAL;
 	v = peer ? e->peer : e->name;
 	family = e->family;
 	put(e);
 	if (!err)
 		err = sup_report(c, family, v, c->args[1], c->args[2]);
-	if (err != ENOENT)
+	if (err != -ENOENT)
 		sup_answer(c, err, 0);
 	return true;
 }
@@ -476,7 +474,7 @@ static int quiet_listener(int family, int copy)
 }
 
 /* Hands the connection over: 0 when the call has been answered by the
- * kernel with the new descriptor, else an errno to answer with. */
+ * kernel with the new descriptor, else the -errno to answer with. */
 static int hand_over(struct sup_call *c, struct fdslot *e, int copy, int flags)
 {
 	int fd = (int)c->args[0], q, fl, nfd;
@@ -488,11 +486,11 @@ static int hand_over(struct sup_call *c, struct fdslot *e, int copy, int flags)
 	struct fdslot *qe;
 
 	if ((q = quiet_listener(e->family, copy)) < 0)
-		return -q;
+		return q;
 	swap.srcfd = (uint32_t)q;
 	swap.newfd_flags = caller_cloexec(c, fd) ? O_CLOEXEC : 0;
 	if (ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap) < 0) {
-		int err = errno;
+		int err = -errno;
 		close(q);
 		return err;
 	}
@@ -514,7 +512,7 @@ static int hand_over(struct sup_call *c, struct fdslot *e, int copy, int flags)
 	if (nfd < 0) {
 		/* not delivered (EMFILE, or the caller is gone): put the
 		 * connection back behind the listener's number */
-		int err = errno;
+		int err = -errno;
 		swap.srcfd = (uint32_t)copy;
 		ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap);
 		e->kind = FD_BIND;
@@ -537,11 +535,11 @@ static int accept_wait(struct fdslot *e, int copy, const char *what)
 
 	if (!sock || (until = sup_now_ms() + sock) >= e->deadline)
 		return sup_second(&e->hs, copy, e->deadline, what);
-	while ((err = sup_second(&e->hs, copy, 0, what)) == EAGAIN) {
+	while ((err = sup_second(&e->hs, copy, 0, what)) == -EAGAIN) {
 		struct pollfd p = {.fd = copy, .events = POLLIN};
 
 		if ((left = until - sup_now_ms()) <= 0)
-			return EAGAIN;
+			return -EAGAIN;
 		poll(&p, 1, (int)left);
 	}
 	return err;
@@ -556,28 +554,28 @@ static int accept_bind(struct sup_call *c, struct fdslot *e, int copy, int flags
 	int err;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return EINVAL;
+		return -EINVAL;
 	if (!e->listening)
-		return EINVAL;
+		return -EINVAL;
 	if (uaddr && !ulen)
-		return EFAULT;
+		return -EFAULT;
 	if (phase(e) == B_SPENT) {
 		if (nonblock)
-			return EAGAIN; /* and it never turns readable */
+			return -EAGAIN; /* and it never turns readable */
 		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
 			"(SOCKS4 BIND delivers exactly one connection)", (int)c->args[0]);
-		return EINVAL;
+		return -EINVAL;
 	}
 	if (!nonblock && !e->deadline)
 		e->deadline = sup_now_ms() + sup_cfg.bind_timeout_ms;
 	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->hs.dst, a));
 	err = nonblock ? sup_second(&e->hs, copy, 0, what) : accept_wait(e, copy, what);
-	if (err == EAGAIN)
-		return EAGAIN;
+	if (err == -EAGAIN)
+		return -EAGAIN;
 	r = e->hs.r;
 	if (err) {
 		e->spent = 1;
-		return err == ETIMEDOUT ? ETIMEDOUT : ECONNABORTED;
+		return err == -ETIMEDOUT ? -ETIMEDOUT : -ECONNABORTED;
 	}
 	e->peer = (struct v4){r.addr ? r.addr : e->hs.dst.ip, r.port};
 	if (uaddr && (err = sup_report(c, e->family, e->peer, uaddr, ulen))) {
@@ -606,7 +604,7 @@ void sup_on_accept(struct sup_call *c, bool four)
 	err = accept_bind(c, e, copy, four ? (int)c->args[3] : 0);
 	put(e);
 	close(copy);
-	if (err && err != ENOENT)
+	if (err && err != -ENOENT)
 		sup_answer(c, err, 0);
 }
 
@@ -643,11 +641,11 @@ void sup_on_acceptconn(struct sup_call *c)
 	 * sizeof(int) bytes written, *len set to what was written */
 	if ((err = sup_peek(c, ulen, &len, sizeof(len))) < 0) {
 		if (err != -ENOENT)
-			sup_answer(c, EFAULT, 0);
+			sup_answer(c, -EFAULT, 0);
 		return;
 	}
 	if (len < 0) {
-		sup_answer(c, EINVAL, 0);
+		sup_answer(c, -EINVAL, 0);
 		return;
 	}
 	if (len > (int)sizeof(one))
@@ -655,7 +653,7 @@ void sup_on_acceptconn(struct sup_call *c)
 	if ((err = sup_poke(c, uval, &one, (size_t)len)) < 0 ||
 	    (err = sup_poke(c, ulen, &len, sizeof(len))) < 0) {
 		if (err != -ENOENT)
-			sup_answer(c, EFAULT, 0);
+			sup_answer(c, -EFAULT, 0);
 		return;
 	}
 	sup_answer(c, 0, 0);

@@ -114,9 +114,9 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		log_msg(LOG_ERROR, "%s via %s: not done within the socket's send timeout "
 			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", what, addr_fmt(sup_cfg.server, p),
 			(long long)sock);
-		return ETIMEDOUT;
+		return -ETIMEDOUT;
 	}
-	return err ? hs_log_failure(h, what) : 0;
+	return err ? -hs_log_failure(h, what) : 0;
 }
 
 int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)
@@ -128,6 +128,6 @@ int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)
 	h->timeout_ms = sup_cfg.bind_timeout_ms;
 	r = deadline ? hs_run(h, &sup_io, fd, deadline) : hs_step(h, &sup_io, fd);
 	if (r > 0)
-		return EAGAIN;
-	return r ? hs_log_failure(h, what) : 0;
+		return -EAGAIN;
+	return r ? -hs_log_failure(h, what) : 0;
 }

@@ -58,7 +58,6 @@ int sup_listener = -1;
 
 /* --- answering ------------------------------------------------------- */
 
-/* err > 0: fail with that errno; else succeed with val. */
 void sup_done(struct sup_call *c)
 {
 	if (c->pidfd >= 0)
@@ -66,17 +65,19 @@ void sup_done(struct sup_call *c)
 	c->pidfd = -1;
 }
 
-void sup_answer(struct sup_call *c, int err, int64_t val)
+/* r < 0: fail with -r; else succeed with val. The one place the
+ * supervisor's -errno becomes the program's errno. */
+void sup_answer(struct sup_call *c, int r, int64_t val)
 {
-	struct seccomp_notif_resp r = {.id = c->n.id};
+	struct seccomp_notif_resp resp = {.id = c->n.id};
 
 	sup_done(c);
-	if (err)
-		r.error = -err;
+	if (r < 0)
+		resp.error = r; /* the kernel takes it negative, as we keep it */
 	else
-		r.val = val;
+		resp.val = val;
 	/* ENOENT: the thread was killed meanwhile; nobody to tell */
-	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
 /* Lets the kernel do the call itself, reading its arguments again: for
@@ -237,11 +238,11 @@ static int connect_copy(int copy, const struct sockaddr_storage *ss, socklen_t l
 {
 	/* workers block every signal, so a blocking connect is never cut
 	 * short (a second connect() would answer EALREADY) */
-	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? errno : 0;
+	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? -errno : 0;
 }
 
 /* What the kernel would say to a connect() on a stream socket that is
- * not fresh: 0 for a fresh (closed) one. */
+ * not fresh (-EALREADY, -EISCONN): 0 for a fresh (closed) one. */
 static int stream_busy(int copy)
 {
 	struct tcp_info ti;
@@ -251,10 +252,10 @@ static int stream_busy(int copy)
 	if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
 		if (ti.tcpi_state == TCP_CLOSE)
 			return 0;
-		return ti.tcpi_state == TCP_SYN_SENT ? EALREADY : EISCONN;
+		return ti.tcpi_state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
 	}
 	len = sizeof(ss);
-	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? EISCONN : 0;
+	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? -EISCONN : 0;
 }
 
 static int connect_proxied(int copy, int domain, struct v4 dst)
@@ -272,7 +273,7 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 	if (sup_cfg.error[0]) {
 		log_msg(LOG_ERROR, "CONNECT %s: refused, not configured: %s",
 			addr_fmt(dst, d), sup_cfg.error);
-		return ECONNREFUSED;
+		return -ECONNREFUSED;
 	}
 	snprintf(what, sizeof(what), "CONNECT %s", addr_fmt(dst, d));
 	err = sup_exchange(&h, copy, domain, SOCKS4_CMD_CONNECT, dst, what);
@@ -285,7 +286,7 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 		return err;
 	}
 	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
-	if ((err = -name_set(copy, domain, name, dst))) {
+	if ((err = name_set(copy, domain, name, dst))) {
 		struct sockaddr un = {.sa_family = AF_UNSPEC};
 		connect(copy, &un, sizeof(un));
 		return err;
@@ -302,9 +303,9 @@ static int connect_proxied(int copy, int domain, struct v4 dst)
 /*
  * connect(fd, ss, len) for an inet socket of the program, done on its
  * copy: the rules decide between the proxy, a connect of our own to the
- * address read, and a refusal. Returns the errno for the program, 0 on
- * success (EINPROGRESS from a direct non-blocking connect, as the kernel
- * says it).
+ * address read, and a refusal. Returns 0 or the -errno for the program
+ * (-EINPROGRESS from a direct non-blocking connect, as the kernel says
+ * it).
  */
 static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 			socklen_t len)
@@ -329,7 +330,7 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 			log_msg(LOG_INFO, "CONNECT to an IPv6 address refused: SOCKS4 carries "
 				"IPv4 only (ENETUNREACH; 'ipv6 direct' in socks4rc or "
 				"SOCKS4_IPV6=direct lets IPv6 go direct)");
-			return ENETUNREACH;
+			return -ENETUNREACH;
 		}
 		name_set(copy, 0, dst, dst);
 		return connect_copy(copy, ss, len); /* direct IPv6, or the kernel's EINVAL */
@@ -344,25 +345,22 @@ static int connect_inet(int copy, int domain, const struct sockaddr_storage *ss,
 	case ROUTE_DENY:
 		log_msg(LOG_ERROR, "CONNECT %s: denied by rule %s (EACCES)", addr_fmt(dst, d),
 			config_rule_str(&sup_cfg, rule, why));
-		return EACCES;
+		return -EACCES;
 	case ROUTE_PROXY:
 		break;
 	}
 	return connect_proxied(copy, domain, dst);
 }
 
-/* Reads the sockaddr of a call: 0, or the errno the kernel gives. */
+/* Reads the sockaddr of a call: 0, or the -errno the kernel gives. */
 int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 		     struct sockaddr_storage *ss, socklen_t *len)
 {
-	int err;
-
 	memset(ss, 0, sizeof(*ss));
 	if ((int)ulen < 0 || (int)ulen > (int)sizeof(*ss))
-		return EINVAL;
+		return -EINVAL;
 	*len = (socklen_t)ulen;
-	err = sup_peek(c, uaddr, ss, *len);
-	return err == -EFAULT ? EFAULT : -err;
+	return sup_peek(c, uaddr, ss, *len);
 }
 
 static void on_connect(struct sup_call *c)
@@ -373,7 +371,7 @@ static void on_connect(struct sup_call *c)
 
 	if ((copy = sup_take(c, fd)) < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
@@ -382,13 +380,13 @@ static void on_connect(struct sup_call *c)
 	if (domain < 0 || (!is_inet(domain) && !c->block)) {
 		close(copy);
 		if (domain < 0)
-			sup_answer(c, -domain, 0); /* ENOTSOCK */
+			sup_answer(c, domain, 0); /* ENOTSOCK */
 		else
 			sup_pass(c);
 		return;
 	}
 	err = sup_read_addr(c, c->args[1], c->args[2], &ss, &len);
-	if (err == ENOENT) {
+	if (err == -ENOENT) {
 		close(copy);
 		return;
 	}
@@ -413,14 +411,14 @@ int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint
 	int len, err;
 
 	if ((err = sup_peek(c, ulenp, &len, sizeof(len))) < 0)
-		return err == -EFAULT ? EFAULT : -err;
+		return err;
 	if (len > (int)full)
 		len = (int)full;
 	if (len < 0)
-		return EINVAL;
+		return -EINVAL;
 	if ((err = sup_poke(c, uaddr, &ss, (size_t)len)) < 0 ||
 	    (err = sup_poke(c, ulenp, &full, sizeof(full))) < 0)
-		return err == -EFAULT ? EFAULT : -err;
+		return err;
 	return 0;
 }
 
@@ -432,7 +430,7 @@ static void on_name(struct sup_call *c, bool peer)
 
 	if (copy < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	if (sup_bind_name(c, copy, peer)) {
@@ -491,21 +489,21 @@ static void on_fastopen(struct sup_call *c)
 	}
 	if ((copy = sup_take(c, (int)a[0])) < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
 	if (!is_inet(domain) || sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
 		close(copy);
 		if (domain < 0) {
-			sup_answer(c, -domain, 0); /* ENOTSOCK */
+			sup_answer(c, domain, 0); /* ENOTSOCK */
 		} else if (!c->block) {
 			sup_pass(c);
 		} else {
 			log_msg(LOG_ERROR, "a Fast Open send through socketcall(2) on a socket that "
 				"is not TCP: refused (EOPNOTSUPP), since handing it back would "
 				"have the kernel read its arguments again");
-			sup_answer(c, EOPNOTSUPP, 0);
+			sup_answer(c, -EOPNOTSUPP, 0);
 		}
 		return;
 	}
@@ -535,38 +533,38 @@ static void on_fastopen(struct sup_call *c)
 		err = sup_read_addr(c, m.name, m.namelen, &ss, &len);
 	if (!err && m.name) {
 		err = connect_inet(copy, domain, &ss, len);
-		err = err == EISCONN ? 0 : err;
+		err = err == -EISCONN ? 0 : err;
 	}
 	for (size_t i = 0; !err && i < m.iovlen; i++)
 		total += rio[i].iov_len < FASTOPEN_MAX ? rio[i].iov_len : FASTOPEN_MAX;
 	if (total > FASTOPEN_MAX)
 		total = FASTOPEN_MAX;
 	if (!err && total && !(buf = malloc(total)))
-		err = ENOMEM;
+		err = -ENOMEM;
 	if (!err && total) {
 		lio = (struct iovec){buf, total};
 		sent = process_vm_readv((pid_t)c->n.pid, &lio, 1, rio, m.iovlen, 0);
 		if (sent <= 0)
-			err = EFAULT;
+			err = -EFAULT;
 		else
 			total = (size_t)sent;
 	}
-	if (!err && (err = -sup_still_valid(c)) == 0) {
+	if (!err && (err = sup_still_valid(c)) == 0) {
 		struct msghdr out = {.msg_iov = &lio, .msg_iovlen = total ? 1 : 0,
 				     .msg_control = m.control, .msg_controllen = m.controllen};
 		lio = (struct iovec){buf, total};
 		sent = sendmsg(copy, &out, (flags & ~MSG_FASTOPEN) | keep | MSG_NOSIGNAL);
-		err = sent < 0 ? errno : 0;
+		err = sent < 0 ? -errno : 0;
 	}
 	if (!err && c->op == SUP_SENDMMSG) {
 		unsigned ml = (unsigned)sent;
-		err = -sup_poke(c, sup_mmsg_len_at(c, a[1]), &ml, sizeof(ml));
+		err = sup_poke(c, sup_mmsg_len_at(c, a[1]), &ml, sizeof(ml));
 		sent = 1;
 	}
 	free(buf);
 	free(m.control);
 	close(copy);
-	if (err != ENOENT)
+	if (err != -ENOENT)
 		sup_answer(c, err, err ? 0 : sent);
 }
 
