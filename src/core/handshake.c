@@ -197,25 +197,74 @@ int hs_step(struct hs *h, const struct hs_io *io, int fd)
 	return -EINVAL;
 }
 
-int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline)
+void hs_drive_init(struct hs_drive *d, struct hs *h, const struct hs_io *io, int fd,
+		   int64_t deadline)
+{
+	memset(d, 0, sizeof(*d));
+	d->h = h;
+	d->io = io;
+	d->fd = fd;
+	d->deadline = deadline;
+	d->started = now_ms();
+	d->sock_deadline = -1; /* read at the first wait: most calls never wait */
+	d->slice_ms = 60000;
+}
+
+/* One wait for want: 0 to step again, or what ends the drive. */
+static int drive_wait(struct hs_drive *d, int want)
+{
+	struct pollfd one[1], *p = d->p ? d->p : one;
+	int64_t now = now_ms(), end = d->deadline, t;
+	int n, err = 0;
+
+	if (d->sock_deadline < 0) {
+		t = d->sock_timeout ? d->sock_timeout(d) : 0;
+		d->sock_deadline = t ? d->started + t : 0;
+	}
+	if (d->sock_deadline && d->sock_deadline < end)
+		end = d->sock_deadline;
+	if (end <= now)
+		return end == d->deadline ? -ETIMEDOUT : -EAGAIN;
+	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
+	if (d->leave)
+		d->leave(d);
+	n = poll(p, (nfds_t)(1 + (d->p ? d->n_others : 0)),
+		 end - now > d->slice_ms ? d->slice_ms : (int)(end - now));
+	if (n < 0 && errno != EINTR)
+		err = -errno;
+	else if (n < 0 && (d->flags & HS_DRIVE_SIGNALS) &&
+		 (d->sock_deadline || !d->restart || !d->restart()))
+		err = -EINTR;
+	return d->back ? d->back(d, err) : err;
+}
+
+int hs_drive(struct hs_drive *d)
 {
 	for (;;) {
-		int r = hs_step(h, io, fd);
-		struct pollfd p = {.fd = fd};
-		int64_t left;
+		int r = d->step ? d->step(d) : hs_step(d->h, d->io, d->fd), w;
 
-		if (r <= 0)
+		if (r <= 0 || (d->flags & HS_DRIVE_NOWAIT) ||
+		    (r == HS_WANT_WRITE && (d->flags & HS_DRIVE_READ_ONLY)))
 			return r;
-		if ((left = deadline - now_ms()) <= 0) {
-			hs_fail(h, -ETIMEDOUT);
-			return -ETIMEDOUT;
-		}
-		p.events = r == HS_WANT_READ ? POLLIN : POLLOUT;
-		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
-			hs_fail(h, -errno);
-			return -hs_errno(h);
-		}
+		if ((w = drive_wait(d, r)) == 0)
+			continue;
+		if (w == -EBADF || w == -EINTR || w == -EAGAIN)
+			return w;
+		/* our deadline, or poll() failed: the exchange fails, and the
+		 * next step answers with that */
+		if (d->fail)
+			d->fail(d, w);
+		else
+			hs_fail(d->h, w);
 	}
+}
+
+int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline)
+{
+	struct hs_drive d;
+
+	hs_drive_init(&d, h, io, fd, deadline);
+	return hs_drive(&d);
 }
 
 int hs_errno(const struct hs *h)

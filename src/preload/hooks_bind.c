@@ -139,10 +139,9 @@ static int bind_start(int fd, struct fdslot *s)
 {
 	char what[16 + SOCKS4_HOST_MAX + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	const char *host;
-	struct pollfd pfd[1];
 	struct drive d;
 	uint32_t gen = s->gen;
-	int r, w;
+	int r;
 
 	/* The application server: with a listener bound to no address in
 	 * particular, or to the proxy-side one every proxied connection
@@ -168,12 +167,8 @@ static int bind_start(int fd, struct fdslot *s)
 	if (host)
 		snprintf(what, sizeof(what), "BIND %s:%u", host, ntohs(s->hs.dst.port));
 	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
-	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
-		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)
-			return w;
-		if (w < 0)
-			hs_fail(&s->hs, w == -EAGAIN ? -ETIMEDOUT : w);
-	}
+	if ((r = hs_drive(&d.hd)) == -EBADF)
+		return r;
 	if (r < 0 || s->gen != gen) {
 		s->spent = 1;
 		return -hs_log_failure(&s->hs, what);
@@ -479,10 +474,9 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN];
 	socklen_t cap;
-	struct pollfd pfd[1];
 	struct drive d;
 	bool nonblock;
-	int r, w;
+	int r;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -501,14 +495,12 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 	if (!nonblock && !s->deadline)
 		s->deadline = now_ms() + shim_cfg.bind_timeout_ms;
 	drive_begin(&d, fd, s, s->deadline, SO_RCVTIMEO);
-	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
-		if (nonblock)
-			return -EAGAIN; /* nothing consumed that matters */
-		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF || w == -EINTR || w == -EAGAIN)
-			return w;
-		if (w < 0)
-			hs_fail(&s->hs, w);
-	}
+	if (nonblock)
+		d.hd.flags |= HS_DRIVE_NOWAIT;
+	if ((r = hs_drive(&d.hd)) > 0)
+		return -EAGAIN; /* non-blocking: nothing consumed that matters */
+	if (r == -EBADF || r == -EINTR || r == -EAGAIN)
+		return r;
 	if (r < 0) {
 		snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(s->hs.dst, a));
 		r = hs_log_failure(&s->hs, what);

@@ -256,10 +256,12 @@ int64_t sup_sock_timeout_ms(int fd, int opt);
 
 /*
  * BIND's second reply on h: with deadline 0 only what has arrived
- * (-EAGAIN when not all of it), else waiting until the deadline. 0 when
- * granted (h->r), else -errno, the failure logged as WHAT.
+ * (-EAGAIN when not all of it), else waiting until the deadline, or
+ * until sock_ms (a blocking accept's SO_RCVTIMEO; 0 none) if that comes
+ * first, which ends the call with -EAGAIN and leaves the BIND waiting.
+ * 0 when granted (h->r), else -errno, the failure logged as WHAT.
  */
-int sup_second(struct hs *h, int fd, int64_t deadline, const char *what);
+int sup_second(struct hs *h, int fd, int64_t deadline, int64_t sock_ms, const char *what);
 
 /* The filter (sup_filter.c): with bind true, bind/listen/accept are
  * trapped too. */

@@ -522,29 +522,6 @@ static int hand_over(struct sup_call *c, struct fdslot *e, int copy, int flags)
 	return 0;
 }
 
-/*
- * A blocking accept()'s wait for the second reply: until the BIND's
- * deadline, or first until the socket's SO_RCVTIMEO, which ends the call
- * with EAGAIN as the kernel's does and leaves the BIND waiting for the
- * next accept().
- */
-static int accept_wait(struct fdslot *e, int copy, const char *what)
-{
-	int64_t sock = sup_sock_timeout_ms(copy, SO_RCVTIMEO), until, left;
-	int err;
-
-	if (!sock || (until = sup_now_ms() + sock) >= e->deadline)
-		return sup_second(&e->hs, copy, e->deadline, what);
-	while ((err = sup_second(&e->hs, copy, 0, what)) == -EAGAIN) {
-		struct pollfd p = {.fd = copy, .events = POLLIN};
-
-		if ((left = until - sup_now_ms()) <= 0)
-			return -EAGAIN;
-		poll(&p, 1, (int)left);
-	}
-	return err;
-}
-
 static int accept_bind(struct sup_call *c, struct fdslot *e, int copy, int flags)
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
@@ -569,7 +546,12 @@ static int accept_bind(struct sup_call *c, struct fdslot *e, int copy, int flags
 	if (!nonblock && !e->deadline)
 		e->deadline = sup_now_ms() + sup_cfg.bind_timeout_ms;
 	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->hs.dst, a));
-	err = nonblock ? sup_second(&e->hs, copy, 0, what) : accept_wait(e, copy, what);
+	/* a blocking accept() waits until the BIND's deadline, or first until
+	 * the socket's SO_RCVTIMEO, which ends the call with EAGAIN as the
+	 * kernel's does and leaves the BIND waiting for the next accept() */
+	err = nonblock ? sup_second(&e->hs, copy, 0, 0, what)
+		       : sup_second(&e->hs, copy, e->deadline,
+				    sup_sock_timeout_ms(copy, SO_RCVTIMEO), what);
 	if (err == -EAGAIN)
 		return -EAGAIN;
 	r = e->hs.r;

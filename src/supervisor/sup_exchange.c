@@ -4,7 +4,8 @@
  *
  * The copy shares the program's open file description, so its O_NONBLOCK
  * is the program's and is never touched: the engine sends and receives
- * with MSG_DONTWAIT and hs_run() waits in poll(). Only the connect() to
+ * with MSG_DONTWAIT and the core's loop (hs_drive()) waits in poll(),
+ * which no signal interrupts (workers block them all). Only the connect() to
  * the server differs from plain libc: on a blocking socket it would wait
  * as long as the kernel's SYN retries, so a send timeout bounds it to the
  * exchange's deadline for the call and is put back after it.
@@ -119,15 +120,19 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 	return err ? -hs_log_failure(h, what) : 0;
 }
 
-int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)
+int sup_second(struct hs *h, int fd, int64_t deadline, int64_t sock_ms, const char *what)
 {
+	struct hs_drive d;
 	int r;
 
 	if (h->state == HS_GRANTED)
 		hs_expect_second(h);
 	h->timeout_ms = sup_cfg.bind_timeout_ms;
-	r = deadline ? hs_run(h, &sup_io, fd, deadline) : hs_step(h, &sup_io, fd);
-	if (r > 0)
+	hs_drive_init(&d, h, &sup_io, fd, deadline);
+	d.sock_deadline = sock_ms ? d.started + sock_ms : 0;
+	if (!deadline)
+		d.flags |= HS_DRIVE_NOWAIT;
+	if ((r = hs_drive(&d)) > 0 || r == -EAGAIN)
 		return -EAGAIN;
 	return r ? -hs_log_failure(h, what) : 0;
 }
