@@ -159,6 +159,31 @@ print('server', c.makefile('rb').readline().strip().decode())"
 	[[ "$output" == *"server GOT pong"* ]]
 }
 
+@test "a CONNECT finished through the 7th copy of a dup chain is finished for the first" {
+	# one socket, one record, whichever of its numbers moves the exchange
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c "
+import os, select, socket
+s = socket.socket()
+s.setblocking(False)
+try:
+    s.connect(('127.0.0.1', $ECHO_PORT))
+except BlockingIOError:
+    pass
+fds = [s.fileno()]
+for _ in range(7):
+    fds.append(os.dup(fds[-1]))
+select.select([], [fds[-1]], [], 10)
+last = socket.socket(fileno=os.dup(fds[-1]))
+print('so_error', last.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+os.write(fds[1], b'ping\n')
+select.select([fds[1]], [], [], 10)
+print('echo', os.read(fds[1], 64).decode().strip())"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"so_error 0"* ]]
+	[[ "$output" == *"echo ping"* ]]
+}
+
 @test "Node.js net.connect round trips 50 connections at once" {
 	require_cmd node nodejs
 	run s4_wrap "$SOCKS4D_PORT" node -e "
