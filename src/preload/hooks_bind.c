@@ -528,22 +528,31 @@ static SLOW int accept_tracked(int fd, struct sockaddr *addr, socklen_t *len,
 	return shim_ret(saved, r);
 }
 
-HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+/* The first call, a missing function or a descriptor with a record:
+ * everything but the common path, out of line (accept4 tells which). */
+static SLOW int accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+			    bool four)
 {
 	shim_real();
-	if (!real.accept4)
+	if (four ? !real.accept4 : !real.accept)
 		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
-		return accept_tracked(fd, addr, len, flags, true);
+		return accept_tracked(fd, addr, len, flags, four);
+	return four ? real.accept4(fd, addr, len, flags) : real.accept(fd, addr, len);
+}
+
+/* Each a few tests and the C library's call in tail position, with no
+ * stack frame, as the data calls are (hooks_io.c). */
+HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.accept4 || fdstate_slot(fd) != NULL, 0))
+		return accept_slow(fd, addr, len, flags, true);
 	return real.accept4(fd, addr, len, flags);
 }
 
 HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	shim_real();
-	if (!real.accept)
-		return shim_ret(0, -ENOSYS);
-	if (fdstate_slot(fd))
-		return accept_tracked(fd, addr, len, 0, false);
+	if (__builtin_expect(!shim_real_ready() || !real.accept || fdstate_slot(fd) != NULL, 0))
+		return accept_slow(fd, addr, len, 0, false);
 	return real.accept(fd, addr, len);
 }

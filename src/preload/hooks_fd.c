@@ -119,13 +119,21 @@ HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	return real.getpeername(fd, addr, len);
 }
 
+/* Out of line, so that close() of a descriptor we do not track stays a
+ * tail call with no stack frame. */
+static SLOW int close_tracked(int fd)
+{
+	fdstate_close(fd);
+	return real.close(fd);
+}
+
 HOOK int close(int fd)
 {
 	shim_real();
 	if (!real.close)
 		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
-		fdstate_close(fd);
+		return close_tracked(fd);
 	return real.close(fd);
 }
 
