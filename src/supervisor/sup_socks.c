@@ -55,16 +55,32 @@ static size_t nbuckets, count, sweep_at = SWEEP_FIRST;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 
-/* The identity of the socket behind fd: false when fstat fails. */
-static bool identity(int fd, struct stat *st, uint64_t *cookie)
-{
-	socklen_t len = sizeof(*cookie);
+/* The identity of the socket behind fd: its inode, and its cookie read
+ * only when a record of that inode is there to tell apart (the common
+ * answer, "none", costs one fstat). */
+struct ident {
+	int fd;
+	struct stat st;
+	bool have_cookie;
+	uint64_t cookie; /* 0: the kernel gave none */
+};
 
-	if (fstat(fd, st) < 0)
-		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
-		*cookie = 0;
-	return true;
+static bool identity(int fd, struct ident *id)
+{
+	id->fd = fd;
+	id->have_cookie = false;
+	return fstat(fd, &id->st) == 0;
+}
+
+static uint64_t cookie_of(struct ident *id)
+{
+	socklen_t len = sizeof(id->cookie);
+
+	if (!id->have_cookie &&
+	    getsockopt(id->fd, SOL_SOCKET, SO_COOKIE, &id->cookie, &len) < 0)
+		id->cookie = 0;
+	id->have_cookie = true;
+	return id->cookie;
 }
 
 static size_t bucket_of(ino_t ino, size_t n)
@@ -85,18 +101,20 @@ static void unlink_free(struct sup_sock *e)
 	free(e);
 }
 
-/* Under the lock: the entry of the socket (st, cookie), or NULL; one of
- * its inode with another cookie is a socket gone, and goes. */
-static struct sup_sock *find(const struct stat *st, uint64_t cookie)
+/* Under the lock: the entry of the socket id, or NULL; one of its inode
+ * with another cookie is a socket gone, and goes. */
+static struct sup_sock *find(struct ident *id)
 {
 	struct sup_sock *e, *next;
+	uint64_t cookie;
 
 	if (!nbuckets)
 		return NULL;
-	for (e = buckets[bucket_of(st->st_ino, nbuckets)]; e; e = next) {
+	for (e = buckets[bucket_of(id->st.st_ino, nbuckets)]; e; e = next) {
 		next = e->next;
-		if (e->rec.ino != st->st_ino || e->rec.dev != st->st_dev)
+		if (e->rec.ino != id->st.st_ino || e->rec.dev != id->st.st_dev)
 			continue;
+		cookie = cookie_of(id);
 		if (e->cookie == cookie || !cookie || !e->cookie)
 			return e;
 		if (!e->busy) /* busy: its socket is alive, its inode not reused */
@@ -209,13 +227,12 @@ static void sweep(void)
 struct fdslot *sup_socks_get(int fd)
 {
 	struct sup_sock *e;
-	struct stat st;
-	uint64_t cookie;
+	struct ident id;
 
-	if (!identity(fd, &st, &cookie))
+	if (!identity(fd, &id))
 		return NULL;
 	pthread_mutex_lock(&lock);
-	while ((e = find(&st, cookie)) && e->busy)
+	while ((e = find(&id)) && e->busy)
 		pthread_cond_wait(&idle, &lock);
 	if (e)
 		e->busy = true;
@@ -237,15 +254,14 @@ bool sup_socks_peek(int fd, struct fdslot *out)
 struct fdslot *sup_socks_add(int fd, enum fd_kind kind, int family, int *err)
 {
 	struct sup_sock *e;
-	struct stat st;
-	uint64_t cookie;
+	struct ident id;
 
-	if (!identity(fd, &st, &cookie)) {
+	if (!identity(fd, &id)) {
 		*err = -errno;
 		return NULL;
 	}
 	pthread_mutex_lock(&lock);
-	while ((e = find(&st, cookie)) && e->busy)
+	while ((e = find(&id)) && e->busy)
 		pthread_cond_wait(&idle, &lock);
 	if (!e) {
 		if (count >= sweep_at) {
@@ -260,17 +276,17 @@ struct fdslot *sup_socks_add(int fd, enum fd_kind kind, int family, int *err)
 			*err = -ENOMEM;
 			return NULL;
 		}
-		e->next = buckets[bucket_of(st.st_ino, nbuckets)];
-		buckets[bucket_of(st.st_ino, nbuckets)] = e;
+		e->next = buckets[bucket_of(id.st.st_ino, nbuckets)];
+		buckets[bucket_of(id.st.st_ino, nbuckets)] = e;
 		count++;
 	}
 	memset(&e->rec, 0, sizeof(e->rec));
 	e->rec.kind = (uint8_t)kind;
 	e->rec.family = family;
-	e->rec.dev = st.st_dev;
-	e->rec.ino = st.st_ino;
+	e->rec.dev = id.st.st_dev;
+	e->rec.ino = id.st.st_ino;
 	e->rec.refs = 1;
-	e->cookie = cookie;
+	e->cookie = cookie_of(&id);
 	e->busy = true;
 	pthread_mutex_unlock(&lock);
 	return &e->rec;
