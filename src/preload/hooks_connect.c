@@ -355,9 +355,9 @@ static int connect_proxy(int fd, int family, struct v4 dst, const char *host)
 	if (not_ours(&s->hs)) {
 		fdstate_forget(s); /* the kernel's own answer, as without us */
 		fdstate_drop(fd);
-	}
-	else if (r != -EBADF)
+	} else if (r != -EBADF) {
 		told(s, r);
+	}
 	fdstate_unlock();
 	return r;
 }
