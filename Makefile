@@ -86,6 +86,7 @@ QUERY      = $(B)/socks4wrap-query
 # socket calls, on the same settings and routing code as the library.
 SUP_SRCS = src/supervisor/sup.c src/supervisor/sup_filter.c src/supervisor/sup_abi.c \
            src/supervisor/sup_notify.c src/supervisor/sup_bind.c src/supervisor/sup_exchange.c \
+           src/supervisor/sup_socks.c \
            src/core/handshake.c $(CORE_SRCS) $(POLICY_SRCS)
 SUP_OBJS = $(SUP_SRCS:%.c=$(B)/%.o)
 SUP      = $(B)/socks4wrap-sup
@@ -241,7 +242,7 @@ version:
 UNIT_DEPS = $(B)/src/core/socks4.o $(B)/src/core/addr.o $(B)/src/core/route.o $(B)/src/core/config.o
 # The engine's own tests link the modules under test, still no hooks.
 $(B)/test_handshake: $(B)/src/core/handshake.o $(B)/src/core/log.o $(B)/src/core/clock.o
-$(B)/test_fdstate: $(B)/src/core/fdstate.o
+$(B)/test_fdstate: $(B)/src/core/fdstate.o $(B)/src/core/log.o
 $(B)/test_primary: $(B)/src/core/primary.o
 $(B)/test_policy: $(B)/src/core/policy.o $(B)/src/core/primary.o $(B)/src/core/names.o \
                   $(B)/src/core/log.o $(B)/src/core/handshake.o $(B)/src/core/clock.o

@@ -138,6 +138,60 @@ asyncio.run(main())"
 	grep -q "BIND .*: inbound from 127.0.0.1:[0-9]*: granted" "$BATS_FILE_TMPDIR/socks4d.log"
 }
 
+@test "a BIND listener in 20 epoll sets is quiet in every one of them after its accept" {
+	# epoll keys a registration by descriptor and open socket: each set's
+	# must move to the quiet listener left behind, however many there are
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c "
+import select, socket
+c = socket.create_connection(('127.0.0.1', $CB_PORT))
+l = socket.socket()
+l.bind(('', 0))
+l.listen(1)
+eps = [select.epoll() for _ in range(20)]
+for e in eps:
+    e.register(l.fileno(), select.EPOLLIN)
+host, port = l.getsockname()
+c.sendall(b'CALL %s %d\n' % (host.encode(), port))
+print('first wakes', len(eps[0].poll(10)))
+conn, peer = l.accept()
+select.select([conn], [], [], 10)
+print('woken after accept', [i for i, e in enumerate(eps) if e.poll(0.1)])
+print('greeting', conn.makefile('rb').readline().strip().decode())
+conn.sendall(b'pong\n')
+print('server', c.makefile('rb').readline().strip().decode())"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"first wakes 1"* ]]
+	[[ "$output" == *"woken after accept []"* ]]
+	[[ "$output" == *"greeting hello from the application server"* ]]
+	[[ "$output" == *"server GOT pong"* ]]
+}
+
+@test "a CONNECT finished through the 7th copy of a dup chain is finished for the first" {
+	# one socket, one record, whichever of its numbers moves the exchange
+	run s4_wrap "$SOCKS4D_PORT" "$S4_PY" -c "
+import os, select, socket
+s = socket.socket()
+s.setblocking(False)
+try:
+    s.connect(('127.0.0.1', $ECHO_PORT))
+except BlockingIOError:
+    pass
+fds = [s.fileno()]
+for _ in range(7):
+    fds.append(os.dup(fds[-1]))
+select.select([], [fds[-1]], [], 10)
+last = socket.socket(fileno=os.dup(fds[-1]))
+print('so_error', last.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+os.write(fds[1], b'ping\n')
+select.select([fds[1]], [], [], 10)
+print('echo', os.read(fds[1], 64).decode().strip())"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"so_error 0"* ]]
+	[[ "$output" == *"echo ping"* ]]
+}
+
 @test "Node.js net.connect round trips 50 connections at once" {
 	require_cmd node nodejs
 	run s4_wrap "$SOCKS4D_PORT" node -e "

@@ -1,8 +1,16 @@
 /*
- * fdstate.c - per-descriptor state in a two-level table, and its lock
- * (see fdstate.h).
+ * fdstate.c - one record per socket, the descriptor table that refers to
+ * the records, and the lock (see fdstate.h).
+ *
+ *   number -> table chunk -> reference -> record (refs: numbers that
+ *                                                 refer to it)
+ *
+ * A record whose last reference goes returns to a pool of unused ones;
+ * records and chunks are never freed, so a pointer read as a hint stays
+ * valid memory, and the generation tells a record made anew.
  */
 #include "fdstate.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,22 +23,17 @@
 #define CHUNK_BITS FDSTATE_CHUNK_BITS
 #define CHUNK_SIZE FDSTATE_CHUNK_SIZE
 #define CHUNKS FDSTATE_CHUNKS
+#define POOL_GROW 64 /* records allocated at a time */
 
-struct fdslot *fdstate_chunks[CHUNKS];
+struct fdslot **fdstate_chunks[CHUNKS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t pid_now;
+static struct fdslot *pool; /* unused records, under the lock */
+static uint32_t gen_last;   /* under the lock */
 
 /* What the holder had before fdstate_lock(): only the holder reads them. */
 static sigset_t held_mask;
 static int held_cancel;
-
-/* Slots with twins that the holder looked at: copied to their twins at
- * fdstate_unlock(). A call looks at one or two. */
-#define TOUCHED_MAX 4
-static struct fdslot *touched[TOUCHED_MAX];
-static int n_touched;
-
-static void twins_update(void);
 
 void fdstate_lock(void)
 {
@@ -50,8 +53,6 @@ void fdstate_unlock(void)
 	sigset_t old = held_mask;
 	int cancel = held_cancel;
 
-	if (n_touched)
-		twins_update();
 	pthread_mutex_unlock(&lock);
 	pthread_setcancelstate(cancel, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -84,17 +85,97 @@ void fdstate_fork_child(void)
 	fdstate_unlock();
 }
 
-static struct fdslot *slot_at(int fd)
+/* The reference for fd, its chunk allocated if need be (a chunk is
+ * installed with a compare-and-swap, so no lock is needed); NULL with
+ * *err -EMFILE or -ENOMEM, logged. */
+static struct fdslot **ref_at(int fd, bool make, int *err)
 {
-	struct fdslot *c;
+	struct fdslot **c, **fresh = NULL;
+	unsigned i = (unsigned)fd >> CHUNK_BITS;
 
-	if (fd < 0 || (unsigned)fd >= CHUNKS * CHUNK_SIZE)
+	if (fd < 0 || (unsigned)fd >= CHUNKS * CHUNK_SIZE) {
+		if (make && fd >= 0)
+			log_msg(LOG_ERROR, "fd %d: past the %u descriptors socks4wrap can keep a "
+				"record for; the call fails (EMFILE)", fd, CHUNKS * CHUNK_SIZE);
+		*err = fd < 0 ? -EBADF : -EMFILE;
 		return NULL;
-	c = __atomic_load_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], __ATOMIC_ACQUIRE);
-	return c ? &c[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
+	}
+	c = __atomic_load_n(&fdstate_chunks[i], __ATOMIC_ACQUIRE);
+	if (!c && make) {
+		if (!(fresh = calloc(CHUNK_SIZE, sizeof(*fresh)))) {
+			log_msg(LOG_ERROR, "fd %d: no memory for its record; the call fails "
+				"(ENOMEM)", fd);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		if (__atomic_compare_exchange_n(&fdstate_chunks[i], &c, fresh, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			c = fresh;
+		else
+			free(fresh); /* another thread's came first: c is it */
+	}
+	if (!c) {
+		*err = 0;
+		return NULL;
+	}
+	return &c[(unsigned)fd & (CHUNK_SIZE - 1)];
 }
 
-static int same_socket(int fd, const struct fdslot *s)
+int fdstate_reserve(int fd)
+{
+	int err = 0;
+
+	return ref_at(fd, true, &err) ? 0 : err;
+}
+
+/* Under the lock: one reference fewer to s, which returns to the pool
+ * with the last. */
+static void unref(struct fdslot *s)
+{
+	if (--s->refs)
+		return;
+	__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
+	s->next_free = pool;
+	pool = s;
+}
+
+/* Under the lock: fd refers to s (NULL: to nothing) from now on. */
+static void set_ref(struct fdslot **ref, struct fdslot *s)
+{
+	struct fdslot *old = *ref;
+
+	if (old == s)
+		return;
+	if (s)
+		s->refs++;
+	__atomic_store_n(ref, s, __ATOMIC_RELEASE);
+	if (old)
+		unref(old);
+}
+
+void fdstate_drop(int fd)
+{
+	int err;
+	struct fdslot **ref = ref_at(fd, false, &err);
+
+	if (ref && *ref)
+		set_ref(ref, NULL);
+}
+
+void fdstate_close(int fd)
+{
+	fdstate_lock();
+	fdstate_drop(fd);
+	fdstate_unlock();
+}
+
+void fdstate_forget(struct fdslot *s)
+{
+	__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
+	s->gen = ++gen_last ? gen_last : ++gen_last;
+}
+
+static bool same_socket(int fd, const struct fdslot *s)
 {
 	struct stat st;
 
@@ -104,94 +185,74 @@ static int same_socket(int fd, const struct fdslot *s)
 
 struct fdslot *fdstate_get(int fd)
 {
-	struct fdslot *s = fdstate_slot(fd);
-	int saved = errno;
+	int err, saved = errno;
+	struct fdslot **ref = ref_at(fd, false, &err), *s = ref ? *ref : NULL;
 
-	if (s && !same_socket(fd, s)) {
-		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
+	if (s && (s->kind == FD_NONE || !same_socket(fd, s))) {
+		set_ref(ref, NULL);
 		s = NULL;
-	}
-	if (s && s->twins[0]) {
-		int i = 0;
-
-		while (i < n_touched && touched[i] != s)
-			i++;
-		if (i == n_touched && n_touched < TOUCHED_MAX)
-			touched[n_touched++] = s;
 	}
 	errno = saved;
 	return s;
 }
 
-/* A twin's slot, if it is still a slot of from's socket. */
-static struct fdslot *twin_of(const struct fdslot *from, int twin)
+/* Under the lock: an unused record, from the pool or newly allocated. */
+static struct fdslot *record_alloc(int fd, int *err)
 {
-	struct fdslot *t = twin ? slot_at(twin - 1) : NULL;
+	struct fdslot *s = pool, *block;
 
-	if (!t || t == from || t->kind == FD_NONE || t->dev != from->dev || t->ino != from->ino)
-		return NULL;
-	return t;
+	if (!s) {
+		if (!(block = calloc(POOL_GROW, sizeof(*block)))) {
+			log_msg(LOG_ERROR, "fd %d: no memory for its record; the call fails "
+				"(ENOMEM)", fd);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		for (int i = 0; i < POOL_GROW; i++)
+			block[i].next_free = i + 1 < POOL_GROW ? &block[i + 1] : NULL;
+		s = block;
+	}
+	pool = s->next_free;
+	return s;
 }
 
-/* Copies what a touched slot knows of its socket into its twins' slots;
- * each keeps its generation (a waiter on it goes on, and finds the
- * exchange where the other left it), its epoll registrations (those are
- * per descriptor) and its twins. */
-static void twins_update(void)
+/* Under the lock: s made anew for the socket st, its references kept. */
+static void record_init(struct fdslot *s, enum fd_kind kind, int family, const struct stat *st)
 {
-	for (int i = 0; i < n_touched; i++) {
-		const struct fdslot *from = touched[i];
+	uint32_t refs = s->refs;
 
-		if (from->kind == FD_NONE)
-			continue;
-		for (int k = 0; k < FD_TWINS_MAX; k++) {
-			struct fdslot *t = twin_of(from, from->twins[k]), keep;
-
-			if (!t)
-				continue;
-			keep = *t;
-			*t = *from;
-			t->gen = keep.gen;
-			memcpy(t->epolls, keep.epolls, sizeof(t->epolls));
-			memcpy(t->twins, keep.twins, sizeof(t->twins));
-		}
-	}
-	n_touched = 0;
+	__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
+	memset(s, 0, sizeof(*s));
+	s->refs = refs;
+	s->gen = ++gen_last ? gen_last : ++gen_last;
+	s->owner = fdstate_pid();
+	s->family = family;
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	__atomic_store_n(&s->kind, (uint8_t)kind, __ATOMIC_RELEASE);
 }
 
 struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family, int *err)
 {
-	struct fdslot *s = slot_at(fd), *c;
+	struct fdslot **ref = ref_at(fd, true, err), *s;
 	struct stat st;
-	uint32_t gen;
 
-	if (fd < 0 || (unsigned)fd >= CHUNKS * CHUNK_SIZE) {
-		*err = -EBADF;
+	if (!ref)
 		return NULL;
-	}
-	if (!s) {
-		/* the lock is held: no other thread can be growing the table */
-		c = calloc(CHUNK_SIZE, sizeof(*c));
-		if (!c) {
-			*err = -ENOMEM;
-			return NULL;
-		}
-		__atomic_store_n(&fdstate_chunks[(unsigned)fd >> CHUNK_BITS], c, __ATOMIC_RELEASE);
-		s = &c[(unsigned)fd & (CHUNK_SIZE - 1)];
-	}
 	if (fstat(fd, &st) < 0) {
 		*err = -errno;
 		return NULL;
 	}
-	gen = s->gen + 1;
-	__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
-	memset(s, 0, sizeof(*s));
-	s->gen = gen;
-	s->owner = fdstate_pid();
-	s->family = family;
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	__atomic_store_n(&s->kind, (uint8_t)kind, __ATOMIC_RELEASE);
+	s = *ref;
+	if (!s || s->dev != st.st_dev || s->ino != st.st_ino) {
+		if (!(s = record_alloc(fd, err)))
+			return NULL;
+		s->refs = 0;
+		record_init(s, kind, family, &st);
+		set_ref(ref, s);
+		return s;
+	}
+	record_init(s, kind, family, &st); /* the same socket: every number sees it */
 	return s;
 }
 
@@ -205,41 +266,19 @@ void fdstate_rebind(int fd, struct fdslot *s)
 	}
 }
 
-void fdstate_dup(int oldfd, int newfd)
+int fdstate_dup(int oldfd, int newfd)
 {
-	struct fdslot *from = fdstate_get(oldfd), *to;
-	uint32_t gen;
-	int err;
+	struct fdslot *from = oldfd == newfd ? NULL : fdstate_get(oldfd), **ref;
+	int err = 0;
 
-	fdstate_drop(newfd);
-	if (!from || oldfd == newfd ||
-	    !(to = fdstate_new(newfd, (enum fd_kind)from->kind, from->family, &err)))
-		return;
-	gen = to->gen;
-	*to = *from; /* same socket, so the same identity */
-	to->gen = gen;
-	/* the program's epoll registrations are the original's */
-	memset(to->epolls, 0, sizeof(to->epolls));
-
-	/* the twins: oldfd, its twins still alive, and newfd, each knowing
-	 * the others (a group past FD_TWINS_MAX + 1 leaves the rest out) */
-	int group[FD_TWINS_MAX + 1], n = 0;
-
-	group[n++] = oldfd + 1;
-	for (int k = 0; k < FD_TWINS_MAX; k++)
-		if (twin_of(from, from->twins[k]) && from->twins[k] != newfd + 1 &&
-		    n < FD_TWINS_MAX)
-			group[n++] = from->twins[k];
-	group[n++] = newfd + 1;
-	for (int i = 0; i < n; i++) {
-		struct fdslot *m = slot_at(group[i] - 1);
-		int j = 0;
-
-		if (!m)
-			continue;
-		memset(m->twins, 0, sizeof(m->twins));
-		for (int k = 0; k < n; k++)
-			if (k != i)
-				m->twins[j++] = group[k];
+	if (oldfd == newfd)
+		return 0;
+	if (!from) {
+		fdstate_drop(newfd);
+		return 0;
 	}
+	if (!(ref = ref_at(newfd, true, &err)))
+		return err;
+	set_ref(ref, from);
+	return 0;
 }

@@ -1,23 +1,39 @@
 /*
- * fdstate.h - what the shim knows about a file descriptor, and the one
- * lock under which it changes.
+ * fdstate.h - what the shim knows about a socket, and the one lock under
+ * which it changes.
  *
- * Most descriptors have no state, and asking costs two loads and a
- * branch, with no lock. A slot remembers the socket's identity (device
- * and inode), so a descriptor number that was closed behind our back
- * (fclose, close_range, dup2 over it, a raw syscall) and reused carries
- * nothing stale: fdstate_get() drops a slot whose socket is gone.
+ * One record per socket, that is per open file description: what the
+ * kernel keeps once however many descriptors refer to it (its
+ * connection, its O_NONBLOCK, the SOCKS exchange it carries). The
+ * descriptor table maps a number to a reference to the record, so dup(),
+ * dup2(), dup3() and F_DUPFD make a second number refer to the same
+ * record, and whatever a call through one number does is what the others
+ * find: nothing is copied. What the kernel keeps per number (FD_CLOEXEC,
+ * and epoll registrations, keyed by number and description) is never
+ * kept here; the BIND hand-over reads the registrations from /proc when
+ * it needs them (hooks_bind.c).
  *
- * Ownership: a slot's contents, its exchange included, are read and
+ * Most descriptors have no record, and asking costs two loads and a
+ * branch, with no lock and nothing allocated. A record remembers the
+ * socket's identity (device and inode), so a number that was closed
+ * behind our back (fclose, close_range, dup2 over it, a raw syscall) and
+ * reused carries nothing stale: fdstate_get() lets go of a reference
+ * whose socket is not the record's.
+ *
+ * Ownership: a record's contents, its exchange included, are read and
  * changed only under fdstate_lock(), which is held for a step and never
- * across a wait. A thread that waits notes the slot's generation, lets
- * go, waits, takes the lock again and goes on only if the generation is
- * the same (else the descriptor was closed or reused meanwhile). So two
- * threads never drive one exchange at once, and the lock is free when
- * fork() runs its handlers (see init.c).
+ * across a wait. A thread that waits notes the record's generation,
+ * lets go, waits, takes the lock again and goes on only if the number
+ * still refers to the record with the same generation (else it was
+ * closed or reused meanwhile). So two threads never drive one exchange
+ * at once, and the lock is free when fork() runs its handlers (init.c).
  *
- * Slots live in chunks that are allocated on first use and never freed,
- * so a pointer to a slot stays valid memory even after a reset.
+ * No silent caps: the table and the records grow as needed and are
+ * never given back to the allocator (a pointer read without the lock,
+ * as a hint, is always valid memory; a reused record has a new
+ * generation). When memory runs out, or a number is past what the table
+ * can hold, the call that needed a record fails with ENOMEM or EMFILE
+ * and a log line.
  */
 #ifndef FDSTATE_H
 #define FDSTATE_H
@@ -30,105 +46,106 @@
 #include <sys/types.h>
 
 enum fd_kind {
-	FD_NONE = 0,
+	FD_NONE = 0, /* nothing known (a record let go of, or made plain again) */
 	FD_CONNECT,  /* a proxied outgoing connection; hs is its exchange */
 	FD_BIND,     /* a listening socket served by a SOCKS BIND */
 	FD_ACCEPTED, /* the connection a BIND delivered */
 };
 
-#define FD_EPOLL_MAX 4
-#define FD_TWINS_MAX 3
-
+/* The record of one socket (open file description). */
 struct fdslot {
 	uint8_t kind;        /* enum fd_kind */
 	uint8_t in_progress; /* CONNECT: EINPROGRESS or EINTR said, no connect() since */
 	uint8_t reported;    /* CONNECT: the failure has been told to the program */
 	uint8_t listening;   /* BIND: the program called listen() */
 	uint8_t spent;       /* BIND: its one connection handed over, or it failed */
-	uint32_t gen;        /* changes whenever the slot is made anew */
+	uint32_t gen;        /* new whenever the record is made anew; never 0 */
+	uint32_t refs;       /* descriptor numbers that refer to it */
 	pid_t owner;         /* the process that started the exchange */
 	int family;          /* the socket's, for addresses handed back */
-	dev_t dev;           /* identity of the socket behind the number */
+	int err;             /* BIND: why it was spent (-errno), 0 if it was not */
+	dev_t dev;           /* identity of the socket */
 	ino_t ino;
 	struct v4 name;      /* what getsockname() reports; ip 0: the real name */
 	struct v4 peer;      /* what getpeername() reports */
 	struct v4 bound;     /* BIND: the address the program bound to */
 	int64_t deadline;    /* ms on CLOCK_MONOTONIC for the exchange's current wait */
 	struct hs hs;        /* CONNECT, BIND: the exchange */
-	/* BIND: the program's epoll registrations of this listener, moved to
-	 * the quiet socket that replaces it after accept() (hooks_bind.c) */
-	struct fd_epoll {
-		int epfd; /* +1, so that 0 means unused */
-		uint32_t events;
-		uint64_t data;
-	} epolls[FD_EPOLL_MAX];
-	/* Other descriptors of the same socket (dup() and friends), +1 so
-	 * that 0 means none. One socket has one exchange, so whatever a
-	 * call does to this slot is copied to theirs when the lock is let
-	 * go; a twin that is closed or now another socket is passed over. */
-	int twins[FD_TWINS_MAX];
+	struct fdslot *next_free; /* in the pool of unused records */
 };
 
 #define FDSTATE_CHUNK_BITS 10
 #define FDSTATE_CHUNK_SIZE (1u << FDSTATE_CHUNK_BITS)
-#define FDSTATE_CHUNKS 1024 /* descriptors up to 2^20 */
+#define FDSTATE_CHUNKS 2048 /* numbers up to 2^21, twice the kernel's default nr_open */
 
-/* The table: chunks of slots, allocated when a descriptor in their range
- * first needs one. Read here, inline, so that the common answer "nothing
- * known" costs two loads and a branch on every hooked call. */
-extern struct fdslot *fdstate_chunks[FDSTATE_CHUNKS];
+/* The descriptor table: chunks of references, allocated when a number
+ * in their range first needs one. Read here, inline, so that the common
+ * answer "nothing known" costs two loads and a branch on every hooked
+ * call. */
+extern struct fdslot **fdstate_chunks[FDSTATE_CHUNKS];
 
-/* The slot for fd if it has one, unchecked and unlocked: only a hint
+/* The record fd refers to, if any, unchecked and unlocked: only a hint
  * that the slow path is worth taking. */
 static inline struct fdslot *fdstate_slot(int fd)
 {
-	struct fdslot *c;
+	struct fdslot **c;
 
 	if ((unsigned)fd >= FDSTATE_CHUNKS * FDSTATE_CHUNK_SIZE)
 		return NULL; /* negative numbers too */
 	c = __atomic_load_n(&fdstate_chunks[(unsigned)fd >> FDSTATE_CHUNK_BITS], __ATOMIC_ACQUIRE);
 	if (!c)
 		return NULL;
-	c += (unsigned)fd & (FDSTATE_CHUNK_SIZE - 1);
-	return __atomic_load_n(&c->kind, __ATOMIC_ACQUIRE) == FD_NONE ? NULL : c;
+	return __atomic_load_n(&c[(unsigned)fd & (FDSTATE_CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE);
 }
 
 /*
- * The lock over every slot's contents. Taking it also blocks signals and
- * defers cancellation on this thread until fdstate_unlock(): a handler
- * that longjmps, or a cancellation, can then never leave it held or a
- * step half done.
+ * The lock over every record's contents and the table. Taking it also
+ * blocks signals and defers cancellation on this thread until
+ * fdstate_unlock(): a handler that longjmps, or a cancellation, can then
+ * never leave it held or a step half done.
  */
 void fdstate_lock(void);
 void fdstate_unlock(void);
 
-/* Under the lock: the slot for fd, or NULL when there is none or its
- * socket is gone (the slot is then dropped). */
+/* Under the lock: the record fd refers to, or NULL when there is none,
+ * it was made plain, or its socket is not fd's (the reference is then
+ * let go of). */
 struct fdslot *fdstate_get(int fd);
 
 /*
- * Under the lock: a fresh slot for fd, bound to the socket it refers to
- * now. NULL with *err set (-EBADF, -ENOMEM) when that is impossible.
+ * Under the lock: a fresh record for the socket fd refers to now, made
+ * anew in place when fd already refers to a record of that socket (so
+ * every number of the socket sees it). NULL with *err set (-EBADF,
+ * -ENOMEM, -EMFILE; the last two logged) when that is impossible.
  */
 struct fdslot *fdstate_new(int fd, enum fd_kind kind, int family, int *err);
 
-/* Under the lock: re-reads the identity of fd after its socket was swapped. */
+/* Under the lock: re-reads the identity of fd after its socket was
+ * swapped; other numbers of the old socket then let go of the record. */
 void fdstate_rebind(int fd, struct fdslot *s);
 
-/* Forgets fd. Cheap when there is nothing to forget; no lock needed. */
-static inline void fdstate_drop(int fd)
-{
-	struct fdslot *s = fdstate_slot(fd);
+/* Under the lock: fd no longer refers to its record (closed, or now
+ * another socket). Cheap when there is nothing to forget. */
+void fdstate_drop(int fd);
 
-	if (s)
-		__atomic_store_n(&s->kind, FD_NONE, __ATOMIC_RELEASE);
-}
+/* Under the lock: the socket is a plain one again (disconnected, its
+ * BIND closed, not ours after all), for every number that refers to it. */
+void fdstate_forget(struct fdslot *s);
 
-/* Under the lock: newfd is a copy of oldfd (dup and friends), and the
- * two slots are twins from now on. */
-void fdstate_dup(int oldfd, int newfd);
+/* close(fd): fdstate_drop() with the lock taken, when fd has a record. */
+void fdstate_close(int fd);
 
-/* This process's id as the slots know it (kept by the fork handlers). */
+/* Under the lock: newfd is a copy of oldfd (dup and friends) and refers
+ * to oldfd's record from now on, or to nothing when oldfd has none. 0,
+ * or -ENOMEM / -EMFILE (logged) when newfd cannot be given a reference. */
+int fdstate_dup(int oldfd, int newfd);
+
+/* Makes sure fd's part of the table exists, so that a later
+ * fdstate_dup() to fd cannot fail (dup2, dup3): 0, -ENOMEM or -EMFILE,
+ * logged. No lock needed. */
+int fdstate_reserve(int fd);
+
+/* This process's id as the records know it (kept by the fork handlers). */
 pid_t fdstate_pid(void);
 
 /* fork() handlers: the lock is free in the child, and exchanges that

@@ -99,7 +99,7 @@ static int send_rest(struct hs *h, const struct hs_io *io, int fd)
 	if (len < 0)
 		return len;
 	while (h->sent < len) {
-		ssize_t n = io->send(fd, req + h->sent, (size_t)len - h->sent,
+		ssize_t n = io->send(io->ctx, fd, req + h->sent, (size_t)len - h->sent,
 				     MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			h->sent += (uint16_t)n;
@@ -121,7 +121,7 @@ static int send_rest(struct hs *h, const struct hs_io *io, int fd)
 static int recv_rest(struct hs *h, const struct hs_io *io, int fd)
 {
 	while (h->got < SOCKS4_REPLY_LEN) {
-		ssize_t n = io->recv(fd, h->reply + h->got, SOCKS4_REPLY_LEN - h->got,
+		ssize_t n = io->recv(io->ctx, fd, h->reply + h->got, SOCKS4_REPLY_LEN - h->got,
 				     MSG_DONTWAIT);
 		if (n > 0)
 			h->got += (uint8_t)n;
@@ -156,7 +156,7 @@ int hs_step(struct hs *h, const struct hs_io *io, int fd)
 		return -EINVAL;
 	case HS_START:
 		len = addr_from_v4(h->family, h->server, &ss);
-		if (io->connect(fd, (struct sockaddr *)&ss, len) == 0) {
+		if (io->connect(io->ctx, fd, (struct sockaddr *)&ss, len) == 0) {
 			hs_set(h, HS_SEND);
 		} else if (errno == EINPROGRESS || errno == EINTR) {
 			/* EINTR: the connection goes on in the background */
@@ -197,25 +197,74 @@ int hs_step(struct hs *h, const struct hs_io *io, int fd)
 	return -EINVAL;
 }
 
-int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline)
+void hs_drive_init(struct hs_drive *d, struct hs *h, const struct hs_io *io, int fd,
+		   int64_t deadline)
+{
+	memset(d, 0, sizeof(*d));
+	d->h = h;
+	d->io = io;
+	d->fd = fd;
+	d->deadline = deadline;
+	d->started = now_ms();
+	d->sock_deadline = -1; /* read at the first wait: most calls never wait */
+	d->slice_ms = 60000;
+}
+
+/* One wait for want: 0 to step again, or what ends the drive. */
+static int drive_wait(struct hs_drive *d, int want)
+{
+	struct pollfd one[1], *p = d->p ? d->p : one;
+	int64_t now = now_ms(), end = d->deadline, t;
+	int n, err = 0;
+
+	if (d->sock_deadline < 0) {
+		t = d->sock_timeout ? d->sock_timeout(d) : 0;
+		d->sock_deadline = t ? d->started + t : 0;
+	}
+	if (d->sock_deadline && d->sock_deadline < end)
+		end = d->sock_deadline;
+	if (end <= now)
+		return end == d->deadline ? -ETIMEDOUT : -EAGAIN;
+	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
+	if (d->leave)
+		d->leave(d);
+	n = poll(p, (nfds_t)(1 + (d->p ? d->n_others : 0)),
+		 end - now > d->slice_ms ? d->slice_ms : (int)(end - now));
+	if (n < 0 && errno != EINTR)
+		err = -errno;
+	else if (n < 0 && (d->flags & HS_DRIVE_SIGNALS) &&
+		 (d->sock_deadline || !d->restart || !d->restart()))
+		err = -EINTR;
+	return d->back ? d->back(d, err) : err;
+}
+
+int hs_drive(struct hs_drive *d)
 {
 	for (;;) {
-		int r = hs_step(h, io, fd);
-		struct pollfd p = {.fd = fd};
-		int64_t left;
+		int r = d->step ? d->step(d) : hs_step(d->h, d->io, d->fd), w;
 
-		if (r <= 0)
+		if (r <= 0 || (d->flags & HS_DRIVE_NOWAIT) ||
+		    (r == HS_WANT_WRITE && (d->flags & HS_DRIVE_READ_ONLY)))
 			return r;
-		if ((left = deadline - now_ms()) <= 0) {
-			hs_fail(h, -ETIMEDOUT);
-			return -ETIMEDOUT;
-		}
-		p.events = r == HS_WANT_READ ? POLLIN : POLLOUT;
-		if (poll(&p, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
-			hs_fail(h, -errno);
-			return -hs_errno(h);
-		}
+		if ((w = drive_wait(d, r)) == 0)
+			continue;
+		if (w == -EBADF || w == -EINTR || w == -EAGAIN)
+			return w;
+		/* our deadline, or poll() failed: the exchange fails, and the
+		 * next step answers with that */
+		if (d->fail)
+			d->fail(d, w);
+		else
+			hs_fail(d->h, w);
 	}
+}
+
+int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline)
+{
+	struct hs_drive d;
+
+	hs_drive_init(&d, h, io, fd, deadline);
+	return hs_drive(&d);
 }
 
 int hs_errno(const struct hs *h)

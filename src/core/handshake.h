@@ -7,8 +7,8 @@
  * supervisor plain libc on the copy of the program's socket it holds, a
  * unit test a socketpair. hs_step() never blocks and never touches the
  * socket's flags; it returns what it waits for, and the caller decides
- * how to wait (poll, an event loop of its own, or not at all). hs_run()
- * is the short poll loop for callers that block.
+ * how to wait (poll, an event loop of its own, or not at all). hs_drive()
+ * is the one poll loop for callers that block, its cases as data.
  *
  *   CONNECT:  START -> REACH -> SEND -> REPLY -> GRANTED
  *   BIND:     START -> REACH -> SEND -> REPLY -> GRANTED (first reply)
@@ -56,11 +56,14 @@ enum hs_state {
 #define HS_ERR_MALFORMED (-4096 - 2) /* 8 bytes that are not a SOCKS4 reply */
 #define HS_ERR_REFUSED (-4096 - 3)   /* a reply code other than 90 */
 
-/* The I/O an exchange uses. */
+/* The I/O an exchange uses: each function is handed ctx, the caller's
+ * own state for this exchange (NULL when it keeps none), and reports a
+ * failure as libc does, -1 with errno set. */
 struct hs_io {
-	int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
-	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
-	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
+	int (*connect)(void *ctx, int fd, const struct sockaddr *addr, socklen_t len);
+	ssize_t (*send)(void *ctx, int fd, const void *buf, size_t len, int flags);
+	ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len, int flags);
+	void *ctx;
 };
 
 struct hs {
@@ -97,9 +100,71 @@ void hs_fail(struct hs *h, int err);
 /* BIND, after the first reply: the next steps read the second one. */
 void hs_expect_second(struct hs *h);
 
-/* Drives hs_step() with poll() until done, failed, or deadline (ms on
- * CLOCK_MONOTONIC; see now_ms): 0 or the failure, -ETIMEDOUT included
- * (the exchange is then FAILED). A signal does not cut the wait short. */
+/*
+ * The one loop that drives an exchange for a caller that blocks, in the
+ * library and in the supervisor alike: step, and while a step wants the
+ * socket ready, wait in poll() and step again. What differs between the
+ * calls that drive it (connect, SO_ERROR, a data call, listen, accept,
+ * the supervisor's exchanges) is data:
+ *
+ * - the deadlines: ours (deadline: past it the exchange fails with
+ *   ETIMEDOUT), and the socket's own (SO_SNDTIMEO for connect,
+ *   SO_RCVTIMEO for accept, given by sock_timeout(); past it the call
+ *   ends with EAGAIN and the exchange goes on);
+ * - signals: with HS_DRIVE_SIGNALS a signal ends the call with EINTR,
+ *   as connect(2) and accept(2) do, unless restart() says the kernel
+ *   would restart it (SA_RESTART) and no socket timeout is set (which
+ *   makes the kernel answer EINTR either way); without it a signal never
+ *   cuts the wait short;
+ * - HS_DRIVE_NOWAIT: a non-blocking call, which returns the want;
+ *   HS_DRIVE_READ_ONLY: a wait for the reply only (a step that wants to
+ *   write returns HS_WANT_WRITE);
+ * - the front end's part: its own step (NULL: hs_step), how it fails the
+ *   exchange from outside (NULL: hs_fail), what it lets go of around the
+ *   poll (leave) and takes again after it (back: -EBADF when the
+ *   exchange is no longer the caller's: the descriptor closed or reused
+ *   meanwhile), and other descriptors to poll with it (p, n_others).
+ *
+ * hs_drive() returns 0 (done), HS_WANT_READ or HS_WANT_WRITE (NOWAIT,
+ * READ_ONLY), -EBADF, -EINTR or -EAGAIN (the call ends, the exchange
+ * stays as it is), or the exchange's failure (it is then FAILED: a
+ * step's, our deadline's ETIMEDOUT, or a poll() error).
+ */
+#define HS_DRIVE_SIGNALS 1u
+#define HS_DRIVE_NOWAIT 2u
+#define HS_DRIVE_READ_ONLY 4u
+
+struct pollfd;
+
+struct hs_drive {
+	struct hs *h;
+	const struct hs_io *io;
+	int fd;
+	unsigned flags;        /* HS_DRIVE_* */
+	int64_t deadline;      /* ours, ms on CLOCK_MONOTONIC (now_ms) */
+	int64_t started;       /* when the call began (hs_drive_init) */
+	int64_t sock_deadline; /* started + the socket's timeout; 0 none; -1 not read yet */
+	int slice_ms;          /* the longest single poll() */
+	int64_t (*sock_timeout)(struct hs_drive *d); /* ms, 0 none; read at the first wait */
+	int (*restart)(void);  /* after EINTR: 1 when the kernel would restart the call */
+	int (*step)(struct hs_drive *d);
+	void (*fail)(struct hs_drive *d, int err);
+	void (*leave)(struct hs_drive *d);
+	int (*back)(struct hs_drive *d, int err);
+	struct pollfd *p;      /* p[0] the socket, p[1..n_others] the caller's; NULL: one of its own */
+	int n_others;
+	void *ctx;             /* the caller's */
+};
+
+/* d for h on fd with io, our deadline given, the rest at their defaults:
+ * no socket timeout, no signals, hs_step, hs_fail, nothing to let go. */
+void hs_drive_init(struct hs_drive *d, struct hs *h, const struct hs_io *io, int fd,
+		   int64_t deadline);
+
+int hs_drive(struct hs_drive *d);
+
+/* hs_drive() with the defaults: until done, failed or the deadline (the
+ * exchange then FAILED with ETIMEDOUT); a signal never cuts it short. */
 int hs_run(struct hs *h, const struct hs_io *io, int fd, int64_t deadline);
 
 /* True while a step may still be due: START through REPLY, or SECOND. */

@@ -1,7 +1,8 @@
 /*
  * drive.c - how the hooks drive an exchange (handshake.c) inside the
- * program: the I/O table of real functions, and the one wait that a
- * blocking call does between steps, with the slot lock let go.
+ * program: the I/O table of real functions, and the library's data for
+ * the core's one loop (hs_drive()): the slot lock let go around each
+ * wait, the generation checked after it, the rules for signals.
  *
  * The wait keeps the contract of the call the program made. connect(2)
  * and accept(2) are restarted after a handler that has SA_RESTART and
@@ -31,10 +32,11 @@
 /* connect() that never waits, whatever the socket's mode: the caller
  * holds the slot lock, so signals are held and the window in which a
  * blocking socket is O_NONBLOCK cannot be cut short. */
-static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
+static int connect_nowait(void *ctx, int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int fl = real.fcntl(fd, F_GETFL), r, err;
 
+	(void)ctx;
 	if (fl < 0 || (fl & O_NONBLOCK))
 		return fl < 0 ? -1 : real.connect(fd, addr, len);
 	real.fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -46,17 +48,19 @@ static int connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 /* send and recv are our hooks too: the exchange calls the real ones */
-static ssize_t send_real(int fd, const void *buf, size_t len, int flags)
+static ssize_t send_real(void *ctx, int fd, const void *buf, size_t len, int flags)
 {
+	(void)ctx;
 	return real.send(fd, buf, len, flags);
 }
 
-static ssize_t recv_real(int fd, void *buf, size_t len, int flags)
+static ssize_t recv_real(void *ctx, int fd, void *buf, size_t len, int flags)
 {
+	(void)ctx;
 	return real.recv(fd, buf, len, flags);
 }
 
-const struct hs_io shim_io = {connect_nowait, send_real, recv_real};
+const struct hs_io shim_io = {connect_nowait, send_real, recv_real, NULL};
 
 bool shim_is_stream(int fd)
 {
@@ -92,7 +96,7 @@ static int64_t sock_timeout_ms(int fd, int opt)
 }
 
 /* After a wait cut short by a signal: would the kernel restart the call? */
-static bool restartable(void)
+static int restartable(void)
 {
 	sigset_t mask;
 	struct sigaction sa;
@@ -115,45 +119,46 @@ static bool restartable(void)
 	return true;
 }
 
-void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt)
+/* The call's own timeout, read at its first wait. */
+static int64_t drive_sock_timeout(struct hs_drive *hd)
 {
-	d->fd = fd;
-	d->slot = s;
-	d->gen = s->gen;
-	d->deadline = deadline;
-	d->started = now_ms();
-	d->timeo_opt = timeo_opt;
-	d->sock_deadline = -1; /* read at the first wait: most calls never wait */
-	d->interruptible = timeo_opt != 0;
+	struct drive *d = (struct drive *)hd;
+
+	return sock_timeout_ms(hd->fd, d->timeo_opt);
 }
 
-int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others)
+void drive_leave(struct hs_drive *hd)
 {
-	int64_t now = now_ms(), end = d->deadline, t;
-	int n, err = 0;
-
-	if (d->sock_deadline < 0) {
-		t = d->timeo_opt ? sock_timeout_ms(d->fd, d->timeo_opt) : 0;
-		d->sock_deadline = t ? d->started + t : 0;
-	}
-
-	if (d->sock_deadline && d->sock_deadline < end)
-		end = d->sock_deadline;
-	if (end <= now)
-		return end == d->deadline ? -ETIMEDOUT : -EAGAIN;
-	p[0] = (struct pollfd){.fd = d->fd, .events = want == HS_WANT_READ ? POLLIN : POLLOUT};
+	(void)hd;
 	fdstate_unlock();
-	/* Another thread may step the same exchange while this one waits and
-	 * take the bytes this poll() waits for: look again now and then. */
-	n = poll(p, (nfds_t)(1 + n_others), end - now > DRIVE_LOOK_MS ? DRIVE_LOOK_MS : (int)(end - now));
-	if (n < 0 && errno != EINTR)
-		err = -errno;
-	else if (n < 0 && d->interruptible && (d->sock_deadline || !restartable()))
-		err = -EINTR;
+}
+
+int drive_back(struct hs_drive *hd, int err)
+{
+	struct drive *d = (struct drive *)hd;
+
 	fdstate_lock();
-	if (fdstate_get(d->fd) != d->slot || d->slot->gen != d->gen)
+	if (fdstate_get(hd->fd) != d->slot || d->slot->gen != d->gen)
 		return -EBADF; /* closed, or made anew, while we waited */
 	return err;
+}
+
+void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt)
+{
+	hs_drive_init(&d->hd, &s->hs, &shim_io, fd, deadline);
+	d->slot = s;
+	d->gen = s->gen;
+	d->timeo_opt = timeo_opt;
+	/* Another thread may step the same exchange while this one waits and
+	 * take the bytes its poll() waits for: it looks again now and then. */
+	d->hd.slice_ms = DRIVE_LOOK_MS;
+	d->hd.leave = drive_leave;
+	d->hd.back = drive_back;
+	if (timeo_opt) {
+		d->hd.flags = HS_DRIVE_SIGNALS;
+		d->hd.restart = restartable;
+		d->hd.sock_timeout = drive_sock_timeout;
+	}
 }
 
 /*

@@ -125,10 +125,9 @@ static int bind_start(int fd, struct fdslot *s)
 {
 	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct primary_conn app, used = {{0, 0}, NULL, 0, 0};
-	struct pollfd pfd[1];
 	struct drive d;
 	uint32_t gen = s->gen;
-	int r, w;
+	int r;
 
 	/* The application server (primary.c): the connection this thread
 	 * last used is the one it last read or wrote, if that is still
@@ -145,12 +144,8 @@ static int bind_start(int fd, struct fdslot *s)
 	s->hs.timeout_ms = shim_cfg.connect_timeout_ms;
 	hs_what(&s->hs, what, sizeof(what));
 	drive_begin(&d, fd, s, now_ms() + shim_cfg.connect_timeout_ms, 0);
-	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
-		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF)
-			return w;
-		if (w < 0)
-			hs_fail(&s->hs, w == -EAGAIN ? -ETIMEDOUT : w);
-	}
+	if ((r = hs_drive(&d.hd)) == -EBADF)
+		return r;
 	if (r < 0 || s->gen != gen) {
 		s->spent = 1;
 		return -hs_log_failure(&s->hs, what);
@@ -214,6 +209,7 @@ int bind_release(int fd, struct fdslot *s)
 		log_msg(LOG_INFO, "fd %d: used for connect() after its BIND started; BIND closed", fd);
 		shim_dissolve(fd);
 	}
+	fdstate_forget(s);
 	fdstate_drop(fd);
 	return 0;
 }
@@ -263,84 +259,149 @@ static int quiet_listener(int family)
 }
 
 /*
- * epoll registrations belong to the open socket, not to the number: the
- * ones the program made for its listener would follow the connection
- * that accept() hands over. The kernel lists every epoll instance's
- * targets in /proc/self/fdinfo, whenever they were registered: with op
- * EPOLL_CTL_DEL they are taken off the listener, with EPOLL_CTL_ADD put
- * on what stands behind its number afterwards. Returns how many.
+ * epoll registrations belong to the open socket and the number (the
+ * kernel keys them by both, so they are never kept in the socket's
+ * record): the ones the program made for its listener would follow the
+ * connection that accept() hands over. The kernel lists every epoll
+ * instance's targets in /proc/self/fdinfo, whenever they were
+ * registered; take_epolls() takes the listener's off and lists them in
+ * a growing array, put_epolls() puts them on what stands behind its
+ * number afterwards.
  */
-static int move_epolls(int fd, const struct fdslot *s, int op, struct epoll_event *evs,
-		       int *epfds, int n)
+struct epoll_reg {
+	int epfd;
+	struct epoll_event ev;
+};
+
+struct epoll_regs {
+	struct epoll_reg *at;
+	size_t n, cap;
+};
+
+/* One more registration: false (logged) when there is no memory for it. */
+static bool epolls_add(int fd, struct epoll_regs *r, int epfd, unsigned events,
+		       unsigned long long data)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 8;
+		struct epoll_reg *at = realloc(r->at, cap * sizeof(*at));
+
+		if (!at) {
+			log_msg(LOG_ERROR, "accept on fd %d: no memory to move its epoll "
+				"registrations past the first %zu; the rest stay with the "
+				"connection", fd, r->n);
+			return false;
+		}
+		r->at = at;
+		r->cap = cap;
+	}
+	r->at[r->n++] = (struct epoll_reg){epfd, {.events = events, .data.u64 = data}};
+	return true;
+}
+
+/* One line of an epoll instance's fdinfo: the listener's registration
+ * there is taken off and listed. False when listing failed (logged). */
+static bool take_epoll_line(int fd, const struct fdslot *s, struct epoll_regs *r, int epfd,
+			    const char *line)
+{
+	int tfd;
+	unsigned events;
+	unsigned long long data;
+	unsigned long ino;
+	const char *at;
+
+	if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
+	    tfd != fd || !(at = strstr(line, " ino:")) || sscanf(at, " ino:%lx", &ino) != 1 ||
+	    ino != (unsigned long)s->ino)
+		return true;
+	if (!epolls_add(fd, r, epfd, events, data))
+		return false;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+	return true;
+}
+
+/* An epoll instance's fdinfo, read line by line however long it is (an
+ * instance may watch thousands of descriptors). */
+static bool take_epolls_of(int fd, const struct fdslot *s, struct epoll_regs *r, int epfd)
 {
 	char path[64], buf[4096];
+	size_t have = 0;
+	ssize_t len;
+	bool ok = true;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	while (ok && (len = real.read(f, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *line = buf, *nl;
+
+		have += (size_t)len;
+		buf[have] = 0;
+		while (ok && (nl = strchr(line, '\n'))) {
+			*nl = 0;
+			ok = take_epoll_line(fd, s, r, epfd, line);
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0; /* no line is this long: not one of ours */
+	}
+	if (ok && have) {
+		buf[have] = 0;
+		ok = take_epoll_line(fd, s, r, epfd, buf);
+	}
+	real.close(f);
+	return ok;
+}
+
+static void take_epolls(int fd, const struct fdslot *s, struct epoll_regs *r)
+{
+	char path[64], link[64];
 	struct dirent *de;
 	DIR *dir;
-	int k = 0;
 
-	if (op == EPOLL_CTL_ADD) {
-		for (int i = 0; i < n; i++)
-			epoll_ctl(epfds[i], EPOLL_CTL_ADD, fd, &evs[i]);
-		return n;
-	}
 	if (!(dir = opendir("/proc/self/fd")))
-		return 0;
-	while ((de = readdir(dir)) && k < n) {
-		int epfd = atoi(de->d_name), f;
+		return;
+	while ((de = readdir(dir))) {
+		int epfd = atoi(de->d_name);
 		ssize_t len;
-		char *line;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || epfd == fd ||
 		    epfd == dirfd(dir))
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
-		len = readlink(path, buf, sizeof(buf) - 1);
-		if (len <= 0 || (buf[len] = 0, strcmp(buf, "anon_inode:[eventpoll]") != 0))
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0 || (link[len] = 0, strcmp(link, "anon_inode:[eventpoll]") != 0))
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
-		if ((f = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			continue;
-		len = real.read(f, buf, sizeof(buf) - 1);
-		real.close(f);
-		if (len <= 0)
-			continue;
-		buf[len] = 0;
-		for (line = buf; line && k < n; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-			int tfd;
-			unsigned events;
-			unsigned long long data;
-			unsigned long ino;
-			char *at;
-
-			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 ||
-			    tfd != fd || !(at = strstr(line, " ino:")) ||
-			    sscanf(at, " ino:%lx", &ino) != 1 || ino != (unsigned long)s->ino)
-				continue;
-			evs[k] = (struct epoll_event){.events = events, .data.u64 = data};
-			epfds[k] = epfd;
-			epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-			k++;
-		}
+		if (!take_epolls_of(fd, s, r, epfd))
+			break;
 	}
 	closedir(dir);
-	return k;
+}
+
+static void put_epolls(int fd, struct epoll_regs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		epoll_ctl(r->at[i].epfd, EPOLL_CTL_ADD, fd, &r->at[i].ev);
+	free(r->at);
 }
 
 /* Puts the quiet socket q behind fd, keeping fd's flags and its epoll
  * registrations. Under the lock; consumes q. */
 static void retire_listener(int fd, struct fdslot *s, int q)
 {
-	struct epoll_event evs[16];
-	int epfds[16], n;
+	struct epoll_regs regs = {NULL, 0, 0};
 	int fl = real.fcntl(fd, F_GETFL), fdfl = real.fcntl(fd, F_GETFD);
 
 	if (fl >= 0)
 		real.fcntl(q, F_SETFL, fl);
-	n = move_epolls(fd, s, EPOLL_CTL_DEL, evs, epfds, 16);
+	take_epolls(fd, s, &regs);
 	if (real.dup3(q, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) == fd)
 		fdstate_rebind(fd, s);
 	real.close(q);
-	move_epolls(fd, s, EPOLL_CTL_ADD, evs, epfds, n);
+	put_epolls(fd, &regs);
 }
 
 /*
@@ -390,10 +451,9 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN];
 	socklen_t cap;
-	struct pollfd pfd[1];
 	struct drive d;
 	bool nonblock;
-	int r, w;
+	int r;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -412,14 +472,12 @@ static int bind_accept(int fd, struct fdslot *s, struct sockaddr *addr,
 	if (!nonblock && !s->deadline)
 		s->deadline = now_ms() + shim_cfg.bind_timeout_ms;
 	drive_begin(&d, fd, s, s->deadline, SO_RCVTIMEO);
-	while ((r = hs_step(&s->hs, &shim_io, fd)) > 0) {
-		if (nonblock)
-			return -EAGAIN; /* nothing consumed that matters */
-		if ((w = drive_wait(&d, r, pfd, 0)) == -EBADF || w == -EINTR || w == -EAGAIN)
-			return w;
-		if (w < 0)
-			hs_fail(&s->hs, w);
-	}
+	if (nonblock)
+		d.hd.flags |= HS_DRIVE_NOWAIT;
+	if ((r = hs_drive(&d.hd)) > 0)
+		return -EAGAIN; /* non-blocking: nothing consumed that matters */
+	if (r == -EBADF || r == -EINTR || r == -EAGAIN)
+		return r;
 	if (r < 0) {
 		snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(s->hs.dst, a));
 		r = hs_log_failure(&s->hs, what);
@@ -447,22 +505,31 @@ static SLOW int accept_tracked(int fd, struct sockaddr *addr, socklen_t *len,
 	return shim_ret(saved, r);
 }
 
-HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+/* The first call, a missing function or a descriptor with a record:
+ * everything but the common path, out of line (accept4 tells which). */
+static SLOW int accept_slow(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+			    bool four)
 {
 	shim_real();
-	if (!real.accept4)
+	if (four ? !real.accept4 : !real.accept)
 		return shim_ret(0, -ENOSYS);
 	if (fdstate_slot(fd))
-		return accept_tracked(fd, addr, len, flags, true);
+		return accept_tracked(fd, addr, len, flags, four);
+	return four ? real.accept4(fd, addr, len, flags) : real.accept(fd, addr, len);
+}
+
+/* Each a few tests and the C library's call in tail position, with no
+ * stack frame, as the data calls are (hooks_io.c). */
+HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.accept4 || fdstate_slot(fd) != NULL, 0))
+		return accept_slow(fd, addr, len, flags, true);
 	return real.accept4(fd, addr, len, flags);
 }
 
 HOOK int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	shim_real();
-	if (!real.accept)
-		return shim_ret(0, -ENOSYS);
-	if (fdstate_slot(fd))
-		return accept_tracked(fd, addr, len, 0, false);
+	if (__builtin_expect(!shim_real_ready() || !real.accept || fdstate_slot(fd) != NULL, 0))
+		return accept_slow(fd, addr, len, 0, false);
 	return real.accept(fd, addr, len);
 }

@@ -122,12 +122,25 @@ static int connect_step(int fd, struct fdslot *s)
 	return r == 0 ? 0 : -hs_errno(&s->hs);
 }
 
-/* Fails an exchange from outside (our deadline) and says so. */
-static int connect_abort(struct fdslot *s, int err)
+/* The drive's step and failure for a CONNECT (hs_drive(), drive.c): a
+ * step with connect_step()'s bookkeeping; a failure from outside (our
+ * deadline) that says so. */
+static int drive_step(struct hs_drive *hd)
 {
-	hs_fail(&s->hs, err);
-	hs_log_failure(&s->hs, NULL);
-	return -hs_errno(&s->hs);
+	return connect_step(hd->fd, ((struct drive *)hd)->slot);
+}
+
+static void drive_abort(struct hs_drive *hd, int err)
+{
+	hs_fail(hd->h, err);
+	hs_log_failure(hd->h, NULL);
+}
+
+static void drive_connect(struct drive *d, int fd, struct fdslot *s, int timeo_opt)
+{
+	drive_begin(d, fd, s, s->deadline, timeo_opt);
+	d->hd.step = drive_step;
+	d->hd.fail = drive_abort;
 }
 
 /* Sends the request of another pending socket whose connection to the
@@ -144,6 +157,39 @@ static void progress_other(int fd, uint32_t gen)
 	connect_step(fd, s);
 }
 
+/* wait_reply()'s drive: the thread's other pending sockets polled with
+ * the one that waits, and moved on when their connection is up. */
+struct reply_wait {
+	struct drive d;
+	struct pollfd p[1 + PENDING_MAX];
+	struct pending others[PENDING_MAX];
+};
+
+static void reply_leave(struct hs_drive *hd)
+{
+	struct reply_wait *w = (struct reply_wait *)hd;
+	int k = 0;
+
+	for (int i = 0; i < npending; i++)
+		if (pending[i].fd != hd->fd) {
+			w->others[k] = pending[i];
+			w->p[1 + k++] = (struct pollfd){.fd = pending[i].fd, .events = POLLOUT};
+		}
+	hd->n_others = k;
+	drive_leave(hd);
+}
+
+static int reply_back(struct hs_drive *hd, int err)
+{
+	struct reply_wait *w = (struct reply_wait *)hd;
+
+	if ((err = drive_back(hd, err)) == 0)
+		for (int i = 0; i < hd->n_others; i++)
+			if (w->p[1 + i].revents)
+				progress_other(w->others[i].fd, w->others[i].gen);
+	return err;
+}
+
 /*
  * Waits for the reply of a socket whose request is out, moving the other
  * pending sockets on meanwhile: what SO_ERROR, and a second connect() on
@@ -154,28 +200,14 @@ static void progress_other(int fd, uint32_t gen)
  */
 static int wait_reply(int fd, struct fdslot *s)
 {
-	struct pollfd p[1 + PENDING_MAX];
-	struct pending others[PENDING_MAX];
-	struct drive d;
-	int r, w, k;
+	struct reply_wait w;
 
-	drive_begin(&d, fd, s, s->deadline, 0);
-	while ((r = connect_step(fd, s)) == HS_WANT_READ) {
-		k = 0;
-		for (int i = 0; i < npending; i++)
-			if (pending[i].fd != fd) {
-				others[k] = pending[i];
-				p[1 + k++] = (struct pollfd){.fd = pending[i].fd, .events = POLLOUT};
-			}
-		if ((w = drive_wait(&d, r, p, k)) == -EBADF)
-			return w;
-		if (w < 0)
-			return connect_abort(s, w == -EAGAIN ? -ETIMEDOUT : w);
-		for (int i = 0; i < k; i++)
-			if (p[1 + i].revents)
-				progress_other(others[i].fd, others[i].gen);
-	}
-	return r;
+	drive_connect(&w.d, fd, s, 0);
+	w.d.hd.flags |= HS_DRIVE_READ_ONLY;
+	w.d.hd.p = w.p;
+	w.d.hd.leave = reply_leave;
+	w.d.hd.back = reply_back;
+	return hs_drive(&w.d.hd);
 }
 
 /*
@@ -187,23 +219,15 @@ static int wait_reply(int fd, struct fdslot *s)
  */
 static int connect_block(int fd, struct fdslot *s)
 {
-	struct pollfd p[1];
 	struct drive d;
-	int r, w;
+	int r;
 
-	drive_begin(&d, fd, s, s->deadline, SO_SNDTIMEO);
-	while ((r = connect_step(fd, s)) > 0) {
-		if ((w = drive_wait(&d, r, p, 0)) == 0)
-			continue;
-		if (w == -EBADF)
-			return w;
-		if (w == -EINTR || w == -EAGAIN) {
-			/* SO_SNDTIMEO's second expiry is EALREADY, as the kernel's */
-			int again = s->in_progress;
-			s->in_progress = 1;
-			return w == -EINTR ? -EINTR : again ? -EALREADY : -EINPROGRESS;
-		}
-		return connect_abort(s, w);
+	drive_connect(&d, fd, s, SO_SNDTIMEO);
+	if ((r = hs_drive(&d.hd)) == -EINTR || r == -EAGAIN) {
+		/* SO_SNDTIMEO's second expiry is EALREADY, as the kernel's */
+		int again = s->in_progress;
+		s->in_progress = 1;
+		return r == -EINTR ? -EINTR : again ? -EALREADY : -EINPROGRESS;
 	}
 	return r;
 }
@@ -232,10 +256,9 @@ static int told(struct fdslot *s, int r)
  */
 int connect_settle(int fd, int timeo_opt)
 {
-	struct pollfd p[1];
 	struct fdslot *s;
 	struct drive d;
-	int r = 0, w;
+	int r = 0;
 
 	fdstate_lock();
 	if (!(s = fdstate_get(fd)) || s->kind != FD_CONNECT || foreign(s))
@@ -253,16 +276,9 @@ int connect_settle(int fd, int timeo_opt)
 			r = told(s, r);
 		goto out;
 	}
-	drive_begin(&d, fd, s, s->deadline, timeo_opt);
-	while ((r = connect_step(fd, s)) > 0) {
-		if ((w = drive_wait(&d, r, p, 0)) == 0)
-			continue;
-		if (w == -EBADF || w == -EINTR || w == -EAGAIN) {
-			r = w;
-			goto out;
-		}
-		r = connect_abort(s, w);
-	}
+	drive_connect(&d, fd, s, timeo_opt);
+	if ((r = hs_drive(&d.hd)) == -EBADF || r == -EINTR || r == -EAGAIN)
+		goto out;
 	r = told(s, r);
 out:
 	fdstate_unlock();
@@ -331,10 +347,12 @@ static int connect_proxy(int fd, int family, const struct policy_connect *v)
 	} else {
 		r = connect_block(fd, s);
 	}
-	if (not_ours(&s->hs))
-		fdstate_drop(fd); /* the kernel's own answer, as without us */
-	else if (r != -EBADF)
+	if (not_ours(&s->hs)) {
+		fdstate_forget(s); /* the kernel's own answer, as without us */
+		fdstate_drop(fd);
+	} else if (r != -EBADF) {
 		told(s, r);
+	}
 	fdstate_unlock();
 	return r;
 }
@@ -400,8 +418,10 @@ static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t l
 	if (addr->sa_family == AF_UNSPEC) {
 		/* dissolving the association: the socket is a plain one again */
 		r = real.connect(fd, addr, len) == 0 ? 0 : -errno;
-		if (r == 0)
+		if (r == 0) {
+			fdstate_forget(s);
 			fdstate_drop(fd);
+		}
 		fdstate_unlock();
 		return shim_ret(saved, r);
 	}
@@ -413,6 +433,7 @@ static SLOW int connect_tracked(int fd, const struct sockaddr *addr, socklen_t l
 		}
 		/* failed before, and told: connecting it again starts afresh */
 		r = shim_dissolve(fd);
+		fdstate_forget(s);
 		fdstate_drop(fd);
 		if (r == 0)
 			goto afresh;

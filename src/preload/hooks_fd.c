@@ -119,26 +119,42 @@ HOOK int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	return real.getpeername(fd, addr, len);
 }
 
+/* Out of line, so that close() of a descriptor we do not track stays a
+ * tail call with no stack frame. */
+static SLOW int close_tracked(int fd)
+{
+	fdstate_close(fd);
+	return real.close(fd);
+}
+
 HOOK int close(int fd)
 {
 	shim_real();
 	if (!real.close)
 		return shim_ret(0, -ENOSYS);
-	fdstate_drop(fd);
+	if (fdstate_slot(fd))
+		return close_tracked(fd);
 	return real.close(fd);
 }
 
-/* After a copy of fd to nfd: the slot follows (or nfd's old one goes). */
+/*
+ * After a copy of fd to nfd: nfd refers to fd's record (or to none). A
+ * reference that cannot be made (no memory, a number past the table;
+ * logged) fails the call rather than leave a copy we know nothing of:
+ * the new number is closed again. dup2() and dup3() reserve their
+ * target's place first (dup_reserve), so theirs cannot fail here.
+ */
 static SLOW int dup_slow(int fd, int nfd)
 {
-	int saved = errno;
+	int saved = errno, r;
 
 	fdstate_lock();
-	if (fdstate_get(fd))
-		fdstate_dup(fd, nfd);
-	else
-		fdstate_drop(nfd);
+	r = fdstate_dup(fd, nfd);
 	fdstate_unlock();
+	if (r < 0) {
+		real.close(nfd);
+		return shim_ret(saved, r);
+	}
 	errno = saved;
 	return nfd;
 }
@@ -148,6 +164,13 @@ static inline int dup_done(int fd, int nfd)
 	if (nfd >= 0 && nfd != fd && (fdstate_slot(fd) || fdstate_slot(nfd)))
 		return dup_slow(fd, nfd);
 	return nfd;
+}
+
+/* Before dup2()/dup3() of a descriptor we track: 0, or -errno (logged)
+ * when fd2 could not be given a reference afterwards. */
+static inline int dup_reserve(int fd, int fd2)
+{
+	return fdstate_slot(fd) ? fdstate_reserve(fd2) : 0;
 }
 
 HOOK int dup(int fd)
@@ -160,17 +183,25 @@ HOOK int dup(int fd)
 
 HOOK int dup2(int fd, int fd2)
 {
+	int r;
+
 	shim_real();
 	if (!real.dup2)
 		return shim_ret(0, -ENOSYS);
+	if ((r = dup_reserve(fd, fd2)) < 0)
+		return shim_ret(0, r);
 	return dup_done(fd, real.dup2(fd, fd2));
 }
 
 HOOK int dup3(int fd, int fd2, int flags)
 {
+	int r;
+
 	shim_real();
 	if (!real.dup3)
 		return shim_ret(0, -ENOSYS);
+	if ((r = dup_reserve(fd, fd2)) < 0)
+		return shim_ret(0, r);
 	return dup_done(fd, real.dup3(fd, fd2, flags));
 }
 

@@ -98,32 +98,34 @@ int shim_dissolve(int fd);
 /* The socket is O_NONBLOCK. */
 bool shim_nonblocking(int fd);
 
-/* One blocking call's wait between steps (see drive.c). */
+/*
+ * One blocking call's drive of its exchange: the core's loop (hs_drive(),
+ * handshake.h) with the library's data: the real functions, the slot
+ * lock let go around each poll() and the record's generation checked
+ * after it, connect(2)'s and accept(2)'s rules for signals (see drive.c).
+ */
 struct drive {
-	int fd;
+	struct hs_drive hd; /* first: the loop's callbacks get &hd */
 	struct fdslot *slot;
 	uint32_t gen;
-	int64_t deadline;      /* ours: SOCKS4_TIMEOUT or SOCKS4_BIND_TIMEOUT */
-	int64_t started;       /* when the call began, for the socket's own timeout */
-	int timeo_opt;         /* SO_SNDTIMEO, SO_RCVTIMEO or 0 */
-	int64_t sock_deadline; /* started + that timeout; 0 none; -1 not read yet */
-	bool interruptible;    /* a signal may end the call, as connect/accept */
+	int timeo_opt;
 };
 
-/* timeo_opt: SO_SNDTIMEO (connect), SO_RCVTIMEO (accept), or 0 for a
- * wait the program cannot see (SO_ERROR's), which nothing interrupts. */
+/*
+ * Under the slot lock: d ready to drive s's exchange on fd until
+ * deadline. timeo_opt: SO_SNDTIMEO (connect), SO_RCVTIMEO (accept), the
+ * call's own timeout, whose end ends the call (-EAGAIN), and which makes
+ * a signal end it too (-EINTR, unless every handler has SA_RESTART);
+ * or 0 for a wait the program cannot see (SO_ERROR's, listen's), which
+ * nothing interrupts. The caller may then set d->hd's step, fail, flags.
+ */
 void drive_begin(struct drive *d, int fd, struct fdslot *s, int64_t deadline, int timeo_opt);
 
-/*
- * Called with the slot lock held; lets it go while it polls for want
- * (HS_WANT_READ or HS_WANT_WRITE) in p[0], and for p[1..n_others] as the
- * caller filled them in (their revents are then set), takes it again. 0: step again;
- * -ETIMEDOUT: our deadline passed; -EAGAIN: the socket's own timeout
- * passed; -EINTR: a signal ends the call; -EBADF: the descriptor was
- * closed or reused meanwhile (the slot is no longer ours to touch).
- */
-struct pollfd;
-int drive_wait(struct drive *d, int want, struct pollfd *p, int n_others);
+/* The slot lock let go before a poll(), taken again after it: -EBADF
+ * when the descriptor was closed or reused meanwhile (the record is no
+ * longer ours to touch), else err. For callers that add to them. */
+void drive_leave(struct hs_drive *hd);
+int drive_back(struct hs_drive *hd, int err);
 
 /* --- what one flow offers another --------------------------------------- */
 

@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "fdstate.h"
 #include "primary.h"
 #include "socks4.h"
 
@@ -93,11 +94,15 @@ struct sup_call {
 
 extern int sup_listener;
 
-/* The call's result: err > 0 fails it with that errno, else it returns
- * val. sup_pass() lets the kernel do the call itself (CONTINUE). Both
- * close the caller's pidfd first (sup_done() alone does that), so that
- * once the program's call returns the supervisor holds nothing of it. */
-void sup_answer(struct sup_call *c, int err, int64_t val);
+/*
+ * The one edge where the supervisor's errors become the program's: r is
+ * 0 or a negative errno, as every function here returns, and a negative
+ * r fails the call with -r, 0 has it return val. sup_pass() lets the
+ * kernel do the call itself (CONTINUE). Both close the caller's pidfd
+ * first (sup_done() alone does that), so that once the program's call
+ * returns the supervisor holds nothing of it.
+ */
+void sup_answer(struct sup_call *c, int r, int64_t val);
 void sup_pass(struct sup_call *c);
 void sup_done(struct sup_call *c);
 
@@ -119,13 +124,13 @@ int sup_sockopt_int(int fd, int level, int name);
 /* Whether our copy of a socket is a stream socket (the policy asks). */
 bool sup_is_stream(int copy);
 
-/* A call's sockaddr argument read once: 0 or the kernel's errno
- * (positive), ENOENT when the call is gone. */
+/* A call's sockaddr argument read once: 0 or the kernel's -errno,
+ * -ENOENT when the call is gone. */
 int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 		  struct sockaddr_storage *ss, socklen_t *len);
 
 /* Writes v as family into the program's (addr, *lenp) as getsockname(2)
- * does. 0 or a positive errno. */
+ * does. 0 or -errno (-ENOENT: the call is gone). */
 int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr,
 	       uint64_t ulenp);
 
@@ -169,7 +174,7 @@ struct sup_msg {
 	size_t controllen;
 };
 
-/* 0 or the errno the kernel would give (ENOENT: the call is gone). */
+/* 0 or the -errno the kernel would give (-ENOENT: the call is gone). */
 int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m);
 
 /* Where sendmmsg's msg_len of the first message lives, for uaddr. */
@@ -179,11 +184,39 @@ uint64_t sup_mmsg_len_at(const struct sup_call *c, uint64_t uaddr);
  * connect() of a socket that is not AF_INET/AF_INET6, asked through
  * socketcall(2): handing it back would have the kernel read the argument
  * block again (and maybe another descriptor from it), so the supervisor
- * connects its copy itself, resolving a path as the program would. The
- * errno for the program, or 0.
+ * connects its copy itself, resolving a path as the program would. 0 or
+ * -errno.
  */
 int sup_connect_local(struct sup_call *c, int copy, int domain,
 		      const struct sockaddr_storage *ss, socklen_t len);
+
+/* --- the sockets it serves (sup_socks.c) --- */
+
+/* The line drawn under the table: past it a new record fails, logged. */
+#define SUP_SOCKS_MAX (1u << 20)
+
+/*
+ * One record per socket of the program that the supervisor knows
+ * something of (a proxied CONNECT's names, a BIND's state), found by the
+ * identity of fd (a copy of the program's descriptor): inode, checked
+ * against SO_COOKIE. get() and add() hand the record out busy, for this
+ * worker alone (waiting while another has it); put() gives it back,
+ * drop() (on a busy record) forgets the socket.
+ */
+struct fdslot *sup_socks_get(int fd);
+void sup_socks_put(struct fdslot *s);
+void sup_socks_drop(struct fdslot *s);
+
+/* A record made anew for the socket behind fd (kind, family, identity;
+ * all else zero), busy; NULL with *err -errno (-ENOMEM past the line,
+ * logged). */
+struct fdslot *sup_socks_add(int fd, enum fd_kind kind, int family, int *err);
+
+/* A copy of the record of the socket behind fd: false when none. */
+bool sup_socks_peek(int fd, struct fdslot *out);
+
+/* How many records the table holds (tests, debug lines). */
+size_t sup_socks_count(void);
 
 /* --- BIND (sup_bind.c) --- */
 
@@ -216,8 +249,8 @@ struct hs;
  * bounded by the connect timeout (for a CONNECT on a blocking socket, by
  * its SO_SNDTIMEO when that is shorter: ETIMEDOUT). The socket's flags
  * are never changed. Returns 0 with h->r the granted reply, else the
- * errno the program should see (positive), having logged "WHAT via
- * SERVER: ..." once (WHAT: hs_what()).
+ * -errno the program should see, having logged "WHAT via SERVER: ..."
+ * once (WHAT: hs_what()).
  */
 int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *host);
@@ -228,10 +261,12 @@ int64_t sup_sock_timeout_ms(int fd, int opt);
 
 /*
  * BIND's second reply on h: with deadline 0 only what has arrived
- * (EAGAIN when not all of it), else waiting until the deadline. 0 when
- * granted (h->r), else the errno, the failure logged as WHAT.
+ * (-EAGAIN when not all of it), else waiting until the deadline, or
+ * until sock_ms (a blocking accept's SO_RCVTIMEO; 0 none) if that comes
+ * first, which ends the call with -EAGAIN and leaves the BIND waiting.
+ * 0 when granted (h->r), else -errno, the failure logged as WHAT.
  */
-int sup_second(struct hs *h, int fd, int64_t deadline, const char *what);
+int sup_second(struct hs *h, int fd, int64_t deadline, int64_t sock_ms, const char *what);
 
 /* The filter (sup_filter.c): with bind true, bind/listen/accept are
  * trapped too. */

@@ -125,13 +125,13 @@ static void decode_socketcall(struct sup_call *c)
 	int err;
 
 	if (!e) {
-		sup_answer(c, ENOSYS, 0); /* the filter traps only the table's */
+		sup_answer(c, -ENOSYS, 0); /* the filter traps only the table's */
 		return;
 	}
 	err = sup_peek(c, c->args[1], block, e->nargs * sizeof(block[0]));
 	if (err) {
 		if (err != -ENOENT)
-			sup_answer(c, EFAULT, 0); /* the kernel's copy_from_user() */
+			sup_answer(c, -EFAULT, 0); /* the kernel's copy_from_user() */
 		return;
 	}
 	c->op = e->op;
@@ -167,7 +167,7 @@ void sup_decode(struct sup_call *c)
 	if (e)
 		c->op = e->op;
 	else
-		sup_answer(c, ENOSYS, 0);
+		sup_answer(c, -ENOSYS, 0);
 }
 
 /* --- message headers --------------------------------------------------- */
@@ -202,16 +202,16 @@ static int cmsg_from_compat(const unsigned char *in, size_t inlen, void **outp, 
 
 	for (off = 0; off < inlen; off += COMPAT_CMSG_ALIGN(h.len)) {
 		if (inlen - off < sizeof(h))
-			return EINVAL;
+			return -EINVAL;
 		memcpy(&h, in + off, sizeof(h));
 		if (h.len < sizeof(h) || h.len > inlen - off)
-			return EINVAL;
+			return -EINVAL;
 		need += CMSG_SPACE(h.len - sizeof(h));
 	}
 	if (!need)
-		return EINVAL;
+		return -EINVAL;
 	if (!(out = calloc(1, need)))
-		return ENOMEM;
+		return -ENOMEM;
 	for (off = 0; off < inlen; off += COMPAT_CMSG_ALIGN(h.len)) {
 		struct cmsghdr k;
 		size_t data;
@@ -230,12 +230,6 @@ static int cmsg_from_compat(const unsigned char *in, size_t inlen, void **outp, 
 	return 0;
 }
 
-/* sup_peek()'s -errno as the errno the kernel gives for a bad pointer. */
-static int peek_err(int err)
-{
-	return err == -EFAULT ? EFAULT : -err;
-}
-
 int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m)
 {
 	uint64_t iov, control;
@@ -247,7 +241,7 @@ int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m)
 	m->controllen = 0;
 	if (c->compat) {
 		struct compat_msghdr h;
-		if ((err = peek_err(sup_peek(c, uaddr, &h, sizeof(h)))))
+		if ((err = sup_peek(c, uaddr, &h, sizeof(h))))
 			return err;
 		m->name = h.name;
 		namelen = (int32_t)h.namelen;
@@ -257,7 +251,7 @@ int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m)
 		m->controllen = h.controllen;
 	} else {
 		struct msghdr h;
-		if ((err = peek_err(sup_peek(c, uaddr, &h, sizeof(h)))))
+		if ((err = sup_peek(c, uaddr, &h, sizeof(h))))
 			return err;
 		m->name = (uintptr_t)h.msg_name;
 		namelen = (int32_t)h.msg_namelen; /* an int in the kernel's user_msghdr */
@@ -271,30 +265,30 @@ int sup_msg_read(struct sup_call *c, uint64_t uaddr, struct sup_msg *m)
 	if (!m->name)
 		namelen = 0;
 	if (namelen < 0)
-		return EINVAL;
+		return -EINVAL;
 	if (namelen > (int64_t)sizeof(struct sockaddr_storage))
 		namelen = sizeof(struct sockaddr_storage);
 	if (!namelen)
 		m->name = 0;
 	m->namelen = (socklen_t)namelen;
 	if (m->iovlen > UIO_MAXIOV)
-		return EMSGSIZE;
+		return -EMSGSIZE;
 	if (c->compat) {
 		struct compat_iovec v[UIO_MAXIOV];
-		if ((err = peek_err(sup_peek(c, iov, v, m->iovlen * sizeof(v[0])))))
+		if ((err = sup_peek(c, iov, v, m->iovlen * sizeof(v[0]))))
 			return err;
 		for (size_t i = 0; i < m->iovlen; i++)
 			m->iov[i] = (struct iovec){(void *)(uintptr_t)v[i].base, v[i].len};
-	} else if ((err = peek_err(sup_peek(c, iov, m->iov, m->iovlen * sizeof(m->iov[0]))))) {
+	} else if ((err = sup_peek(c, iov, m->iov, m->iovlen * sizeof(m->iov[0])))) {
 		return err;
 	}
 	if (!m->controllen)
 		return 0;
 	if (m->controllen > CONTROL_MAX)
-		return ENOBUFS;
+		return -ENOBUFS;
 	if (!(raw = malloc(m->controllen)))
-		return ENOMEM;
-	if ((err = peek_err(sup_peek(c, control, raw, m->controllen)))) {
+		return -ENOMEM;
+	if ((err = sup_peek(c, control, raw, m->controllen))) {
 		free(raw);
 		return err;
 	}
@@ -359,7 +353,7 @@ static bool same_view(pid_t tid)
 }
 
 /* This worker's working directory becomes the program's (a worker has
- * its own since its first call here: unshare(CLONE_FS)). 0 or an errno. */
+ * its own since its first call here: unshare(CLONE_FS)). 0 or -errno. */
 static int enter_cwd(struct sup_call *c)
 {
 	static __thread bool own_fs;
@@ -368,16 +362,16 @@ static int enter_cwd(struct sup_call *c)
 
 	if (!own_fs) {
 		if (unshare(CLONE_FS) < 0)
-			return errno;
+			return -errno;
 		own_fs = true;
 	}
 	snprintf(path, sizeof(path), "/proc/%u/cwd", c->n.pid);
 	if ((fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return sup_still_valid(c) < 0 ? ENOENT : EACCES;
+		return sup_still_valid(c) < 0 ? -ENOENT : -EACCES;
 	if (fchdir(fd) < 0)
-		err = errno;
+		err = -errno;
 	close(fd);
-	return err ? err : -sup_still_valid(c);
+	return err ? err : sup_still_valid(c);
 }
 
 int sup_connect_local(struct sup_call *c, int copy, int domain,
@@ -393,12 +387,12 @@ int sup_connect_local(struct sup_call *c, int copy, int domain,
 			"mount namespace or credentials are not the supervisor's, so it cannot "
 			"connect as the program would; refused (EACCES)",
 			(int)(len - offsetof(struct sockaddr_un, sun_path)), un->sun_path);
-		return EACCES;
+		return -EACCES;
 	}
 	if (path && un->sun_path[0] != '/' && (err = enter_cwd(c)))
 		return err;
 	if (connect(copy, (const struct sockaddr *)ss, len) < 0)
-		err = errno;
+		err = -errno;
 	if (path && un->sun_path[0] != '/' && chdir("/") < 0)
 		log_msg(LOG_ERROR, "syscall mode: chdir(\"/\") in a worker: %m");
 	return err;

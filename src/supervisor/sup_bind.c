@@ -50,113 +50,65 @@
 
 struct primary sup_primary = PRIMARY_INIT;
 
-/* --- sockets of a BIND, by inode ------------------------------------------ */
+/* --- sockets of a BIND: their records (sup_socks.c) -------------------- */
 
+/*
+ * A BIND's record is the core's struct fdslot, kept in the supervisor's
+ * table of sockets, as the library keeps it: kind FD_BIND for the
+ * listener (bound: nothing sent, hs.state HS_IDLE; waiting for the
+ * second reply: the exchange past its first; spent: its one connection
+ * handed over, or it failed, err saying why), FD_ACCEPTED for the
+ * connection accept() delivered. get() and add() hand a record out busy
+ * (an exchange or an accept runs on it), put() gives it back.
+ */
 enum bind_phase {
 	B_BOUND,       /* bound to port 0, nothing sent */
 	B_WAIT_SECOND, /* first reply in: the proxy listens for us */
 	B_SPENT,       /* delivered its connection, or failed */
 	B_ACCEPTED,    /* the connection accept() delivered */
+	B_OTHER,       /* not a BIND's */
 };
 
-struct bind_entry {
-	dev_t dev;
-	ino_t ino; /* 0: free */
-	unsigned long age;
-	int family;
-	enum bind_phase phase;
-	bool listening;
-	struct v4 bound, dst, name, peer;
-	struct hs hs; /* the exchange, kept for the second reply */
-	int64_t deadline; /* of a blocking accept's wait */
+static enum bind_phase phase(const struct fdslot *e)
+{
+	if (e->kind == FD_ACCEPTED)
+		return B_ACCEPTED;
+	if (e->kind != FD_BIND)
+		return B_OTHER;
+	if (e->spent)
+		return B_SPENT;
+	return e->hs.state == HS_IDLE ? B_BOUND : B_WAIT_SECOND;
+}
+
+/* The BIND record of the socket behind fd, busy, or NULL. */
+static struct fdslot *get(int fd)
+{
+	struct fdslot *e = sup_socks_get(fd);
+
+	if (e && phase(e) == B_OTHER) {
+		sup_socks_put(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void put(struct fdslot *e)
+{
+	sup_socks_put(e);
+}
+
+/* A new busy record for the BIND listener behind fd, or NULL with the
+ * failure logged (the table has no room). */
+static struct fdslot *add(int fd, int family)
+{
 	int err;
-	bool busy; /* an exchange or an accept runs on it */
-};
 
-#define BINDS_MAX 256
-
-static struct bind_entry binds[BINDS_MAX];
-static unsigned long bind_age;
-static pthread_mutex_t binds_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t binds_idle = PTHREAD_COND_INITIALIZER;
-
-static bool inode_of(int fd, struct stat *st)
-{
-	return fstat(fd, st) == 0;
+	return sup_socks_add(fd, FD_BIND, family, &err);
 }
 
-/* The entry of the socket behind fd, made busy (wait while another
- * worker has it), or NULL. Release with put(). */
-static struct bind_entry *get(int fd)
+static void drop(struct fdslot *e)
 {
-	struct stat st;
-	struct bind_entry *e = NULL;
-
-	if (!inode_of(fd, &st))
-		return NULL;
-	pthread_mutex_lock(&binds_lock);
-	for (;;) {
-		e = NULL;
-		for (int i = 0; i < BINDS_MAX; i++)
-			if (binds[i].ino == st.st_ino && binds[i].dev == st.st_dev)
-				e = &binds[i];
-		if (!e || !e->busy)
-			break;
-		pthread_cond_wait(&binds_idle, &binds_lock);
-	}
-	if (e)
-		e->busy = true;
-	pthread_mutex_unlock(&binds_lock);
-	return e;
-}
-
-static void put(struct bind_entry *e)
-{
-	pthread_mutex_lock(&binds_lock);
-	e->busy = false;
-	pthread_cond_broadcast(&binds_idle);
-	pthread_mutex_unlock(&binds_lock);
-}
-
-/* A new busy entry for the socket behind fd: a free slot, else the
- * oldest spent one, else the oldest idle one. */
-static struct bind_entry *add(int fd, int family)
-{
-	struct stat st;
-	struct bind_entry *e = NULL;
-
-	if (!inode_of(fd, &st))
-		return NULL;
-	pthread_mutex_lock(&binds_lock);
-	for (int i = 0; i < BINDS_MAX && !e; i++)
-		if (binds[i].ino == st.st_ino && binds[i].dev == st.st_dev && !binds[i].busy)
-			e = &binds[i]; /* a socket gone, its inode reused */
-	for (int i = 0; i < BINDS_MAX && !e; i++)
-		if (!binds[i].ino)
-			e = &binds[i];
-	for (int pass = 0; pass < 2 && !e; pass++)
-		for (int i = 0; i < BINDS_MAX; i++) {
-			struct bind_entry *b = &binds[i];
-			if (b->busy || (pass == 0 && b->phase != B_SPENT && b->phase != B_ACCEPTED))
-				continue;
-			if (!e || b->age < e->age)
-				e = b;
-		}
-	if (e) {
-		*e = (struct bind_entry){.dev = st.st_dev, .ino = st.st_ino, .age = ++bind_age,
-					 .family = family, .busy = true};
-	}
-	pthread_mutex_unlock(&binds_lock);
-	return e;
-}
-
-static void drop(struct bind_entry *e)
-{
-	pthread_mutex_lock(&binds_lock);
-	e->ino = 0;
-	e->busy = false;
-	pthread_cond_broadcast(&binds_idle);
-	pthread_mutex_unlock(&binds_lock);
+	sup_socks_drop(e);
 }
 
 /* --- the calls -------------------------------------------------------- */
@@ -189,7 +141,7 @@ void sup_on_bind(struct sup_call *c)
 {
 	struct sockaddr_storage ss;
 	struct policy_line why;
-	struct bind_entry *e;
+	struct fdslot *e;
 	socklen_t len;
 	struct v4 want;
 	char b[ADDR_STRLEN];
@@ -205,16 +157,16 @@ void sup_on_bind(struct sup_call *c)
 		if (!err && ss.ss_family == domain)
 			policy_say(&why);
 		close(copy);
-		if (err != ENOENT)
+		if (err != -ENOENT)
 			sup_pass(c);
 		return;
 	}
-	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
-	if (err == EADDRNOTAVAIL && primary_is_proxy_ip(&sup_primary, want.ip)) {
+	err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
+	if (err == -EADDRNOTAVAIL && primary_is_proxy_ip(&sup_primary, want.ip)) {
 		/* the address we reported for the control connection is the
 		 * proxy's: bind anywhere, the BIND listens there for us */
 		len = addr_from_v4(domain, (struct v4){0, 0}, &ss);
-		err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+		err = bind(copy, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
 	}
 	if (!err && (e = add(copy, domain))) {
 		e->bound = want;
@@ -226,8 +178,8 @@ void sup_on_bind(struct sup_call *c)
 	sup_answer(c, err, 0);
 }
 
-/* The BIND request and its first reply, on the copy. 0 or an errno. */
-static int bind_start(struct bind_entry *e, int copy, int tid)
+/* The BIND request and its first reply, on the copy. 0 or -errno. */
+static int bind_start(struct fdslot *e, int copy, int tid)
 {
 	char what[HS_WHAT_MAX], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	struct primary_conn app;
@@ -235,21 +187,19 @@ static int bind_start(struct bind_entry *e, int copy, int tid)
 	int err;
 
 	if (policy_bind_server(&sup_primary, tid, e->bound, &app) < 0) {
-		e->phase = B_SPENT;
-		return e->err = EADDRNOTAVAIL;
+		e->spent = 1;
+		return e->err = -EADDRNOTAVAIL;
 	}
-	e->dst = app.dst;
 	/* after a SOCKS4A CONNECT: a 4A BIND naming the same server */
-	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, e->dst, app.host);
+	err = sup_exchange(&e->hs, copy, e->family, SOCKS4_CMD_BIND, app.dst, app.host);
 	hs_what(&e->hs, what, sizeof(what));
 	r = e->hs.r;
 	if (err) {
-		e->phase = B_SPENT;
+		e->spent = 1;
 		return e->err = err;
 	}
 	/* draft section 4.2: DSTIP 0 means the server's own address */
 	e->name = (struct v4){r.addr ? r.addr : sup_cfg.server.ip, r.port};
-	e->phase = B_WAIT_SECOND;
 	primary_note_proxy_ip(&sup_primary, e->name.ip);
 	log_msg(LOG_INFO, "%s via %s: first reply: proxy listens on %s%s", what,
 		addr_fmt(sup_cfg.server, p), addr_fmt(e->name, a),
@@ -258,7 +208,7 @@ static int bind_start(struct bind_entry *e, int copy, int tid)
 }
 
 /* A socket listen() would bind implicitly: taken for a BIND. */
-static struct bind_entry *adopt_unbound(int copy, int domain, int fd)
+static struct fdslot *adopt_unbound(int copy, int domain, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -279,7 +229,7 @@ static struct bind_entry *adopt_unbound(int copy, int domain, int fd)
 void sup_on_listen(struct sup_call *c)
 {
 	int domain, copy = take_inet(c, &domain), err = 0;
-	struct bind_entry *e;
+	struct fdslot *e;
 
 	if (copy < 0)
 		return;
@@ -288,16 +238,16 @@ void sup_on_listen(struct sup_call *c)
 		sup_pass(c);
 		return;
 	}
-	if (e->phase == B_ACCEPTED) {
+	if (phase(e) == B_ACCEPTED) {
 		put(e);
 		close(copy);
 		sup_pass(c); /* a connected socket: the kernel's EINVAL */
 		return;
 	}
-	if (e->phase == B_BOUND)
+	if (phase(e) == B_BOUND)
 		err = bind_start(e, copy, (int)c->n.pid);
-	else if (e->phase == B_SPENT && !e->listening)
-		err = e->err ? e->err : EINVAL;
+	else if (phase(e) == B_SPENT && !e->listening)
+		err = e->err ? e->err : -EINVAL;
 	if (!err)
 		e->listening = true;
 	put(e);
@@ -307,35 +257,35 @@ void sup_on_listen(struct sup_call *c)
 
 bool sup_bind_name(struct sup_call *c, int copy, bool peer)
 {
-	struct bind_entry *e = get(copy);
+	struct fdslot *e = get(copy);
 	int err = 0, family;
 	struct v4 v;
 
 	if (!e)
 		return false;
-	if (peer && e->phase != B_ACCEPTED)
-		err = ENOTCONN; /* a listener */
-	else if (e->phase == B_BOUND)
+	if (peer && phase(e) != B_ACCEPTED)
+		err = -ENOTCONN; /* a listener */
+	else if (phase(e) == B_BOUND)
 		err = bind_start(e, copy, (int)c->n.pid);
-	else if (e->phase == B_SPENT && !e->name.ip)
-		err = e->err ? e->err : EINVAL;
+	else if (phase(e) == B_SPENT && !e->name.ip)
+		err = e->err ? e->err : -EINVAL;
 	v = peer ? e->peer : e->name;
 	family = e->family;
 	put(e);
 	if (!err)
 		err = sup_report(c, family, v, c->args[1], c->args[2]);
-	if (err != ENOENT)
+	if (err != -ENOENT)
 		sup_answer(c, err, 0);
 	return true;
 }
 
 void sup_bind_forget(int copy)
 {
-	struct bind_entry *e = get(copy);
+	struct fdslot *e = get(copy);
 
 	if (!e)
 		return;
-	if (e->phase == B_WAIT_SECOND || (e->phase == B_SPENT && e->name.ip)) {
+	if (phase(e) == B_WAIT_SECOND || (phase(e) == B_SPENT && e->name.ip)) {
 		struct sockaddr un = {.sa_family = AF_UNSPEC};
 		log_msg(LOG_INFO, "a socket used for connect() after its BIND started; BIND closed");
 		connect(copy, &un, sizeof(un));
@@ -398,7 +348,7 @@ static void move_epolls(const struct sup_call *c, int copy, int fd, int q)
 	DIR *d;
 	struct dirent *de;
 
-	if (!inode_of(copy, &st))
+	if (fstat(copy, &st) < 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/%u/fd", c->n.pid);
 	if (!(d = opendir(path)))
@@ -459,8 +409,8 @@ static int quiet_listener(int family, int copy)
 }
 
 /* Hands the connection over: 0 when the call has been answered by the
- * kernel with the new descriptor, else an errno to answer with. */
-static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int flags)
+ * kernel with the new descriptor, else the -errno to answer with. */
+static int hand_over(struct sup_call *c, struct fdslot *e, int copy, int flags)
 {
 	int fd = (int)c->args[0], q, fl, nfd;
 	struct seccomp_notif_addfd swap = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SETFD,
@@ -468,14 +418,14 @@ static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int fla
 	struct seccomp_notif_addfd give = {.id = c->n.id, .flags = SECCOMP_ADDFD_FLAG_SEND,
 					   .srcfd = (uint32_t)copy,
 					   .newfd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0};
-	struct bind_entry *qe;
+	struct fdslot *qe;
 
 	if ((q = quiet_listener(e->family, copy)) < 0)
-		return -q;
+		return q;
 	swap.srcfd = (uint32_t)q;
 	swap.newfd_flags = caller_cloexec(c, fd) ? O_CLOEXEC : 0;
 	if (ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap) < 0) {
-		int err = errno;
+		int err = -errno;
 		close(q);
 		return err;
 	}
@@ -485,51 +435,29 @@ static int hand_over(struct sup_call *c, struct bind_entry *e, int copy, int fla
 	if ((fl = fcntl(copy, F_GETFL)) >= 0)
 		fcntl(copy, F_SETFL, (flags & SOCK_NONBLOCK) ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 	if ((qe = add(q, e->family))) {
-		qe->phase = B_SPENT;
+		qe->spent = 1;
 		qe->listening = true;
 		qe->name = e->name;
 		put(qe);
 	}
 	close(q);
-	e->phase = B_ACCEPTED;
+	e->kind = FD_ACCEPTED;
 	sup_done(c); /* SEND answers the call */
 	nfd = ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &give);
 	if (nfd < 0) {
 		/* not delivered (EMFILE, or the caller is gone): put the
 		 * connection back behind the listener's number */
-		int err = errno;
+		int err = -errno;
 		swap.srcfd = (uint32_t)copy;
 		ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &swap);
-		e->phase = B_SPENT;
+		e->kind = FD_BIND;
+		e->spent = 1;
 		return err;
 	}
 	return 0;
 }
 
-/*
- * A blocking accept()'s wait for the second reply: until the BIND's
- * deadline, or first until the socket's SO_RCVTIMEO, which ends the call
- * with EAGAIN as the kernel's does and leaves the BIND waiting for the
- * next accept().
- */
-static int accept_wait(struct bind_entry *e, int copy, const char *what)
-{
-	int64_t sock = sup_sock_timeout_ms(copy, SO_RCVTIMEO), until, left;
-	int err;
-
-	if (!sock || (until = sup_now_ms() + sock) >= e->deadline)
-		return sup_second(&e->hs, copy, e->deadline, what);
-	while ((err = sup_second(&e->hs, copy, 0, what)) == EAGAIN) {
-		struct pollfd p = {.fd = copy, .events = POLLIN};
-
-		if ((left = until - sup_now_ms()) <= 0)
-			return EAGAIN;
-		poll(&p, 1, (int)left);
-	}
-	return err;
-}
-
-static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int flags)
+static int accept_bind(struct sup_call *c, struct fdslot *e, int copy, int flags)
 {
 	char what[32 + ADDR_STRLEN], a[ADDR_STRLEN], p[ADDR_STRLEN];
 	uint64_t uaddr = c->args[1], ulen = c->args[2];
@@ -538,32 +466,37 @@ static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int f
 	int err;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return EINVAL;
+		return -EINVAL;
 	if (!e->listening)
-		return EINVAL;
+		return -EINVAL;
 	if (uaddr && !ulen)
-		return EFAULT;
-	if (e->phase == B_SPENT) {
+		return -EFAULT;
+	if (phase(e) == B_SPENT) {
 		if (nonblock)
-			return EAGAIN; /* and it never turns readable */
+			return -EAGAIN; /* and it never turns readable */
 		log_msg(LOG_ERROR, "accept on fd %d: its BIND has already ended "
 			"(SOCKS4 BIND delivers exactly one connection)", (int)c->args[0]);
-		return EINVAL;
+		return -EINVAL;
 	}
 	if (!nonblock && !e->deadline)
 		e->deadline = sup_now_ms() + sup_cfg.bind_timeout_ms;
-	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->dst, a));
-	err = nonblock ? sup_second(&e->hs, copy, 0, what) : accept_wait(e, copy, what);
-	if (err == EAGAIN)
-		return EAGAIN;
+	snprintf(what, sizeof(what), "BIND %s (second reply)", addr_fmt(e->hs.dst, a));
+	/* a blocking accept() waits until the BIND's deadline, or first until
+	 * the socket's SO_RCVTIMEO, which ends the call with EAGAIN as the
+	 * kernel's does and leaves the BIND waiting for the next accept() */
+	err = nonblock ? sup_second(&e->hs, copy, 0, 0, what)
+		       : sup_second(&e->hs, copy, e->deadline,
+				    sup_sock_timeout_ms(copy, SO_RCVTIMEO), what);
+	if (err == -EAGAIN)
+		return -EAGAIN;
 	r = e->hs.r;
 	if (err) {
-		e->phase = B_SPENT;
-		return err == ETIMEDOUT ? ETIMEDOUT : ECONNABORTED;
+		e->spent = 1;
+		return err == -ETIMEDOUT ? -ETIMEDOUT : -ECONNABORTED;
 	}
-	e->peer = (struct v4){r.addr ? r.addr : e->dst.ip, r.port};
+	e->peer = (struct v4){r.addr ? r.addr : e->hs.dst.ip, r.port};
 	if (uaddr && (err = sup_report(c, e->family, e->peer, uaddr, ulen))) {
-		e->phase = B_SPENT; /* the kernel loses the connection too */
+		e->spent = 1; /* the kernel loses the connection too */
 		return err;
 	}
 	log_msg(LOG_INFO, "%s via %s: granted: connection from %s", what,
@@ -574,11 +507,11 @@ static int accept_bind(struct sup_call *c, struct bind_entry *e, int copy, int f
 void sup_on_accept(struct sup_call *c, bool four)
 {
 	int domain, copy = take_inet(c, &domain), err;
-	struct bind_entry *e;
+	struct fdslot *e;
 
 	if (copy < 0)
 		return;
-	if (!(e = get(copy)) || e->phase == B_ACCEPTED) {
+	if (!(e = get(copy)) || phase(e) == B_ACCEPTED) {
 		if (e)
 			put(e);
 		close(copy);
@@ -588,7 +521,7 @@ void sup_on_accept(struct sup_call *c, bool four)
 	err = accept_bind(c, e, copy, four ? (int)c->args[3] : 0);
 	put(e);
 	close(copy);
-	if (err && err != ENOENT)
+	if (err && err != -ENOENT)
 		sup_answer(c, err, 0);
 }
 
@@ -596,7 +529,7 @@ void sup_on_acceptconn(struct sup_call *c)
 {
 	int copy, one = 1, err;
 	uint64_t uval = c->args[3], ulen = c->args[4];
-	struct bind_entry *e;
+	struct fdslot *e;
 	bool listening;
 	int len;
 
@@ -614,7 +547,7 @@ void sup_on_acceptconn(struct sup_call *c)
 		sup_pass(c);
 		return;
 	}
-	listening = e->listening && e->phase != B_ACCEPTED;
+	listening = e->listening && phase(e) != B_ACCEPTED;
 	put(e);
 	close(copy);
 	if (!listening) {
@@ -625,11 +558,11 @@ void sup_on_acceptconn(struct sup_call *c)
 	 * sizeof(int) bytes written, *len set to what was written */
 	if ((err = sup_peek(c, ulen, &len, sizeof(len))) < 0) {
 		if (err != -ENOENT)
-			sup_answer(c, EFAULT, 0);
+			sup_answer(c, -EFAULT, 0);
 		return;
 	}
 	if (len < 0) {
-		sup_answer(c, EINVAL, 0);
+		sup_answer(c, -EINVAL, 0);
 		return;
 	}
 	if (len > (int)sizeof(one))
@@ -637,7 +570,7 @@ void sup_on_acceptconn(struct sup_call *c)
 	if ((err = sup_poke(c, uval, &one, (size_t)len)) < 0 ||
 	    (err = sup_poke(c, ulen, &len, sizeof(len))) < 0) {
 		if (err != -ENOENT)
-			sup_answer(c, EFAULT, 0);
+			sup_answer(c, -EFAULT, 0);
 		return;
 	}
 	sup_answer(c, 0, 0);

@@ -4,7 +4,8 @@
  *
  * The copy shares the program's open file description, so its O_NONBLOCK
  * is the program's and is never touched: the engine sends and receives
- * with MSG_DONTWAIT and hs_run() waits in poll(). Only the connect() to
+ * with MSG_DONTWAIT and the core's loop (hs_drive()) waits in poll(),
+ * which no signal interrupts (workers block them all). Only the connect() to
  * the server differs from plain libc: on a blocking socket it would wait
  * as long as the kernel's SYN retries, so a send timeout bounds it to the
  * exchange's deadline for the call and is put back after it.
@@ -24,20 +25,22 @@ int64_t sup_now_ms(void)
 	return now_ms();
 }
 
-/* What sup_exchange() read of the socket, for connect_bounded(). */
-static _Thread_local struct {
+/* What sup_exchange() read of the socket, for connect_bounded(): the
+ * exchange's I/O context. */
+struct ex {
 	int64_t deadline;
 	bool blocking;
 	struct timeval sndtimeo; /* the program's own, put back after */
-} ex;
+};
 
-static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
+static int connect_bounded(void *ctx, int fd, const struct sockaddr *sa, socklen_t len)
 {
-	int64_t left = ex.deadline - now_ms();
+	const struct ex *ex = ctx;
+	int64_t left = ex ? ex->deadline - now_ms() : 0;
 	struct timeval tv = {left / 1000, (left % 1000) * 1000};
 	int r, err;
 
-	if (!ex.blocking || left <= 0)
+	if (!ex || !ex->blocking || left <= 0)
 		return connect(fd, sa, len);
 	/* our deadline: for a CONNECT never later than the socket's own send
 	 * timeout (see sup_exchange()); the listen() or getsockname() that
@@ -45,7 +48,7 @@ static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	r = connect(fd, sa, len);
 	err = errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ex.sndtimeo, sizeof(ex.sndtimeo));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &ex->sndtimeo, sizeof(ex->sndtimeo));
 	/* a send timeout ends a blocking connect with EINPROGRESS: the
 	 * engine then waits for it and reports the deadline */
 	if (r < 0 && err == EAGAIN)
@@ -54,7 +57,20 @@ static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
 	return r;
 }
 
-static const struct hs_io sup_io = {connect_bounded, send, recv};
+static ssize_t send_plain(void *ctx, int fd, const void *buf, size_t len, int flags)
+{
+	(void)ctx;
+	return send(fd, buf, len, flags);
+}
+
+static ssize_t recv_plain(void *ctx, int fd, void *buf, size_t len, int flags)
+{
+	(void)ctx;
+	return recv(fd, buf, len, flags);
+}
+
+/* Without a context (the second reply of a BIND) connect is never due. */
+static const struct hs_io sup_io = {connect_bounded, send_plain, recv_plain, NULL};
 
 int64_t sup_sock_timeout_ms(int fd, int opt)
 {
@@ -71,6 +87,8 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 		 const char *host)
 {
 	int64_t now = now_ms(), deadline = now + sup_cfg.connect_timeout_ms, sock = 0;
+	struct ex ex;
+	struct hs_io io = sup_io;
 	socklen_t tlen = sizeof(ex.sndtimeo);
 	int fl = fcntl(fd, F_GETFL), err;
 	char p[ADDR_STRLEN], w[HS_WHAT_MAX];
@@ -91,25 +109,30 @@ int sup_exchange(struct hs *h, int fd, int family, uint8_t cmd, struct v4 dst,
 	hs_init(h, cmd, family, sup_cfg.server, dst, sup_cfg.userid, host);
 	h->timeout_ms = sup_cfg.connect_timeout_ms;
 	ex.deadline = deadline;
-	err = hs_run(h, &sup_io, fd, deadline);
+	io.ctx = &ex;
+	err = hs_run(h, &io, fd, deadline);
 	if (err == -ETIMEDOUT && sock) {
 		log_msg(LOG_ERROR, "%s via %s: not done within the socket's send timeout "
 			"(SO_SNDTIMEO, %lld ms): ETIMEDOUT", hs_what(h, w, sizeof(w)),
 			addr_fmt(sup_cfg.server, p), (long long)sock);
-		return ETIMEDOUT;
+		return -ETIMEDOUT;
 	}
-	return err ? hs_log_failure(h, NULL) : 0;
+	return err ? -hs_log_failure(h, NULL) : 0;
 }
 
-int sup_second(struct hs *h, int fd, int64_t deadline, const char *what)
+int sup_second(struct hs *h, int fd, int64_t deadline, int64_t sock_ms, const char *what)
 {
+	struct hs_drive d;
 	int r;
 
 	if (h->state == HS_GRANTED)
 		hs_expect_second(h);
 	h->timeout_ms = sup_cfg.bind_timeout_ms;
-	r = deadline ? hs_run(h, &sup_io, fd, deadline) : hs_step(h, &sup_io, fd);
-	if (r > 0)
-		return EAGAIN;
-	return r ? hs_log_failure(h, what) : 0;
+	hs_drive_init(&d, h, &sup_io, fd, deadline);
+	d.sock_deadline = sock_ms ? d.started + sock_ms : 0;
+	if (!deadline)
+		d.flags |= HS_DRIVE_NOWAIT;
+	if ((r = hs_drive(&d)) > 0 || r == -EAGAIN)
+		return -EAGAIN;
+	return r ? -hs_log_failure(h, what) : 0;
 }

@@ -18,8 +18,8 @@
  * AF_INET/AF_INET6 is given back to the kernel (CONTINUE): there an
  * inet address is refused by the kernel itself.
  *
- * Proxied sockets are remembered by inode (device and inode of the copy
- * are the socket's identity for as long as it lives) with the names
+ * Proxied sockets are remembered in the supervisor's table of socket
+ * records (sup_socks.c, found by inode and SO_COOKIE) with the names
  * getsockname() and getpeername() must report.
  */
 #include "handshake.h"
@@ -59,7 +59,6 @@ int sup_listener = -1;
 
 /* --- answering ------------------------------------------------------- */
 
-/* err > 0: fail with that errno; else succeed with val. */
 void sup_done(struct sup_call *c)
 {
 	if (c->pidfd >= 0)
@@ -67,17 +66,19 @@ void sup_done(struct sup_call *c)
 	c->pidfd = -1;
 }
 
-void sup_answer(struct sup_call *c, int err, int64_t val)
+/* r < 0: fail with -r; else succeed with val. The one place the
+ * supervisor's -errno becomes the program's errno. */
+void sup_answer(struct sup_call *c, int r, int64_t val)
 {
-	struct seccomp_notif_resp r = {.id = c->n.id};
+	struct seccomp_notif_resp resp = {.id = c->n.id};
 
 	sup_done(c);
-	if (err)
-		r.error = -err;
+	if (r < 0)
+		resp.error = r; /* the kernel takes it negative, as we keep it */
 	else
-		r.val = val;
+		resp.val = val;
 	/* ENOENT: the thread was killed meanwhile; nobody to tell */
-	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	ioctl(sup_listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
 /* Lets the kernel do the call itself, reading its arguments again: for
@@ -206,60 +207,34 @@ static bool is_inet(int domain)
 	return domain == AF_INET || domain == AF_INET6;
 }
 
-/* --- proxied sockets, by inode ---------------------------------------- */
+/* --- proxied sockets: their records (sup_socks.c) ---------------------- */
 
-#define NAMES_BITS 16
-
-struct name_entry {
-	dev_t dev;
-	ino_t ino; /* 0: free */
-	int family;
-	struct v4 name; /* the proxy's outward address from the reply, or 0 */
-	struct v4 peer; /* the destination */
-};
-
-static struct name_entry names[1u << NAMES_BITS];
-static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct name_entry *name_slot(const struct stat *st)
+/* Remembers the names of the proxied socket behind copy, or with family
+ * 0 forgets them (a connect not through us): 0, or -ENOMEM (logged) when
+ * the table has no room. */
+static int name_set(int copy, int family, struct v4 name, struct v4 peer)
 {
-	return &names[(st->st_ino ^ (st->st_dev << 7)) & ((1u << NAMES_BITS) - 1)];
+	struct fdslot *s;
+	int err;
+
+	if (!family) {
+		if ((s = sup_socks_get(copy)) && s->kind == FD_CONNECT)
+			sup_socks_drop(s);
+		else if (s)
+			sup_socks_put(s);
+		return 0;
+	}
+	if (!(s = sup_socks_add(copy, FD_CONNECT, family, &err)))
+		return err;
+	s->name = name;
+	s->peer = peer;
+	sup_socks_put(s);
+	return 0;
 }
 
-/* Remembers (or with family 0 forgets) the socket behind copy. A slot
- * taken by a socket still alive is overwritten: that socket then reports
- * its real names, which is all the table costs when it overflows. */
-static void name_set(int copy, int family, struct v4 name, struct v4 peer)
+static bool name_get(int copy, struct fdslot *out)
 {
-	struct stat st;
-	struct name_entry *e;
-
-	if (fstat(copy, &st) < 0)
-		return;
-	pthread_mutex_lock(&names_lock);
-	e = name_slot(&st);
-	if (family)
-		*e = (struct name_entry){st.st_dev, st.st_ino, family, name, peer};
-	else if (e->ino == st.st_ino && e->dev == st.st_dev)
-		e->ino = 0;
-	pthread_mutex_unlock(&names_lock);
-}
-
-static bool name_get(int copy, struct name_entry *out)
-{
-	struct stat st;
-	struct name_entry *e;
-	bool found;
-
-	if (fstat(copy, &st) < 0)
-		return false;
-	pthread_mutex_lock(&names_lock);
-	e = name_slot(&st);
-	found = e->ino && e->ino == st.st_ino && e->dev == st.st_dev;
-	if (found)
-		*out = *e;
-	pthread_mutex_unlock(&names_lock);
-	return found;
+	return sup_socks_peek(copy, out) && out->kind == FD_CONNECT;
 }
 
 /* --- connect() -------------------------------------------------------- */
@@ -269,11 +244,11 @@ static int connect_copy(int copy, const struct sockaddr_storage *ss, socklen_t l
 {
 	/* workers block every signal, so a blocking connect is never cut
 	 * short (a second connect() would answer EALREADY) */
-	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? errno : 0;
+	return connect(copy, (const struct sockaddr *)ss, len) < 0 ? -errno : 0;
 }
 
 /* What the kernel would say to a connect() on a stream socket that is
- * not fresh: 0 for a fresh (closed) one. */
+ * not fresh (-EALREADY, -EISCONN): 0 for a fresh (closed) one. */
 static int stream_busy(int copy)
 {
 	struct tcp_info ti;
@@ -283,10 +258,10 @@ static int stream_busy(int copy)
 	if (getsockopt(copy, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
 		if (ti.tcpi_state == TCP_CLOSE)
 			return 0;
-		return ti.tcpi_state == TCP_SYN_SENT ? EALREADY : EISCONN;
+		return ti.tcpi_state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
 	}
 	len = sizeof(ss);
-	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? EISCONN : 0;
+	return getpeername(copy, (struct sockaddr *)&ss, &len) == 0 ? -EISCONN : 0;
 }
 
 /* A CONNECT through the server the policy chose (v), for thread tid. */
@@ -312,7 +287,11 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 		return err;
 	}
 	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
-	name_set(copy, domain, name, v->dst);
+	if ((err = name_set(copy, domain, name, v->dst))) {
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		connect(copy, &un, sizeof(un));
+		return err;
+	}
 	primary_note_proxy_ip(&sup_primary, r.addr);
 	/* with no address in the reply a program's listener may be bound to
 	 * our real one: remember it, so that its BIND finds this connection */
@@ -327,8 +306,8 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 /*
  * connect(fd, ss, len) for an inet socket of the program, done on its
  * copy: the policy decides between the proxy, a connect of our own to
- * the address read, and a refusal. Returns the errno for the program, 0
- * on success (EINPROGRESS from a direct non-blocking connect, as the
+ * the address read, and a refusal. Returns 0 or the -errno for the
+ * program (-EINPROGRESS from a direct non-blocking connect, as the
  * kernel says it).
  */
 static int connect_inet(struct sup_call *c, int copy, int domain,
@@ -350,7 +329,7 @@ static int connect_inet(struct sup_call *c, int copy, int domain,
 	case POLICY_PROXY:
 		return connect_proxied(copy, domain, &v, (int)c->n.pid);
 	case POLICY_REFUSE:
-		return -v.err;
+		return v.err;
 	case POLICY_DIRECT:
 		break;
 	}
@@ -358,18 +337,15 @@ static int connect_inet(struct sup_call *c, int copy, int domain,
 	return connect_copy(copy, ss, len);
 }
 
-/* Reads the sockaddr of a call: 0, or the errno the kernel gives. */
+/* Reads the sockaddr of a call: 0, or the -errno the kernel gives. */
 int sup_read_addr(struct sup_call *c, uint64_t uaddr, uint64_t ulen,
 		     struct sockaddr_storage *ss, socklen_t *len)
 {
-	int err;
-
 	memset(ss, 0, sizeof(*ss));
 	if ((int)ulen < 0 || (int)ulen > (int)sizeof(*ss))
-		return EINVAL;
+		return -EINVAL;
 	*len = (socklen_t)ulen;
-	err = sup_peek(c, uaddr, ss, *len);
-	return err == -EFAULT ? EFAULT : -err;
+	return sup_peek(c, uaddr, ss, *len);
 }
 
 static void on_connect(struct sup_call *c)
@@ -380,7 +356,7 @@ static void on_connect(struct sup_call *c)
 
 	if ((copy = sup_take(c, fd)) < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
@@ -389,13 +365,13 @@ static void on_connect(struct sup_call *c)
 	if (domain < 0 || (!is_inet(domain) && !c->block)) {
 		close(copy);
 		if (domain < 0)
-			sup_answer(c, -domain, 0); /* ENOTSOCK */
+			sup_answer(c, domain, 0); /* ENOTSOCK */
 		else
 			sup_pass(c);
 		return;
 	}
 	err = sup_read_addr(c, c->args[1], c->args[2], &ss, &len);
-	if (err == ENOENT) {
+	if (err == -ENOENT) {
 		close(copy);
 		return;
 	}
@@ -420,26 +396,26 @@ int sup_report(struct sup_call *c, int family, struct v4 v, uint64_t uaddr, uint
 	int len, err;
 
 	if ((err = sup_peek(c, ulenp, &len, sizeof(len))) < 0)
-		return err == -EFAULT ? EFAULT : -err;
+		return err;
 	if (len > (int)full)
 		len = (int)full;
 	if (len < 0)
-		return EINVAL;
+		return -EINVAL;
 	if ((err = sup_poke(c, uaddr, &ss, (size_t)len)) < 0 ||
 	    (err = sup_poke(c, ulenp, &full, sizeof(full))) < 0)
-		return err == -EFAULT ? EFAULT : -err;
+		return err;
 	return 0;
 }
 
 static void on_name(struct sup_call *c, bool peer)
 {
 	int copy = sup_take(c, (int)c->args[0]);
-	struct name_entry e;
+	struct fdslot e;
 	bool ours;
 
 	if (copy < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	if (sup_bind_name(c, copy, peer)) {
@@ -498,21 +474,21 @@ static void on_fastopen(struct sup_call *c)
 	}
 	if ((copy = sup_take(c, (int)a[0])) < 0) {
 		if (copy != -ENOENT)
-			sup_answer(c, -copy, 0);
+			sup_answer(c, copy, 0);
 		return;
 	}
 	domain = sup_sockopt_int(copy, SOL_SOCKET, SO_DOMAIN);
 	if (!is_inet(domain) || sup_sockopt_int(copy, SOL_SOCKET, SO_TYPE) != SOCK_STREAM) {
 		close(copy);
 		if (domain < 0) {
-			sup_answer(c, -domain, 0); /* ENOTSOCK */
+			sup_answer(c, domain, 0); /* ENOTSOCK */
 		} else if (!c->block) {
 			sup_pass(c);
 		} else {
 			log_msg(LOG_ERROR, "a Fast Open send through socketcall(2) on a socket that "
 				"is not TCP: refused (EOPNOTSUPP), since handing it back would "
 				"have the kernel read its arguments again");
-			sup_answer(c, EOPNOTSUPP, 0);
+			sup_answer(c, -EOPNOTSUPP, 0);
 		}
 		return;
 	}
@@ -542,38 +518,38 @@ static void on_fastopen(struct sup_call *c)
 		err = sup_read_addr(c, m.name, m.namelen, &ss, &len);
 	if (!err && m.name) {
 		err = connect_inet(c, copy, domain, &ss, len);
-		err = err == EISCONN ? 0 : err;
+		err = err == -EISCONN ? 0 : err;
 	}
 	for (size_t i = 0; !err && i < m.iovlen; i++)
 		total += rio[i].iov_len < FASTOPEN_MAX ? rio[i].iov_len : FASTOPEN_MAX;
 	if (total > FASTOPEN_MAX)
 		total = FASTOPEN_MAX;
 	if (!err && total && !(buf = malloc(total)))
-		err = ENOMEM;
+		err = -ENOMEM;
 	if (!err && total) {
 		lio = (struct iovec){buf, total};
 		sent = process_vm_readv((pid_t)c->n.pid, &lio, 1, rio, m.iovlen, 0);
 		if (sent <= 0)
-			err = EFAULT;
+			err = -EFAULT;
 		else
 			total = (size_t)sent;
 	}
-	if (!err && (err = -sup_still_valid(c)) == 0) {
+	if (!err && (err = sup_still_valid(c)) == 0) {
 		struct msghdr out = {.msg_iov = &lio, .msg_iovlen = total ? 1 : 0,
 				     .msg_control = m.control, .msg_controllen = m.controllen};
 		lio = (struct iovec){buf, total};
 		sent = sendmsg(copy, &out, (flags & ~MSG_FASTOPEN) | keep | MSG_NOSIGNAL);
-		err = sent < 0 ? errno : 0;
+		err = sent < 0 ? -errno : 0;
 	}
 	if (!err && c->op == SUP_SENDMMSG) {
 		unsigned ml = (unsigned)sent;
-		err = -sup_poke(c, sup_mmsg_len_at(c, a[1]), &ml, sizeof(ml));
+		err = sup_poke(c, sup_mmsg_len_at(c, a[1]), &ml, sizeof(ml));
 		sent = 1;
 	}
 	free(buf);
 	free(m.control);
 	close(copy);
-	if (err != ENOENT)
+	if (err != -ENOENT)
 		sup_answer(c, err, err ? 0 : sent);
 }
 

@@ -23,6 +23,11 @@
  *   s4sys acceptconn HOST PORT  a proxied connection to HOST:PORT, then a
  *                          listener bound to port 0: SO_ACCEPTCONN and
  *                          SO_DOMAIN of the listener
+ *   s4sys collide HOST PORT  a proxied connection A, then sockets opened
+ *                          and closed until one's inode equals A's in its
+ *                          low 16 bits (where a direct-mapped table by
+ *                          inode collides); that one is proxied too, and
+ *                          A's getsockname() must be what it was
  *
  * i386 calls made with int 0x80 (x86 only; from the 64-bit build too,
  * with every pointer in static storage, below 4 GiB):
@@ -56,6 +61,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -231,6 +237,62 @@ static int acceptconn(void)
 	close(l);
 	close(ctl);
 	return !(conn == 1 && domain == AF_INET);
+}
+
+static void name_of(int fd, char *out, size_t cap)
+{
+	struct sockaddr_in sin = {0};
+	socklen_t len = sizeof(sin);
+	char a[INET_ADDRSTRLEN];
+
+	if (getsockname(fd, (void *)&sin, &len) < 0)
+		snprintf(out, cap, "(%s)", strerrorname_np(errno));
+	else
+		snprintf(out, cap, "%s:%u", inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a)),
+			 ntohs(sin.sin_port));
+}
+
+#define COLLIDE_TRIES 4000000
+
+static int collide(void)
+{
+	int a = socket(AF_INET, SOCK_STREAM, 0), b = -1, tries = 0;
+	char before[64], after[64], nb[64];
+	struct stat sa, st;
+
+	if (connect(a, (void *)&dst, sizeof(dst)) < 0 || fstat(a, &sa) < 0) {
+		printf("collide: connect %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	name_of(a, before, sizeof(before));
+	while (b < 0 && tries++ < COLLIDE_TRIES) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s < 0 || fstat(s, &st) < 0) {
+			printf("collide: socket %s\n", strerrorname_np(errno));
+			return 1;
+		}
+		if (st.st_ino != sa.st_ino && ((st.st_ino ^ sa.st_ino) & 0xffff) == 0)
+			b = s;
+		else
+			close(s);
+	}
+	if (b < 0) {
+		printf("collide: no inode like A's in %d sockets\n", COLLIDE_TRIES);
+		return 1;
+	}
+	if (connect(b, (void *)&dst, sizeof(dst)) < 0) {
+		printf("collide: connect B %s\n", strerrorname_np(errno));
+		return 1;
+	}
+	name_of(a, after, sizeof(after));
+	name_of(b, nb, sizeof(nb));
+	printf("collide: inodes %lu and %lu after %d sockets; A's name %s, then %s; B's %s\n",
+	       (unsigned long)sa.st_ino, (unsigned long)st.st_ino, tries, before, after, nb);
+	printf("collide: %s\n", strcmp(before, after) ? "A's name changed" : "A's name kept");
+	close(a);
+	close(b);
+	return strcmp(before, after) != 0;
 }
 
 static int names(void)
@@ -529,8 +591,11 @@ int main(int argc, char **argv)
 		return names();
 	if (argc == 4 && !strcmp(argv[1], "acceptconn"))
 		return acceptconn();
+	if (argc == 4 && !strcmp(argv[1], "collide"))
+		return collide();
 	fprintf(stderr, "usage: s4sys uring|x32|nest | hold HOST PORT N | "
 		"fastopen[-msg|-mmsg|-cmsg] HOST PORT | names HOST PORT | acceptconn HOST PORT | "
+		"collide HOST PORT | "
 		"i386|socketcall HOST PORT | socketcall-unix DIR | socketcall-race HOST PORT N\n");
 	return 2;
 }

@@ -10,15 +10,17 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* The server end is already connected: connect() succeeds at once, or
  * fails as told. */
 static int connect_result;
-static int fake_connect(int fd, const struct sockaddr *a, socklen_t l)
+static int fake_connect(void *ctx, int fd, const struct sockaddr *a, socklen_t l)
 {
-	(void)fd, (void)a, (void)l;
+	(void)ctx, (void)fd, (void)a, (void)l;
 	if (connect_result) {
 		errno = connect_result;
 		return -1;
@@ -26,7 +28,19 @@ static int fake_connect(int fd, const struct sockaddr *a, socklen_t l)
 	return 0;
 }
 
-static const struct hs_io io = {fake_connect, send, recv};
+static ssize_t plain_send(void *ctx, int fd, const void *buf, size_t len, int flags)
+{
+	(void)ctx;
+	return send(fd, buf, len, flags);
+}
+
+static ssize_t plain_recv(void *ctx, int fd, void *buf, size_t len, int flags)
+{
+	(void)ctx;
+	return recv(fd, buf, len, flags);
+}
+
+static const struct hs_io io = {fake_connect, plain_send, plain_recv, NULL};
 
 static struct v4 v4(const char *ip, int port)
 {
@@ -230,6 +244,166 @@ TEST(deadline_and_run)
 	close(sv);
 }
 
+/* --- hs_drive(): the one loop, its cases as data ----------------------- */
+
+static int failed_with, backs;
+
+static void note_fail(struct hs_drive *d, int err)
+{
+	failed_with = err;
+	hs_fail(d->h, err);
+}
+
+static int gone(struct hs_drive *d, int err)
+{
+	(void)d, (void)err;
+	backs++;
+	return -EBADF;
+}
+
+static int want_write(struct hs_drive *d)
+{
+	(void)d;
+	return HS_WANT_WRITE;
+}
+
+static int yes(void)
+{
+	return 1;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A request out and no reply: the drive waits for HS_WANT_READ. */
+static void waiting(struct hs *h, struct hs_drive *d, int *cl, int *sv, int64_t deadline)
+{
+	pair(cl, sv);
+	start(h, SOCKS4_CMD_CONNECT, NULL);
+	hs_drive_init(d, h, &io, *cl, deadline);
+}
+
+TEST(drive_deadlines)
+{
+	struct hs h;
+	struct hs_drive d;
+	int cl, sv;
+
+	/* ours: the exchange fails with ETIMEDOUT, through fail() */
+	waiting(&h, &d, &cl, &sv, now_ms() + 80);
+	d.fail = note_fail;
+	failed_with = 0;
+	CHECK_EQ_INT(hs_drive(&d), -ETIMEDOUT);
+	CHECK_EQ_INT(failed_with, -ETIMEDOUT);
+	CHECK_EQ_INT(h.state, HS_FAILED);
+	close(cl);
+	close(sv);
+
+	/* the socket's own, first: the call ends with EAGAIN, the exchange
+	 * waits on */
+	waiting(&h, &d, &cl, &sv, now_ms() + 5000);
+	d.sock_deadline = d.started + 80;
+	CHECK_EQ_INT(hs_drive(&d), -EAGAIN);
+	CHECK_EQ_INT(h.state, HS_REPLY);
+	CHECK(now_ms() - d.started < 4000);
+	close(cl);
+	close(sv);
+
+	/* the socket's own, later than ours: ours decides */
+	waiting(&h, &d, &cl, &sv, now_ms() + 80);
+	d.sock_deadline = d.started + 80;
+	CHECK_EQ_INT(hs_drive(&d), -ETIMEDOUT);
+	close(cl);
+	close(sv);
+}
+
+TEST(drive_stops_where_told)
+{
+	struct hs h;
+	struct hs_drive d;
+	uint8_t b[64];
+	int cl, sv;
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 5000);
+	d.flags = HS_DRIVE_NOWAIT;
+	CHECK_EQ_INT(hs_drive(&d), HS_WANT_READ);
+	CHECK_EQ_INT(h.state, HS_REPLY);
+	/* the reply in: done */
+	read(sv, b, sizeof(b));
+	reply(sv, SOCKS4_REPLY_GRANTED, "0.0.0.0", 0);
+	d.flags = 0;
+	CHECK_EQ_INT(hs_drive(&d), 0);
+	close(cl);
+	close(sv);
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 5000);
+	d.step = want_write;
+	d.flags = HS_DRIVE_READ_ONLY;
+	CHECK_EQ_INT(hs_drive(&d), HS_WANT_WRITE);
+	close(cl);
+	close(sv);
+
+	/* what the front end lets go of and takes back: gone, the call ends
+	 * and the exchange is not touched */
+	waiting(&h, &d, &cl, &sv, now_ms() + 5000);
+	d.back = gone;
+	d.slice_ms = 10;
+	backs = 0;
+	CHECK_EQ_INT(hs_drive(&d), -EBADF);
+	CHECK_EQ_INT(backs, 1);
+	CHECK_EQ_INT(h.state, HS_REPLY);
+	close(cl);
+	close(sv);
+}
+
+/* A signal cuts the wait short only with HS_DRIVE_SIGNALS, and then not
+ * when the kernel would restart the call, unless a socket timeout is
+ * set. */
+TEST(drive_signals)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART */
+	struct itimerval it = {{0, 0}, {0, 50000}};
+	struct hs h;
+	struct hs_drive d;
+	int cl, sv;
+
+	sigaction(SIGALRM, &sa, NULL);
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 300);
+	d.flags = HS_DRIVE_SIGNALS;
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ_INT(hs_drive(&d), -EINTR);
+	CHECK_EQ_INT(h.state, HS_REPLY);
+	close(cl);
+	close(sv);
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 300);
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ_INT(hs_drive(&d), -ETIMEDOUT); /* not the program's wait */
+	close(cl);
+	close(sv);
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 300);
+	d.flags = HS_DRIVE_SIGNALS;
+	d.restart = yes;
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ_INT(hs_drive(&d), -ETIMEDOUT); /* SA_RESTART: restarted */
+	close(cl);
+	close(sv);
+
+	waiting(&h, &d, &cl, &sv, now_ms() + 300);
+	d.flags = HS_DRIVE_SIGNALS;
+	d.restart = yes;
+	d.sock_deadline = d.started + 250;
+	setitimer(ITIMER_REAL, &it, NULL);
+	CHECK_EQ_INT(hs_drive(&d), -EINTR); /* a socket timeout: EINTR anyway */
+	close(cl);
+	close(sv);
+	signal(SIGALRM, SIG_DFL);
+}
+
 TEST(request_waits_for_room)
 {
 	struct hs h;
@@ -268,6 +442,9 @@ int main(void)
 	RUN(bind_both_replies);
 	RUN(socks4a_request);
 	RUN(deadline_and_run);
+	RUN(drive_deadlines);
+	RUN(drive_stops_where_told);
+	RUN(drive_signals);
 	RUN(request_waits_for_room);
 	RUN(state_names);
 	return check_done();
