@@ -46,7 +46,7 @@ sup() {
 	# socket alive (the sweep lets go of none); a second round of 1100
 	# after the first closed passes 2048, and the sweep lets go of them
 	SOCKS4_DEBUG=2 S4_SUP_TIMEOUT=300 run sup "$BIG_PORT" sh -c '
-		"$1" hold 127.0.0.1 "$2" 1100 && "$1" hold 127.0.0.1 "$2" 1100' \
+		set -e; "$1" hold 127.0.0.1 "$2" 1100; "$1" hold 127.0.0.1 "$2" 1100' \
 		sh "$S4_BUILD/s4sys-static" "$ECHO_PORT"
 	grep -v 'CONNECT .*\] -> \[' <<<"$output" | head -n 20
 	[ "$status" -eq 0 ]
