@@ -8,7 +8,7 @@ load helpers/common
 
 # plan ARGS...: the commands `make -n ARGS` would run in a fresh B.
 plan() {
-	make -C "$S4_ROOT" -n B="$BATS_TEST_TMPDIR/b" "$@" 2>&1
+	make -C "$S4_ROOT" -n B="$BATS_TEST_TMPDIR/b" SANITIZE= "$@" 2>&1
 }
 
 # fake_m32 DIR: a compiler that builds a program with no #include for

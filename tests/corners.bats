@@ -47,7 +47,6 @@ granted() {
 }
 
 @test "::1 gets the same answer through a 24-byte sockaddr_in6 as through a full one" {
-	skip_in_mode syscall "a 24-byte sockaddr_in6 (RFC 2133) goes to the kernel, which connects it directly"
 	corner in6lo "$SOCKS4D_PORT"
 	[ "$status" -eq 0 ]
 	has_line "connect24=ENETUNREACH"
