@@ -279,7 +279,7 @@ $(B)/%: $(B)/tests/tools/%.o
 # libFuzzer harnesses, one per parser: make fuzz [FUZZ_SECONDS=600]
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config fuzz_elfinfo fuzz_names
+FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config fuzz_elfinfo fuzz_names fuzz_idn
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_CFLAGS   = $(filter-out -fPIC,$(BASEFLAGS)) -g -O1 -fsanitize=fuzzer,address,undefined
 
@@ -288,6 +288,7 @@ $(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c src/core/socks4.c
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/core/config.c src/core/route.c src/core/addr.c src/core/socks4.c
 $(B)/fuzz/fuzz_elfinfo: tests/fuzz/fuzz_elfinfo.c src/core/elfinfo.c
 $(B)/fuzz/fuzz_names: tests/fuzz/fuzz_names.c src/core/names.c src/core/socks4.c
+$(B)/fuzz/fuzz_idn: tests/fuzz/fuzz_idn.c src/core/idn.c
 $(FUZZ_BINS):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
