@@ -56,7 +56,7 @@ B = build
 CORE_SRCS = src/core/socks4.c src/core/addr.c src/core/route.c src/core/config.c src/core/log.c \
             src/core/clock.c
 # The policy (where a call goes), for both front ends.
-POLICY_SRCS = src/core/policy.c src/core/primary.c src/core/names.c
+POLICY_SRCS = src/core/policy.c src/core/primary.c src/core/names.c src/core/idn.c
 
 # The library (src/preload): the core and the hooks, only the hooks exported.
 SHIM_SRCS = $(CORE_SRCS) $(POLICY_SRCS) src/core/fdstate.c src/core/handshake.c \
@@ -118,7 +118,7 @@ INST_LAUNCH    = $(B)/inst/socks4wrap
 # Unit tests: one program per pure module.
 UNIT_NAMES = test_socks4 test_route test_config test_handshake test_fdstate test_primary
 UNIT_NAMES += test_elfinfo
-UNIT_NAMES += test_names
+UNIT_NAMES += test_names test_idn
 UNIT_NAMES += test_cmdpath test_log
 UNIT_NAMES += test_policy
 UNIT_BINS  = $(UNIT_NAMES:%=$(B)/%)
@@ -254,6 +254,7 @@ $(B)/s4bench: $(B)/tests/tools/s4bench.o $(B)/src/core/socks4.o
 $(B)/s4loop: $(B)/tests/tools/s4loop.o $(B)/src/core/clock.o
 $(B)/s4loop-static $(B)/s4loop-static32: src/core/clock.c
 $(B)/test_names: $(B)/src/core/names.o
+$(B)/test_idn: $(B)/src/core/idn.o
 $(B)/test_elfinfo: $(B)/src/core/elfinfo.o
 $(B)/test_cmdpath: $(B)/src/core/cmdpath.o $(B)/src/core/elfinfo.o
 $(B)/test_log: $(B)/src/core/log.o
@@ -278,7 +279,7 @@ $(B)/%: $(B)/tests/tools/%.o
 # libFuzzer harnesses, one per parser: make fuzz [FUZZ_SECONDS=600]
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config fuzz_elfinfo fuzz_names
+FUZZ_NAMES    = fuzz_reply fuzz_request fuzz_config fuzz_elfinfo fuzz_names fuzz_idn
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_CFLAGS   = $(filter-out -fPIC,$(BASEFLAGS)) -g -O1 -fsanitize=fuzzer,address,undefined
 
@@ -287,6 +288,7 @@ $(B)/fuzz/fuzz_request: tests/fuzz/fuzz_request.c src/core/socks4.c
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/core/config.c src/core/route.c src/core/addr.c src/core/socks4.c
 $(B)/fuzz/fuzz_elfinfo: tests/fuzz/fuzz_elfinfo.c src/core/elfinfo.c
 $(B)/fuzz/fuzz_names: tests/fuzz/fuzz_names.c src/core/names.c src/core/socks4.c
+$(B)/fuzz/fuzz_idn: tests/fuzz/fuzz_idn.c src/core/idn.c
 $(FUZZ_BINS):
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")

@@ -24,6 +24,8 @@ setup_file() {
 	start_socks4d strict -a 10.255.255.0/24
 	# Zeros for the address and port in every reply
 	start_socks4d zeros -Z
+	# The destination in every CONNECT reply, as Twisted's SOCKSv4 does
+	start_socks4d echoes -M echo-dst
 	start_sockd sockd
 }
 
@@ -241,6 +243,19 @@ grants() {
 	run via "$ZEROS_PORT" "$(s4_tool s4probe)" connect 127.0.0.1 "$ECHO_PORT"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
+}
+
+@test "s4probe: a reply that echoes the destination is not getsockname's answer: the real local name is" {
+	local from
+	run via "$ECHOES_PORT" "$(s4_tool s4probe)" connect 127.0.0.1 "$ECHO_PORT" -s "t\n" -e "t\n"
+	[ "$status" -eq 0 ]
+	has_line "read: ok 't\n'"
+	[[ "$output" == *"peer=127.0.0.1:$ECHO_PORT name=127.0.0.1:"* ]]
+	from=${output##*name=}
+	from=${from%%$'\n'*}
+	[ "$from" != "127.0.0.1:$ECHO_PORT" ]
+	# the name is our end toward the proxy: the client address socks4d saw
+	s4_wait_log echoes "CONNECT 127\.0\.0\.1:$ECHO_PORT from ${from//./\\.}[: ].*granted" 5
 }
 
 @test "connect() to a fake address no lookup gave out fails with EHOSTUNREACH, never proxied" {

@@ -36,6 +36,8 @@ setup_file() {
 	# zeros in CONNECT replies: getsockname() on the control connection
 	# cannot report the proxy's outward address from the reply
 	netns_start_socks4d zeros -Z
+	# the destination in CONNECT replies, as Twisted's 4A server does
+	netns_start_socks4d echoes -M echo-dst
 	start_sockd -n "$NETNS_PROXY" sockd "$NETNS_PROXY_IN" "$NETNS_PROXY_OUT" 192.0.2.0/24
 	echo "hello by name" >"$d/pub/hello.txt"
 	start_http -n "$NETNS_SERVER" http "$d/pub" "$NETNS_SERVER_ADDR"
@@ -487,6 +489,14 @@ f.quit()" ;;
 	before=$(lines socks4d)
 	ftp_by_name curl "$SOCKS4D_PORT"
 	tail -n +"$((before + 1))" "$BATS_FILE_TMPDIR/socks4d.log" | grep -E "BIND $NAMES_SERVER_NAME:"
+}
+
+@test "remote-dns on: curl -P - by name through a 4A server that echoes the destination in its CONNECT reply" {
+	# the reply names the FTP server's own address; reported as the
+	# control connection's name, curl's EPRT would name the server itself
+	require_preloadable curl
+	ftp_by_name curl "$ECHOES_PORT"
+	grep -E "CONNECT $NAMES_SERVER_NAME:$PYFTPD_PORT at .*granted" "$BATS_FILE_TMPDIR/echoes.log"
 }
 
 @test "ssh -D has no BIND: by name, passive FTP works and active mode fails with a clear line" {

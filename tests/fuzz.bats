@@ -55,3 +55,7 @@ smoke() {
 @test "the host-name validator and the fake-address table survive 5 s of libFuzzer" {
 	smoke fuzz_names
 }
+
+@test "the name converter for AI_IDN (Punycode) survives 5 s of libFuzzer" {
+	smoke fuzz_idn
+}

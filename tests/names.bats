@@ -40,7 +40,7 @@ setup_file() {
 	mkdir -p "/etc/netns/$NAMES_NS"
 	printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' \
 		>"/etc/netns/$NAMES_NS/resolv.conf"
-	printf '127.0.0.1 localhost\n192.0.2.77 hosts-only.example hosts-alias\n' \
+	printf '127.0.0.1 localhost\n192.0.2.77 hosts-only.example hosts-alias\n192.0.2.78 xn--bcher-kva.example\n' \
 		>"/etc/netns/$NAMES_NS/hosts"
 	DNS_LOG=$BATS_FILE_TMPDIR/dns.queries
 	export DNS_LOG
@@ -316,6 +316,48 @@ print(*socket.getnameinfo(("240.0.0.9", 80), 0))
 	[ "${lines[-1]}" = "error EAI_NONAME" ]
 	run lookup on ghbn 'bad\033name'
 	[[ "${lines[-1]}" == "error "* ]]
+	[ ! -s "$DNS_LOG" ]
+}
+
+@test "getaddrinfo with AI_IDN looks up a UTF-8 name by its xn-- form, in /etc/hosts or by the proxy" {
+	skip_in_mode syscall "$NO_FAKE"
+	export LC_ALL=C.UTF-8
+	# bücher.example: /etc/hosts has xn--bcher-kva.example
+	run lookup on gai 'b\303\274cher.example' 80 inet stream idn
+	[ "$output" = "AF_INET SOCK_STREAM 6 192.0.2.78 80" ]
+	# without AI_IDN it is no host name, as before
+	run lookup on gai 'b\303\274cher.example' 80 inet stream
+	[ "${lines[-1]}" = "error EAI_NONAME" ]
+	# münchen.example: the proxy's, under its xn-- form (AI_CANONIDN: as written)
+	run lookup on gai 'm\303\274nchen.example' 80 inet stream idn,canonname
+	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 80 xn--mnchen-3ya.example" ]
+	run lookup on gai 'm\303\274nchen.example' 80 inet stream idn,canonname,canonidn
+	[ "$output" = "AF_INET SOCK_STREAM 6 240.0.0.1 80 m"$'\303\274'"nchen.example" ]
+	# bytes that are not UTF-8: the C library's EAI_IDN_ENCODE
+	run lookup on gai 'm\374nchen.example' 80 inet stream idn
+	[ "${lines[-1]}" = "error EAI_IDN_ENCODE" ]
+	[ ! -s "$DNS_LOG" ]
+}
+
+@test "a name looked up with AI_IDN goes to the proxy in its xn-- form in the SOCKS4A CONNECT" {
+	skip_in_mode syscall "$NO_FAKE"
+	s4_start idnsocks ip netns exec "$NAMES_NS" "$SOCKS4D" -l 127.0.0.1:0 \
+		-p "$BATS_FILE_TMPDIR/idnsocks.port" -v -N
+	s4_wait_file "$BATS_FILE_TMPDIR/idnsocks.port"
+	port=$(cat "$BATS_FILE_TMPDIR/idnsocks.port")
+	run ip netns exec "$NAMES_NS" env LC_ALL=C.UTF-8 SOCKS4_SERVER="127.0.0.1:$port" \
+		SOCKS4_REMOTE_DNS=on "${S4_SHIM[@]}" timeout 30 "$S4_PY" -c '
+import socket
+ai = socket.getaddrinfo(b"m\xc3\xbcnchen.example", 80, socket.AF_INET, socket.SOCK_STREAM, 0, 0x0040)
+s = socket.socket()
+try:
+    s.connect(ai[0][4])
+    print("connected")
+except OSError as e:
+    print("refused", e.errno)
+'
+	[ "${lines[-1]}" = "refused 111" ]
+	s4_wait_log idnsocks "CONNECT xn--mnchen-3ya\.example:80 from .*SOCKS4A is off"
 	[ ! -s "$DNS_LOG" ]
 }
 

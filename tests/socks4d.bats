@@ -724,7 +724,7 @@ EOF
 	[[ ${lines[0]} == "usage: socks4d"* ]]
 	local m
 	for m in reply= version= bytewise delay= stall short reset extra= \
-		close-before-first close-after-first second=; do
+		close-before-first close-after-first second= echo-dst; do
 		[[ $output == *"$m"* ]] || s4_fail "-M $m is not documented" || return 1
 	done
 }
@@ -803,6 +803,13 @@ EOF
 	has_match 'reply 0 90 127\.0\.0\.1:[0-9]+'
 	[ "${lines[1]}" = 'data 220 hi\r\nechobye\n' ]
 	[ "${lines[2]}" = "eof" ]
+}
+
+@test "-M echo-dst (per client) puts the destination in the CONNECT reply and still relays" {
+	run s4c connect "$SOCKS4D_PORT" "$(ECHO_DST)" --user 'm:echo-dst' --send 'e' --want 1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "reply 0 90 $(ECHO_DST)" ]
+	[ "${lines[1]}" = "data e" ]
 }
 
 @test "-M close-before-first (per client) closes a BIND without any reply" {

@@ -155,6 +155,31 @@ void policy_connect(const struct config *c, const struct policy_sock *k,
 	v->server = c->server;
 }
 
+struct v4 policy_reply_name(const struct config *c, struct v4 dst, bool named, struct v4 reply,
+			    struct policy_line *log)
+{
+	char r[ADDR_STRLEN];
+	uint32_t h = ntohl(reply.ip);
+	const char *why;
+
+	quiet(log);
+	if (!reply.ip && !reply.port)
+		return reply; /* nothing named: nothing to say */
+	if (policy_is_fake(policy_fake_range(c), reply.ip))
+		why = "a fake address, for a name";
+	else if ((h >> 24) == 0)
+		why = "0.0.0.0/8 is no host's address";
+	else if ((h >> 28) >= 0xe)
+		why = "multicast and 240.0.0.0/4 are no host's address";
+	else if (named ? reply.port == dst.port : reply.ip == dst.ip && reply.port == dst.port)
+		why = "the server gave back the destination";
+	else
+		return reply;
+	say(log, LOG_INFO, "CONNECT reply names %s, not the proxy's outward address (%s): "
+	    "getsockname() reports the socket's own address", addr_fmt(reply, r), why);
+	return (struct v4){0, 0};
+}
+
 /* Whether a listener at local is one to serve by a BIND, as far as the
  * settings say. */
 static bool bind_wanted(const struct config *c, struct primary *p, struct v4 local)

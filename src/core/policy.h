@@ -114,6 +114,24 @@ static inline bool policy_connect_direct(const struct config *c, struct policy_f
 }
 
 /*
+ * What getsockname() reports on a connection a CONNECT made through the
+ * proxy, from the granted reply's DSTIP and DSTPORT (reply): the proxy's
+ * outward address, when the reply can name one, else {0, 0}: the
+ * socket's own address, our end toward the proxy. The draft says a
+ * client ignores these fields; Dante fills them with its outward address
+ * (what an FTP client's PORT should name), but some 4A servers (Twisted's
+ * SOCKSv4) echo the destination, and a program told that would name the
+ * server its own address. Not an outward address: 0.0.0.0/8, multicast
+ * and 240.0.0.0/4 (which holds the default fake range), the settings'
+ * fake range, and the destination dst itself, or, when the server
+ * resolved a name (named), any address with the destination's port (the
+ * address it found is not known here). log, when set, says why a reply's
+ * address is passed over.
+ */
+struct v4 policy_reply_name(const struct config *c, struct v4 dst, bool named, struct v4 reply,
+			    struct policy_line *log);
+
+/*
  * bind(fd, addr, len) on an inet socket: true when the
  * socket is to be served by a SOCKS BIND (*want the address asked for),
  * false when it stays a local socket (log, when set, says why). A BIND

@@ -74,15 +74,18 @@ static void granted(int fd, struct fdslot *s)
 	socklen_t len = sizeof(ss);
 	struct v4 local = {0, 0};
 	char d[ADDR_STRLEN], p[ADDR_STRLEN];
+	struct policy_line why;
 
 	/* The draft calls these fields ignorable, but servers such as Dante
 	 * fill them with their outward address: the best answer to
-	 * getsockname() a program can get (see README). */
-	s->name = r->addr ? (struct v4){r->addr, r->port} : (struct v4){0, 0};
-	primary_note_proxy_ip(&shim_primary, r->addr);
-	/* With no address in the reply, a program's listener may be bound to
-	 * our real one: remember it so that its BIND finds this connection. */
-	if (!r->addr && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+	 * getsockname() a program can get, when it can be one (see README). */
+	s->name = policy_reply_name(&shim_cfg, s->hs.dst, s->hs.host != NULL,
+				    (struct v4){r->addr, r->port}, &why);
+	policy_say(&why);
+	primary_note_proxy_ip(&shim_primary, s->name.ip);
+	/* With no address from the reply, a program's listener may be bound
+	 * to our real one: remember it so that its BIND finds this connection. */
+	if (!s->name.ip && real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_to_v4((struct sockaddr *)&ss, len, &local);
 	primary_add_connect(&shim_primary, shim_tid(), s->hs.dst, s->hs.host, s->name, local);
 	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(s->hs.dst, d),

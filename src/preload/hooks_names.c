@@ -16,12 +16,20 @@
  * flags behave exactly as without us, and the result is freed by the
  * real freeaddrinfo(); only the canonical name is ours (malloc'd, as the
  * C library's own is).
+ *
+ * getaddrinfo() with AI_IDN turns a name with bytes outside ASCII, in
+ * the locale's encoding, into its "xn--" form (idn.c) before anything
+ * else, as the C library does: the rules, /etc/hosts, the fake address
+ * and the SOCKS4A request all see that form.
  */
+#include "idn.h"
 #include "log.h"
 #include "names.h"
 #include "shim.h"
 
 #include <arpa/inet.h>
+#include <iconv.h>
+#include <langinfo.h>
 #include <netdb.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -139,13 +147,59 @@ static bool h_found_nothing(int h)
 
 /* --- getaddrinfo ------------------------------------------------------------ */
 
+/* The name in the locale's encoding to UTF-8 in out (cap bytes): 0, or
+ * -EILSEQ for bytes the locale does not have. */
+static int to_utf8(const char *name, char *out, size_t cap)
+{
+	const char *cs = nl_langinfo(CODESET);
+	size_t inleft = strlen(name), outleft = cap - 1;
+	char *in = (char *)name, *o = out;
+	iconv_t cd;
+	int err = 0;
+
+	if (!strcmp(cs, "UTF-8")) {
+		if (inleft >= cap)
+			return -ENAMETOOLONG;
+		memcpy(out, name, inleft + 1);
+		return 0;
+	}
+	if ((cd = iconv_open("UTF-8", cs)) == (iconv_t)-1)
+		return -EILSEQ;
+	if (iconv(cd, &in, &inleft, &o, &outleft) == (size_t)-1)
+		err = errno == E2BIG ? -ENAMETOOLONG : -EILSEQ;
+	iconv_close(cd);
+	*o = '\0';
+	return err;
+}
+
+/*
+ * AI_IDN (getaddrinfo(3)): name, in the locale's encoding, to its ASCII
+ * form in ace (NAMES_LEN + 1 bytes). 0, or EAI_IDN_ENCODE, logged, as
+ * the C library fails a name it cannot convert.
+ */
+static int gai_idn(const char *name, char *ace)
+{
+	char utf8[4 * NAMES_LEN + 1], b[96];
+	int r;
+
+	if ((r = to_utf8(name, utf8, sizeof(utf8))) == 0 &&
+	    (r = idn_to_ascii(utf8, strlen(utf8), ace, NAMES_LEN + 1)) >= 0)
+		return 0;
+	log_msg(LOG_ERROR, "name %s: AI_IDN: no \"xn--\" form (%s, locale's encoding %s); "
+		"lookup fails with EAI_IDN_ENCODE", shown(name, b, sizeof(b)),
+		r == -EILSEQ ? "not a name in that encoding"
+		: r == -EINVAL ? "an empty label, or a label over 63 bytes" : "too long",
+		nl_langinfo(CODESET));
+	return EAI_IDN_ENCODE;
+}
+
 /*
  * The answer for a fake address: the C library's own for the address as
  * a number, with the program's service, socket type, protocol and flags;
  * AF_INET6 only with AI_V4MAPPED (SOCKS4A carries IPv4 only: a program
  * asking for IPv6 alone is told the name has none, EAI_ADDRFAMILY).
  */
-static int gai_fake(const char *node, const char *service,
+static int gai_fake(const char *node, const char *canon, const char *service,
 		    const struct addrinfo *hints, struct addrinfo **res)
 {
 	struct addrinfo h = {0};
@@ -179,7 +233,7 @@ static int gai_fake(const char *node, const char *service,
 		     AI_NUMERICHOST;
 	if ((rc = real.getaddrinfo(num, service, &h, res)))
 		return rc;
-	if (hints && (hints->ai_flags & AI_CANONNAME) && !((*res)->ai_canonname = strdup(node))) {
+	if (hints && (hints->ai_flags & AI_CANONNAME) && !((*res)->ai_canonname = strdup(canon))) {
 		freeaddrinfo(*res);
 		*res = NULL;
 		return EAI_MEMORY;
@@ -191,12 +245,24 @@ static SLOW int gai_slow(const char *node, const char *service,
 			 const struct addrinfo *hints, struct addrinfo **res)
 {
 	int saved = errno, rc;
+	const char *canon = node;
+	char ace[NAMES_LEN + 1];
 
 	if (hints && (hints->ai_flags & AI_NUMERICHOST))
 		return real.getaddrinfo(node, service, hints, res);
 	if (hints && hints->ai_family != AF_UNSPEC && hints->ai_family != AF_INET &&
 	    hints->ai_family != AF_INET6)
 		return real.getaddrinfo(node, service, hints, res); /* EAI_FAMILY */
+	if (hints && (hints->ai_flags & AI_IDN) && idn_has_nonascii(node, strlen(node)) &&
+	    remote_dns_on()) {
+		if ((rc = gai_idn(node, ace)))
+			return rc;
+		/* the canonical name: the "xn--" form, as the C library gives
+		 * it, or with AI_CANONIDN the name as the program wrote it */
+		canon = hints->ai_flags & AI_CANONIDN ? node : ace;
+		node = ace;
+		errno = saved;
+	}
 	switch (classify(node)) {
 	case POLICY_NAME_LOCAL:
 		return real.getaddrinfo(node, service, hints, res);
@@ -212,7 +278,7 @@ static SLOW int gai_slow(const char *node, const char *service,
 	case POLICY_NAME_REMOTE:
 		break;
 	}
-	rc = gai_fake(node, service, hints, res);
+	rc = gai_fake(node, canon, service, hints, res);
 	errno = saved;
 	return rc;
 }

@@ -271,6 +271,7 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct v4 name, local = {0, 0};
+	struct policy_line why;
 	struct socks4_reply r;
 	struct hs h;
 	int err;
@@ -286,16 +287,20 @@ static int connect_proxied(int copy, int domain, const struct policy_connect *v,
 		connect(copy, &un, sizeof(un));
 		return err;
 	}
-	name = r.addr ? (struct v4){r.addr, r.port} : (struct v4){0, 0};
+	/* the reply's address as getsockname()'s answer, when it can be the
+	 * proxy's outward address (see README) */
+	name = policy_reply_name(&sup_cfg, v->dst, v->host != NULL, (struct v4){r.addr, r.port},
+				 &why);
+	policy_say(&why);
 	if ((err = name_set(copy, domain, name, v->dst))) {
 		struct sockaddr un = {.sa_family = AF_UNSPEC};
 		connect(copy, &un, sizeof(un));
 		return err;
 	}
-	primary_note_proxy_ip(&sup_primary, r.addr);
-	/* with no address in the reply a program's listener may be bound to
-	 * our real one: remember it, so that its BIND finds this connection */
-	if (!r.addr && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
+	primary_note_proxy_ip(&sup_primary, name.ip);
+	/* with no address from the reply a program's listener may be bound
+	 * to our real one: remember it, so that its BIND finds this connection */
+	if (!name.ip && getsockname(copy, (struct sockaddr *)&ss, &sl) == 0)
 		addr_to_v4((struct sockaddr *)&ss, sl, &local);
 	primary_add_connect(&sup_primary, tid, v->dst, v->host, name, local);
 	log_msg(LOG_INFO, "CONNECT %s via %s: granted", addr_fmt(v->dst, d),

@@ -5,7 +5,8 @@
         getaddrinfo(): "FAMILY SOCKTYPE PROTO ADDR PORT [CANON]" a result,
         or "error EAI_..." ; NAME "-" is NULL, SERVICE "-" is NULL;
         FAMILY unspec|inet|inet6, SOCKTYPE 0|stream|dgram,
-        FLAGS like "canonname,v4mapped" (or 0), PROTO 0|tcp|udp
+        FLAGS like "canonname,v4mapped" (or 0; idn and canonidn too),
+        PROTO 0|tcp|udp
     lookup.py ghbn NAME          gethostbyname_r(): "NAME ALIASES ADDRS"
     lookup.py gha ADDR           gethostbyaddr_r(): the name, or "error ..."
     lookup.py gni ADDR PORT [FLAGS]   getnameinfo(): "HOST SERV" or "error"
@@ -24,6 +25,9 @@ PROTOS = {"0": 0, "tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
 NI = {"namereqd": socket.NI_NAMEREQD, "numerichost": socket.NI_NUMERICHOST,
       "numericserv": socket.NI_NUMERICSERV, "dgram": socket.NI_DGRAM}
 EAI = {getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_")}
+EAI[-105] = "EAI_IDN_ENCODE"  # <netdb.h>; the socket module lacks it
+# <netdb.h>'s values for the flags the socket module lacks
+AI_MORE = {"idn": 0x0040, "canonidn": 0x0080}
 
 
 def name_arg(s):
@@ -36,7 +40,7 @@ def flags(s, table):
     v = 0
     for f in s.split(","):
         if f and f != "0":
-            v |= table[f] if table is NI else getattr(socket, "AI_" + f.upper())
+            v |= table[f] if table is NI else AI_MORE.get(f) or getattr(socket, "AI_" + f.upper())
     return v
 
 

@@ -85,6 +85,8 @@ int parse_misbehaviour(const char *spec, struct misbehaviour *m)
 			m->close_after_first = true;
 		else if (KEY_IS("close-before-first"))
 			m->close_before_first = true;
+		else if (KEY_IS("echo-dst"))
+			m->echo_dst = true;
 		else
 			return -EINVAL;
 		return 0;

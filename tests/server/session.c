@@ -278,6 +278,10 @@ static void connect_step(struct session *s)
 		local.sin_addr.s_addr = 0;
 		local.sin_port = 0;
 	}
+	if (sess_mis(s)->echo_dst) {
+		local.sin_addr.s_addr = s->dst_addr;
+		local.sin_port = s->dst_port;
+	}
 	code = mis_first_code(s);
 	if (code == SOCKS4_REPLY_GRANTED) {
 		log_sess(s, true, "granted");

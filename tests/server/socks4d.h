@@ -70,6 +70,7 @@ struct misbehaviour {
 	long delay_ms;
 	bool bytewise, stall, short_reply, reset;
 	bool close_after_first, close_before_first;
+	bool echo_dst; /* CONNECT: the destination in the reply (Twisted) */
 	uint8_t *extra;
 	size_t extra_len;
 };

@@ -365,6 +365,52 @@ TEST(bind_server_by_thread_then_newest)
 
 /* --- names ----------------------------------------------------------------- */
 
+/* A CONNECT reply's address is getsockname()'s answer only when it can
+ * be the proxy's outward address (issue 22, item 5). */
+TEST(reply_name)
+{
+	struct config c;
+	struct policy_line l;
+	struct v4 dst = ep("198.51.100.7", 21), v;
+
+	settings(&c, "remote-dns on\nfake-range 0.99.0.0/16\n");
+	/* Dante: its outward address and port */
+	v = policy_reply_name(&c, dst, false, ep("203.0.113.5", 40001), &l);
+	CHECK_EQ_INT(v.ip, ep("203.0.113.5", 0).ip);
+	CHECK_EQ_INT(v.port, htons(40001));
+	CHECK_EQ_INT(l.level, POLICY_NO_LINE);
+	/* a proxy on the destination's host: same address, another port */
+	v = policy_reply_name(&c, dst, false, ep("198.51.100.7", 40001), NULL);
+	CHECK_EQ_INT(v.port, htons(40001));
+	/* zeros: nothing named, nothing said */
+	v = policy_reply_name(&c, dst, false, none, &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	CHECK_EQ_INT(l.level, POLICY_NO_LINE);
+	/* Twisted: the destination echoed */
+	v = policy_reply_name(&c, dst, false, dst, &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	CHECK(has(l.text, "CONNECT reply names 198.51.100.7:21, not the proxy's outward "
+		  "address (the server gave back the destination)"));
+	/* 4A: the address the server resolved, with the destination's port */
+	v = policy_reply_name(&c, ep("240.0.0.1", 21), true, dst, &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	v = policy_reply_name(&c, ep("0.0.0.1", 21), true, ep("203.0.113.5", 40001), &l);
+	CHECK_EQ_INT(v.port, htons(40001));
+	/* no host's address: 0/8 (4A's marker echoed), multicast, 240/4 */
+	v = policy_reply_name(&c, dst, false, ep("0.0.0.1", 21), &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	CHECK(has(l.text, "0.0.0.0/8"));
+	v = policy_reply_name(&c, dst, false, ep("224.0.0.9", 4000), &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	v = policy_reply_name(&c, dst, false, ep("240.0.0.1", 4000), &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	CHECK(has(l.text, "240.0.0.0/4"));
+	/* the settings' own fake range */
+	v = policy_reply_name(&c, dst, false, ep("0.99.0.1", 4000), &l);
+	CHECK(v.ip == 0 && v.port == 0);
+	CHECK(has(l.text, "a fake address, for a name"));
+}
+
 /* Row 3: with remote-dns on, a name is the proxy's; the syscall mode,
  * which cannot do that yet, says so in one line. */
 TEST(names)
@@ -419,5 +465,6 @@ int main(void)
 	RUN(bind_after_4a_connect_names_the_host);
 	RUN(bind_server_by_thread_then_newest);
 	RUN(names);
+	RUN(reply_name);
 	return check_done();
 }
