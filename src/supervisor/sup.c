@@ -19,6 +19,13 @@
  * is what lets the kernel release the filter, so the listener reports
  * POLLHUP once the last process of the tree is gone: the supervisor
  * serves until then.
+ *
+ * The supervisor itself never runs with anything preloaded: the library
+ * would hook its own connections (to the SOCKS server, through that
+ * server) and sit in a process that reads the whole tree's memory. The
+ * exec hooks hand LD_PRELOAD over as SOCKS4WRAP_SUP_PRELOAD; started any
+ * other way with LD_PRELOAD set, the supervisor sets it aside the same
+ * way and executes itself again. The command gets it back unchanged.
  */
 #include "log.h"
 #include "policy.h"
@@ -36,10 +43,42 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 struct config sup_cfg;
+
+#define SUP_PRELOAD "SOCKS4WRAP_SUP_PRELOAD"
+
+/* Started with something preloaded: LD_PRELOAD into SUP_PRELOAD, and the
+ * supervisor again without it. Raw, so that a preloaded execve hook is not
+ * asked. Returns only when that failed. */
+static void unpreload(char **argv)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	if (!pre || !*pre)
+		return;
+	if (setenv(SUP_PRELOAD, pre, 1) < 0 || unsetenv("LD_PRELOAD") < 0)
+		return;
+	syscall(SYS_execve, "/proc/self/exe", argv, environ);
+	fprintf(stderr, "socks4wrap: syscall mode: cannot leave LD_PRELOAD to the command: %s\n",
+		strerror(errno));
+	setenv("LD_PRELOAD", getenv(SUP_PRELOAD), 1);
+	unsetenv(SUP_PRELOAD);
+}
+
+/* In the child: the command's LD_PRELOAD back, as it was given. */
+static void repreload(void)
+{
+	const char *pre = getenv(SUP_PRELOAD);
+
+	if (pre) {
+		setenv("LD_PRELOAD", pre, 1);
+		unsetenv(SUP_PRELOAD);
+	}
+}
 
 static const char *env(const char *name)
 {
@@ -139,6 +178,7 @@ static void run_child(int sock, char **argv, const sigset_t *oldmask,
 	close(sock);
 	setrlimit(RLIMIT_NOFILE, nofile);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	repreload();
 	execvp(argv[0], argv);
 	fprintf(stderr, "socks4wrap: %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
@@ -227,6 +267,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: socks4wrap-sup COMMAND [ARGS...]\n");
 		return 2;
 	}
+	unpreload(argv);
 	config_build(&sup_cfg, env);
 	if (!sup_cfg.error[0])
 		config_resolve(&sup_cfg);
