@@ -410,3 +410,19 @@ supervised() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *libsocks4wrap.so* ]]
 }
+
+@test "an exec of a static program with an unreadable argv or envp fails with EFAULT, as the kernel's" {
+	need_sup
+	local call what
+	for what in argv envp; do
+		# the kernel's own answer, for a program the hooks leave alone
+		S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" execve /bin/true
+		[ "$output" = "execve /bin/true: EFAULT" ]
+		for call in execve execvpe execveat fexecve posix_spawn; do
+			S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" "$call" "$BIN/s4static"
+			echo "$what $call: $status $output"
+			[ "$status" -eq 126 ]
+			[ "$output" = "$call $BIN/s4static: EFAULT" ]
+		done
+	done
+}
