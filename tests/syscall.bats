@@ -564,3 +564,46 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 	[[ "$output" =~ supervisor\ fds:\ ([0-9]+)\ ([0-9]+) ]]
 	[ "${BASH_REMATCH[2]}" -le "${BASH_REMATCH[1]}" ]
 }
+
+# nofile N CMD...: CMD with RLIMIT_NOFILE N, soft and hard (`ulimit -n N`)
+# (ulimit -Sn N with -S), and nothing open but 0, 1 and 2, so that CMD
+# has N - 3 descriptors to use whatever bats holds open.
+nofile() {
+	local opt=-n fd
+	if [ "$1" = -S ]; then
+		opt=-Sn
+		shift
+	fi
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -le 2 ] || eval "exec $fd>&-"
+		done
+		ulimit "$opt" "$1" && shift && "$@"
+	)
+}
+
+@test "at a hard descriptor limit of 16, 12 connections at once all succeed: calls wait for descriptors, never fail with EMFILE" {
+	local t
+	for t in $(static_builds); do
+		run nofile 16 sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" hold 127.0.0.1 "$ECHO_PORT" 12
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "hold: 12 of 12 connections echoed, 0 descriptors left over"
+	done
+}
+
+@test "at a soft descriptor limit of 16, the supervisor takes the hard limit and the command keeps 16" {
+	local hard
+	hard=$(ulimit -Hn)
+	run nofile -S 16 sup "$SOCKS4D_PORT" sh -c 'ulimit -Sn; ulimit -Hn; grep "^Max open files" /proc/$PPID/limits'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 16 ]
+	[ "${lines[1]}" = "$hard" ]
+	[[ "${lines[2]}" =~ ^Max\ open\ files\ +$hard\ +$hard\  ]]
+	run nofile -S 16 sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" hold 127.0.0.1 "$ECHO_PORT" 12
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "hold: 12 of 12 connections echoed, 0 descriptors left over"
+}
