@@ -413,12 +413,14 @@ supervised() {
 
 @test "an exec of a static program with an unreadable argv or envp fails with EFAULT, as the kernel's" {
 	need_sup
-	local call what
+	local call what calls=(execve execvpe execveat fexecve posix_spawn)
+	# under SANITIZE=address ASan's own posix_spawn reads argv before we do
+	[ -z "${S4_SAN_PRELOAD:-}" ] || calls=(execve execvpe execveat fexecve)
 	for what in argv envp; do
 		# the kernel's own answer, for a program the hooks leave alone
 		S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" execve /bin/true
 		[ "$output" = "execve /bin/true: EFAULT" ]
-		for call in execve execvpe execveat fexecve posix_spawn; do
+		for call in "${calls[@]}"; do
 			S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" "$call" "$BIN/s4static"
 			echo "$what $call: $status $output"
 			[ "$status" -eq 126 ]
