@@ -206,6 +206,24 @@ granted() {
 	done
 }
 
+@test "recvmmsg() and preadv2() at the file position (-1) before SO_ERROR get the greeting, not the SOCKS reply" {
+	local how
+	for how in recvmmsg preadv2 preadv64v2; do
+		run s4_wrap "$SLOW_PORT" "$(s4_tool s4corner)" early 127.0.0.1 "$BANNER_PORT" "$how"
+		echo "$how: $output"
+		[ "$status" -eq 0 ]
+		has_line "line=hello from the server"
+	done
+}
+
+@test "pwritev2() at the file position (-1) before SO_ERROR gets EAGAIN until the exchange is done, and its bytes arrive intact" {
+	run s4_wrap "$SLOW_PORT" "$(s4_tool s4corner)" early 127.0.0.1 "$ECHO_PORT" pwritev2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "write=11"
+	has_line "line=early bird"
+}
+
 @test "a program that makes the socket blocking, waits for writability and reads byte by byte gets the greeting" {
 	run s4_wrap "$SLOW_PORT" "$(s4_tool s4corner)" early 127.0.0.1 "$BANNER_PORT" blocking
 	echo "$output"

@@ -383,3 +383,48 @@ supervised() {
 	supervised "$S4_BUILD/s4exec" execve "$(command -v busybox)" sh -c \
 		"'$S4_BUILD/s4exec' execve '$BIN/s4static'"
 }
+
+@test "the supervisor an exec hook starts is not preloaded: it never sends its own connection through socks4d" {
+	need_sup
+	local port
+	# a socks4d that refuses CONNECTs to itself, as a real server off
+	# loopback would for a client it cannot reach that way
+	port=$(s4_free_port)
+	start_socks4d selfish -l "127.0.0.1:$port" -d "127.0.0.1:$port"
+	run s4_wrap "$SELFISH_PORT" sh -c "'$BIN/s4static'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "connect=0"
+	s4_wait_log selfish "CONNECT 127\.0\.0\.1:$ECHO_PORT from .*: granted" 5
+	[ "$(s4_count selfish "CONNECT 127\.0\.0\.1:$SELFISH_PORT ")" -eq 0 ]
+	# started by hand from a preloaded program, it sets the library aside too
+	run s4_wrap "$SELFISH_PORT" env "$S4_BUILD/socks4wrap-sup" "$BIN/s4static"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "connect=0"
+	[ "$(s4_count selfish "CONNECT 127\.0\.0\.1:$SELFISH_PORT ")" -eq 0 ]
+	# and the static program's children would still be preloaded: the
+	# command gets the LD_PRELOAD it had
+	run s4_wrap "$SELFISH_PORT" sh -c "'$S4_BUILD/s4exec' execve '$(command -v busybox)' sh -c 'echo \"\$LD_PRELOAD\"'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *libsocks4wrap.so* ]]
+}
+
+@test "an exec of a static program with an unreadable argv or envp fails with EFAULT, as the kernel's" {
+	need_sup
+	local call what calls=(execve execvpe execveat fexecve posix_spawn)
+	# under SANITIZE=address ASan's own posix_spawn reads argv before we do
+	[ -z "${S4_SAN_PRELOAD:-}" ] || calls=(execve execvpe execveat fexecve)
+	for what in argv envp; do
+		# the kernel's own answer, for a program the hooks leave alone
+		S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" execve /bin/true
+		[ "$output" = "execve /bin/true: EFAULT" ]
+		for call in "${calls[@]}"; do
+			S4EXEC_BAD=$what run s4_wrap "$SOCKS4D_PORT" "$S4_BUILD/s4exec" "$call" "$BIN/s4static"
+			echo "$what $call: $status $output"
+			[ "$status" -eq 126 ]
+			[ "$output" = "$call $BIN/s4static: EFAULT" ]
+		done
+	done
+}

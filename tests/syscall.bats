@@ -293,6 +293,78 @@ except OSError as e:
 	[ "$status" -eq 5 ]
 }
 
+# count_sigints WHO HOW T: s4sig$T count under the supervisor, started by
+# setsid, then one SIGINT (HOW: "group" to the process group the caller
+# started, "sup" to the supervisor), then SIGTERM to the supervisor; the
+# command's report on stdout. WHO: "leader", the supervisor leads the
+# group (setsid socks4wrap-sup); "member", a shell leads it and the
+# supervisor is one of its members (with SIGINT at its default, which sh
+# would have ignored in a background command).
+count_sigints() {
+	local out=$BATS_TEST_TMPDIR/count.out pidf=$BATS_TEST_TMPDIR/count.pid pg pid
+	rm -f "$out" "$pidf"
+	if [ "$1" = leader ]; then
+		SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" setsid "$SUP" "$S4_BUILD/s4sig$3" count 127.0.0.1 1 \
+			>"$out" 2>&1 3>&- &
+		pg=$!
+		echo "$pg" >"$pidf"
+	else
+		SOCKS4_SERVER="127.0.0.1:$SOCKS4D_PORT" setsid sh -c \
+			'trap : INT; env --default-signal=INT "$1" "$2" count 127.0.0.1 1 & echo $! >"$3"; wait; wait' \
+			sh "$SUP" "$S4_BUILD/s4sig$3" "$pidf" >"$out" 2>&1 3>&- &
+		pg=$!
+	fi
+	s4_wait_file "$pidf" 5 || return 1
+	pid=$(cat "$pidf")
+	for _ in $(seq 100); do grep -q '^ready' "$out" && break; sleep 0.05; done
+	[ "$(ps -o pgid= -p "$pg" | tr -d ' ')" = "$pg" ] || s4_fail "$pg does not lead its group" || return 1
+	if [ "$2" = group ]; then
+		kill -INT -- "-$pg"
+	else
+		kill -INT "$pid"
+	fi
+	sleep 0.5 # time for a second one, if it were passed on
+	kill -TERM "$pid"
+	for _ in $(seq 100); do grep -q '^sigint=' "$out" && break; sleep 0.05; done
+	cat "$out"
+}
+
+@test "one SIGINT to the process group of a supervisor started by setsid reaches the command once" {
+	local t
+	for t in $(static_builds); do
+		run count_sigints leader group "$t"
+		echo "# s4sig$t: $output"
+		has_line "sigint=1"
+	done
+}
+
+@test "one SIGINT to a supervisor started by setsid reaches the command once" {
+	local t
+	for t in $(static_builds); do
+		run count_sigints leader sup "$t"
+		echo "# s4sig$t: $output"
+		has_line "sigint=1"
+	done
+}
+
+@test "one SIGINT to the process group of a shell running the supervisor reaches the command once" {
+	local t
+	for t in $(static_builds); do
+		run count_sigints member group "$t"
+		echo "# s4sig$t: $output"
+		has_line "sigint=1"
+	done
+}
+
+@test "one SIGINT to a supervisor a shell runs reaches the command once" {
+	local t
+	for t in $(static_builds); do
+		run count_sigints member sup "$t"
+		echo "# s4sig$t: $output"
+		has_line "sigint=1"
+	done
+}
+
 @test "a kernel refusing the filter gives exit 1 and one line, never a direct run" {
 	# an already-filtered supervisor cannot add a second listener
 	run sup "$SOCKS4D_PORT" "$SUP" "$S4_BUILD/s4probe-static" connect 127.0.0.1 "$ECHO_PORT"
@@ -563,4 +635,47 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 	# was still closing when the first count ran is not one
 	[[ "$output" =~ supervisor\ fds:\ ([0-9]+)\ ([0-9]+) ]]
 	[ "${BASH_REMATCH[2]}" -le "${BASH_REMATCH[1]}" ]
+}
+
+# nofile N CMD...: CMD with RLIMIT_NOFILE N, soft and hard (`ulimit -n N`)
+# (ulimit -Sn N with -S), and nothing open but 0, 1 and 2, so that CMD
+# has N - 3 descriptors to use whatever bats holds open.
+nofile() {
+	local opt=-n fd
+	if [ "$1" = -S ]; then
+		opt=-Sn
+		shift
+	fi
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -le 2 ] || eval "exec $fd>&-"
+		done
+		ulimit "$opt" "$1" && shift && "$@"
+	)
+}
+
+@test "at a hard descriptor limit of 16, 12 connections at once all succeed: calls wait for descriptors, never fail with EMFILE" {
+	local t
+	for t in $(static_builds); do
+		run nofile 16 sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys$t" hold 127.0.0.1 "$ECHO_PORT" 12
+		echo "# s4sys$t: $output"
+		[ "$status" -eq 0 ]
+		has_line "hold: 12 of 12 connections echoed, 0 descriptors left over"
+	done
+}
+
+@test "at a soft descriptor limit of 16, the supervisor takes the hard limit and the command keeps 16" {
+	local hard
+	hard=$(ulimit -Hn)
+	run nofile -S 16 sup "$SOCKS4D_PORT" sh -c 'ulimit -Sn; ulimit -Hn; grep "^Max open files" /proc/$PPID/limits'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 16 ]
+	[ "${lines[1]}" = "$hard" ]
+	[[ "${lines[2]}" =~ ^Max\ open\ files\ +$hard\ +$hard\  ]]
+	run nofile -S 16 sup "$SOCKS4D_PORT" "$S4_BUILD/s4sys-static" hold 127.0.0.1 "$ECHO_PORT" 12
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has_line "hold: 12 of 12 connections echoed, 0 descriptors left over"
 }

@@ -8,16 +8,22 @@
  * never loads us into it. Each hook has core/elfinfo.c read the target's
  * first page (and, for a dynamic program, its section names: one open,
  * three preads, one close) and, for such a target, executes
- * LIBDIR/socks4wrap-sup TARGET ARGS... instead, with the same environment.
- * Without the supervisor the exec fails with EACCES and one line naming
- * the program and the reason (README, "Programs started later").
+ * LIBDIR/socks4wrap-sup TARGET ARGS... instead, with the same environment
+ * except that LD_PRELOAD travels as SOCKS4WRAP_SUP_PRELOAD: the supervisor
+ * must not run with us loaded (our hooks would send its own connection to
+ * the SOCKS server through that server), and gives the variable back to
+ * the command. Without the supervisor the exec fails with EACCES and one
+ * line naming the program and the reason (README, "Programs started
+ * later").
  *
  * Everything else, the common case, goes to the kernel unchanged, with the
- * caller's argv and envp: we never take LD_PRELOAD away.
+ * caller's argv and envp: we never take LD_PRELOAD away from a program.
  *
  * execve() is async-signal-safe and may run in a vfork() child, so this
  * file allocates nothing with malloc, takes no lock and uses no stdio:
- * buffers are on the stack, a rewritten argv is an mmap(), log lines are
+ * buffers are on the stack, a rewritten argv is an mmap() (the caller's
+ * arrays read with a probe first, so that a bad pointer is the kernel's
+ * EFAULT rather than a fault of ours), log lines are
  * put together piece by piece (log.h's log_line), and the kernel is asked
  * directly (syscall()) until the `real` table has been filled by some
  * other hook. glibc's execv, execvp, execvpe, execl, execle, execlp and
@@ -252,31 +258,153 @@ static bool sup_path(char out[PATH_MAX])
 	return true;
 }
 
-/* An argv of `pre` entries, then argv[skip...]; mmap()ed, as nothing else
- * in an exec is allowed to allocate. Returns NULL (ENOMEM) or the array,
- * whose size goes to *size for argv_free. */
-static char **argv_build(char *const *pre, size_t npre, char *const argv[], size_t skip,
-			 size_t *size)
+/*
+ * The caller's argv and envp, read where the kernel would have read them:
+ * a pointer that faults must be the exec's EFAULT, not our SIGSEGV. One
+ * probe (drive.c) for each page the array or string enters, and none for
+ * the calls the kernel gets unchanged: only a rewritten call reads them.
+ */
+static bool page_entered(uintptr_t at, size_t len, bool first)
 {
-	size_t n = 0;
+	return first || (at + len - 1) / SHIM_PROBE_PAGE != (at - 1) / SHIM_PROBE_PAGE;
+}
+
+/* The entries of a NULL-terminated array before its NULL, or -EFAULT. */
+static ssize_t vec_len(char *const v[])
+{
+	size_t n;
+
+	if (!v)
+		return 0;
+	for (n = 0;; n++) {
+		if (page_entered((uintptr_t)(v + n), sizeof(char *), !n) &&
+		    !shim_readable_pages(v + n, sizeof(char *)))
+			return -EFAULT;
+		if (!v[n])
+			return (ssize_t)n;
+	}
+}
+
+/* strlen(s), or -EFAULT. */
+static ssize_t str_len(const char *s)
+{
+	size_t n;
+
+	for (n = 0;; n++) {
+		if (page_entered((uintptr_t)(s + n), 1, !n) && !shim_readable_pages(s + n, 1))
+			return -EFAULT;
+		if (!s[n])
+			return (ssize_t)n;
+	}
+}
+
+/* An array of `pre` entries, then argv[skip...], then `post` entries, and
+ * `extra` bytes after it; mmap()ed, as nothing else in an exec is allowed
+ * to allocate. Returns the array, or NULL with -errno in *err (ENOMEM,
+ * EFAULT for an argv that cannot be read); its size goes to *size for
+ * argv_free. */
+static char **argv_build_more(char *const *pre, size_t npre, char *const argv[], size_t skip,
+			      size_t npost, size_t extra, size_t *size, int *err)
+{
+	ssize_t len = vec_len(argv);
+	size_t n;
 	char **v;
 
-	while (argv && argv[n])
-		n++;
-	skip = skip < n ? skip : n;
-	*size = (npre + n - skip + 1) * sizeof(char *);
-	v = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (v == MAP_FAILED)
+	if (len < 0) {
+		*err = (int)len;
 		return NULL;
-	memcpy(v, pre, npre * sizeof(char *));
-	memcpy(v + npre, argv + skip, (n - skip) * sizeof(char *));
+	}
+	n = (size_t)len;
+	skip = skip < n ? skip : n;
+	*size = (npre + n - skip + npost + 1) * sizeof(char *) + extra;
+	v = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (npre)
+		memcpy(v, pre, npre * sizeof(char *));
+	if (n > skip)
+		memcpy(v + npre, argv + skip, (n - skip) * sizeof(char *));
 	v[npre + n - skip] = NULL;
 	return v;
+}
+
+/* An argv of `pre` entries, then argv[skip...]. Returns NULL (*err says
+ * why: ENOMEM, or EFAULT for an argv that cannot be read) or the array,
+ * whose size goes to *size for argv_free. */
+static char **argv_build(char *const *pre, size_t npre, char *const argv[], size_t skip,
+			 size_t *size, int *err)
+{
+	return argv_build_more(pre, npre, argv, skip, 0, 0, size, err);
 }
 
 static void argv_free(char **v, size_t size)
 {
 	munmap(v, size);
+}
+
+/*
+ * The supervisor's environment: envp without LD_PRELOAD, whose value
+ * (when there is one) goes in SOCKS4WRAP_SUP_PRELOAD for the supervisor
+ * to give back to the command (src/supervisor/sup.c), then `mark`. An
+ * inherited SOCKS4WRAP_SUP_PRELOAD is dropped: only this call's
+ * LD_PRELOAD may come back. Returns NULL (*err: ENOMEM, EFAULT) or the
+ * array, its size into *size.
+ */
+#define SUP_PRELOAD_NAME "SOCKS4WRAP_SUP_PRELOAD"
+#define LD_PRELOAD_EQ "LD_PRELOAD="
+
+static bool env_is(const char *entry, size_t len, const char *name_eq)
+{
+	size_t n = strlen(name_eq);
+
+	return len >= n && !memcmp(entry, name_eq, n);
+}
+
+static char **env_build(char *const envp[], const char *mark, size_t *size, int *err)
+{
+	const char *preload = NULL;
+	size_t n = 0, plen = 0;
+	ssize_t count = vec_len(envp), len;
+	char **v, *saved;
+
+	if (count < 0) {
+		*err = (int)count;
+		return NULL;
+	}
+	for (ssize_t i = 0; i < count; i++) {
+		if ((len = str_len(envp[i])) < 0) {
+			*err = (int)len;
+			return NULL;
+		}
+		if (!preload && env_is(envp[i], (size_t)len, LD_PRELOAD_EQ) &&
+		    (size_t)len > strlen(LD_PRELOAD_EQ)) {
+			preload = envp[i] + strlen(LD_PRELOAD_EQ);
+			plen = (size_t)len - strlen(LD_PRELOAD_EQ);
+		}
+	}
+	v = argv_build_more(NULL, 0, NULL, 0, (size_t)count + 2,
+			    sizeof(SUP_PRELOAD_NAME "=") + plen, size, err);
+	if (!v)
+		return NULL;
+	saved = (char *)(v + count + 3);
+	for (ssize_t i = 0; i < count; i++) {
+		len = (ssize_t)strlen(envp[i]);
+		if (env_is(envp[i], (size_t)len, SUP_PRELOAD_NAME "=") ||
+		    (preload && env_is(envp[i], (size_t)len, LD_PRELOAD_EQ)))
+			continue;
+		v[n++] = envp[i];
+	}
+	v[n++] = (char *)mark;
+	if (preload) {
+		memcpy(saved, SUP_PRELOAD_NAME "=", sizeof(SUP_PRELOAD_NAME));
+		memcpy(saved + sizeof(SUP_PRELOAD_NAME), preload, plen);
+		saved[sizeof(SUP_PRELOAD_NAME) + plen] = '\0';
+		v[n++] = saved;
+	}
+	v[n] = NULL;
+	return v;
 }
 
 /* "./prog" for "prog": the supervisor must run this file, not one it
@@ -453,15 +581,16 @@ static void sup_release(struct sup_cmd *c)
  * Prepares the supervisor's command for target. Returns 0 or -errno. A
  * missing or unusable supervisor is EACCES (not ENOEXEC, which would make
  * execvp and every shell run the file as a shell script), with one line
- * naming the program and why. The environment is the caller's, with the
- * mark added: nothing is taken out.
+ * naming the program and why; a caller's argv or envp that cannot be read
+ * is EFAULT, as the kernel would say. The environment is the caller's,
+ * LD_PRELOAD set aside for the command (env_build), the mark added.
  */
 static int sup_prepare(const char *target, char *const argv[], char *const envp[],
 		       const struct verdict *v, struct sup_cmd *c)
 {
 	const char *interp = v->interp[0] ? v->interp : NULL;
-	char *pre[2], *mark[1] = {(char *)SUP_MARK};
-	int err;
+	char *pre[2];
+	int err = 0;
 
 	c->argv = c->envp = NULL;
 	if (!target) {
@@ -478,10 +607,10 @@ static int sup_prepare(const char *target, char *const argv[], char *const envp[
 	}
 	pre[0] = c->path;
 	pre[1] = (char *)sup_target(target, c->target);
-	if (!(c->argv = argv_build(pre, 2, argv, 1, &c->argv_size)) ||
-	    !(c->envp = argv_build(mark, 1, envp, 0, &c->envp_size))) {
+	if (!(c->argv = argv_build(pre, 2, argv, 1, &c->argv_size, &err)) ||
+	    !(c->envp = env_build(envp, SUP_MARK, &c->envp_size, &err))) {
 		sup_release(c);
-		return -ENOMEM;
+		return err;
 	}
 	sup_note(target, interp ? "a script whose interpreter the preload cannot serve" : v->why, c->path);
 	return 0;
@@ -548,11 +677,11 @@ static int exec_script(const char *file, char *const argv[], char *const envp[])
 {
 	char *pre[2] = {(char *)CMDPATH_SHELL, (char *)file};
 	size_t size;
-	char **nv = argv_build(pre, 2, argv, 1, &size);
-	int err;
+	int err = 0;
+	char **nv = argv_build(pre, 2, argv, 1, &size, &err);
 
 	if (!nv)
-		return -ENOMEM;
+		return err;
 	err = exec_at(AT_FDCWD, pre[0], nv, envp, 0);
 	argv_free(nv, size);
 	return err;

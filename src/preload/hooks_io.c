@@ -1,7 +1,8 @@
 /*
  * hooks_io.c - the data calls (read, readv, recv, recvfrom, recvmsg,
- * write, writev, send, and _FORTIFY_SOURCE's __read_chk, __recv_chk and
- * __recvfrom_chk) on a socket whose CONNECT is still under way.
+ * recvmmsg, preadv2 and pwritev2 at offset -1, write, writev, send, and
+ * _FORTIFY_SOURCE's __read_chk, __recv_chk and __recvfrom_chk) on a
+ * socket whose CONNECT is still under way.
  *
  * A program may read or write before it asks for the outcome of its
  * non-blocking connect(): it polls for POLLIN and reads (server-speaks-
@@ -153,6 +154,81 @@ HOOK ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (__builtin_expect(!shim_real_ready() || !real.recvmsg || fdstate_slot(fd) != NULL, 0))
 		return recvmsg_slow(fd, msg, flags);
 	return real.recvmsg(fd, msg, flags);
+}
+
+static SLOW int recvmmsg_slow(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
+			      struct timespec *timeout)
+{
+	shim_real();
+	return io_slow(fd, (void *)real.recvmmsg, SO_RCVTIMEO) < 0
+		       ? -1 : real.recvmmsg(fd, msgs, n, flags, timeout);
+}
+
+HOOK int recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
+		  struct timespec *timeout)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.recvmmsg || fdstate_slot(fd) != NULL, 0))
+		return recvmmsg_slow(fd, msgs, n, flags, timeout);
+	return real.recvmmsg(fd, msgs, n, flags, timeout);
+}
+
+/*
+ * preadv2() and pwritev2() at offset -1 read and write at the file
+ * position, which on a socket is readv() and writev() with flags; at any
+ * other offset a socket says ESPIPE, which needs no exchange finished
+ * first. glibc has each under two names (the second for programs built
+ * with _FILE_OFFSET_BITS=64, as Debian builds many): both are hooked.
+ */
+static SLOW ssize_t preadv2_slow(int fd, const struct iovec *iov, int n, off_t off, int flags,
+				 bool wide)
+{
+	ssize_t (*fn)(int, const struct iovec *, int, off_t, int);
+
+	shim_real();
+	fn = wide ? real.preadv64v2 : real.preadv2;
+	if (off != -1 && fn)
+		return fn(fd, iov, n, off, flags);
+	return io_slow(fd, (void *)fn, SO_RCVTIMEO) < 0 ? -1 : fn(fd, iov, n, off, flags);
+}
+
+HOOK ssize_t preadv2(int fd, const struct iovec *iov, int n, off_t off, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.preadv2 || fdstate_slot(fd) != NULL, 0))
+		return preadv2_slow(fd, iov, n, off, flags, false);
+	return real.preadv2(fd, iov, n, off, flags);
+}
+
+HOOK ssize_t preadv64v2(int fd, const struct iovec *iov, int n, off64_t off, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.preadv64v2 || fdstate_slot(fd) != NULL, 0))
+		return preadv2_slow(fd, iov, n, off, flags, true);
+	return real.preadv64v2(fd, iov, n, off, flags);
+}
+
+static SLOW ssize_t pwritev2_slow(int fd, const struct iovec *iov, int n, off_t off, int flags,
+				 bool wide)
+{
+	ssize_t (*fn)(int, const struct iovec *, int, off_t, int);
+
+	shim_real();
+	fn = wide ? real.pwritev64v2 : real.pwritev2;
+	if (off != -1 && fn)
+		return fn(fd, iov, n, off, flags);
+	return io_slow(fd, (void *)fn, SO_SNDTIMEO) < 0 ? -1 : fn(fd, iov, n, off, flags);
+}
+
+HOOK ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.pwritev2 || fdstate_slot(fd) != NULL, 0))
+		return pwritev2_slow(fd, iov, n, off, flags, false);
+	return real.pwritev2(fd, iov, n, off, flags);
+}
+
+HOOK ssize_t pwritev64v2(int fd, const struct iovec *iov, int n, off64_t off, int flags)
+{
+	if (__builtin_expect(!shim_real_ready() || !real.pwritev64v2 || fdstate_slot(fd) != NULL, 0))
+		return pwritev2_slow(fd, iov, n, off, flags, true);
+	return real.pwritev64v2(fd, iov, n, off, flags);
 }
 
 static SLOW ssize_t write_slow(int fd, const void *buf, size_t len)

@@ -87,6 +87,11 @@ void real_init(void)
 	FIND(recv);
 	FIND(recvfrom);
 	FIND(recvmsg);
+	FIND(recvmmsg);
+	FIND(preadv2);
+	FIND(preadv64v2);
+	FIND(pwritev2);
+	FIND(pwritev64v2);
 	FIND(write);
 	FIND(writev);
 	FIND(send);

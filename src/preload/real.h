@@ -36,6 +36,12 @@ struct real_fns {
 	ssize_t (*recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 			    socklen_t *alen);
 	ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
+	int (*recvmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
+			struct timespec *timeout);
+	ssize_t (*preadv2)(int fd, const struct iovec *iov, int n, off_t off, int flags);
+	ssize_t (*preadv64v2)(int fd, const struct iovec *iov, int n, off64_t off, int flags);
+	ssize_t (*pwritev2)(int fd, const struct iovec *iov, int n, off_t off, int flags);
+	ssize_t (*pwritev64v2)(int fd, const struct iovec *iov, int n, off64_t off, int flags);
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	ssize_t (*writev)(int fd, const struct iovec *iov, int n);
 	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);

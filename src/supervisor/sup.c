@@ -19,6 +19,13 @@
  * is what lets the kernel release the filter, so the listener reports
  * POLLHUP once the last process of the tree is gone: the supervisor
  * serves until then.
+ *
+ * The supervisor itself never runs with anything preloaded: the library
+ * would hook its own connections (to the SOCKS server, through that
+ * server) and sit in a process that reads the whole tree's memory. The
+ * exec hooks hand LD_PRELOAD over as SOCKS4WRAP_SUP_PRELOAD; started any
+ * other way with LD_PRELOAD set, the supervisor sets it aside the same
+ * way and executes itself again. The command gets it back unchanged.
  */
 #include "log.h"
 #include "policy.h"
@@ -36,10 +43,42 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 struct config sup_cfg;
+
+#define SUP_PRELOAD "SOCKS4WRAP_SUP_PRELOAD"
+
+/* Started with something preloaded: LD_PRELOAD into SUP_PRELOAD, and the
+ * supervisor again without it. Raw, so that a preloaded execve hook is not
+ * asked. Returns only when that failed. */
+static void unpreload(char **argv)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	if (!pre || !*pre)
+		return;
+	if (setenv(SUP_PRELOAD, pre, 1) < 0 || unsetenv("LD_PRELOAD") < 0)
+		return;
+	syscall(SYS_execve, "/proc/self/exe", argv, environ);
+	fprintf(stderr, "socks4wrap: syscall mode: cannot leave LD_PRELOAD to the command: %s\n",
+		strerror(errno));
+	setenv("LD_PRELOAD", getenv(SUP_PRELOAD), 1);
+	unsetenv(SUP_PRELOAD);
+}
+
+/* In the child: the command's LD_PRELOAD back, as it was given. */
+static void repreload(void)
+{
+	const char *pre = getenv(SUP_PRELOAD);
+
+	if (pre) {
+		setenv("LD_PRELOAD", pre, 1);
+		unsetenv(SUP_PRELOAD);
+	}
+}
 
 static const char *env(const char *name)
 {
@@ -111,15 +150,59 @@ static int recv_report(int sock, struct report *r)
 	return r->err ? -1 : fd;
 }
 
+/*
+ * Signals. The supervisor passes on what was sent to it alone; what was
+ * sent to a process group the command is in reached the command already,
+ * and passing it on would deliver it twice (one Ctrl-C counted as two).
+ * siginfo cannot tell `kill -INT PID` from `kill -INT -PGID`, so the two
+ * are kept in different process groups wherever nothing depends on their
+ * sharing one, which is wherever there is no controlling terminal (no job
+ * control, no Ctrl-C; scripts, CI, services, setsid):
+ *
+ *   the supervisor leads its group (setsid, a service manager): the
+ *     command gets a group of its own, and what the supervisor passes on
+ *     goes to that whole group, as a group signal would have; the command
+ *     dies with the supervisor (PR_SET_PDEATHSIG), as a SIGKILL to the
+ *     group would have killed both;
+ *   it does not (a script's child, timeout's): it leaves the command in
+ *     the group and takes one of its own.
+ *
+ * Under a controlling terminal both stay in the job's group, for job
+ * control; the terminal's signals (SI_KERNEL) reached the command and are
+ * not passed on, and a user's `kill -INT -PGID` reaches it twice.
+ */
+enum groups {
+	GROUP_SHARED,	  /* a terminal's job: the command in ours */
+	GROUP_COMMAND_OWN, /* we lead ours: the command takes its own */
+	GROUP_SUP_OWN,	  /* the command stays in the caller's, we take our own */
+};
+
+static enum groups groups_choose(void)
+{
+	int tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (tty >= 0) {
+		close(tty);
+		return GROUP_SHARED;
+	}
+	return getpgrp() == getpid() ? GROUP_COMMAND_OWN : GROUP_SUP_OWN;
+}
+
 /* In the child: the filter, the listener to the parent, then the
  * command. Never returns. */
 static void run_child(int sock, char **argv, const sigset_t *oldmask,
-		      const struct rlimit *nofile)
+		      const struct rlimit *nofile, enum groups groups, pid_t sup)
 {
 	const char *what = "prctl(PR_SET_NO_NEW_PRIVS)";
 	char go;
 	int fd;
 
+	if (groups == GROUP_COMMAND_OWN) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != sup) /* it died before we asked */
+			_exit(1);
+	}
 	signal(SIGPIPE, SIG_DFL); /* the command gets the default, not ours */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fd = -errno;
@@ -139,6 +222,7 @@ static void run_child(int sock, char **argv, const sigset_t *oldmask,
 	close(sock);
 	setrlimit(RLIMIT_NOFILE, nofile);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	repreload();
 	execvp(argv[0], argv);
 	fprintf(stderr, "socks4wrap: %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
@@ -172,17 +256,18 @@ static void reap(pid_t child, int *status, int *done)
 		}
 }
 
-/* A signal someone sent us goes to the command; one from the terminal
- * (SI_KERNEL) reached the command's process group already. */
-static void forward(const struct signalfd_siginfo *si, pid_t child)
+/* A signal someone sent us goes to the command (to its group when it has
+ * its own); one from the terminal (SI_KERNEL) reached the command's
+ * process group already. */
+static void forward(const struct signalfd_siginfo *si, pid_t child, enum groups groups)
 {
 	if (si->ssi_signo == SIGCHLD || si->ssi_code == SI_KERNEL ||
 	    (pid_t)si->ssi_pid == child)
 		return;
-	kill(child, (int)si->ssi_signo);
+	kill(groups == GROUP_COMMAND_OWN ? -child : child, (int)si->ssi_signo);
 }
 
-static int serve(int listener, int sfd, pid_t child)
+static int serve(int listener, int sfd, pid_t child, enum groups groups)
 {
 	int status = 0, done = 0, hup = 0;
 
@@ -197,7 +282,7 @@ static int serve(int listener, int sfd, pid_t child)
 			hup = 1; /* no filtered process is left */
 		if (p[1].revents & POLLIN) {
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				forward(&si, child);
+				forward(&si, child, groups);
 			reap(child, &status, &done);
 		}
 		if (hup)
@@ -221,12 +306,14 @@ int main(int argc, char **argv)
 	struct report r;
 	int sv[2], sfd, listener, devnull;
 	bool go;
-	pid_t child;
+	enum groups groups;
+	pid_t child, self;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: socks4wrap-sup COMMAND [ARGS...]\n");
 		return 2;
 	}
+	unpreload(argv);
 	config_build(&sup_cfg, env);
 	if (!sup_cfg.error[0])
 		config_resolve(&sup_cfg);
@@ -254,6 +341,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	groups = groups_choose();
+	self = getpid();
 	child = fork();
 	if (child < 0) {
 		fprintf(stderr, "socks4wrap: syscall mode: fork: %s\n", strerror(errno));
@@ -262,8 +351,14 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(sv[0]);
 		close(sfd);
-		run_child(sv[1], argv + 1, &old, &nofile);
+		run_child(sv[1], argv + 1, &old, &nofile, groups, self);
 	}
+	/* both sides set the groups, so that neither order of the two
+	 * processes leaves a signal passed on to the wrong one */
+	if (groups == GROUP_COMMAND_OWN)
+		setpgid(child, child);
+	else if (groups == GROUP_SUP_OWN)
+		setpgid(0, 0);
 	close(sv[1]);
 	listener = recv_report(sv[0], &r);
 	if (listener < 0 || sup_notify_start(listener) < 0) {
@@ -289,5 +384,5 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		return 1;
 	}
-	return serve(listener, sfd, child);
+	return serve(listener, sfd, child, groups);
 }

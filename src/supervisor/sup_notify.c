@@ -4,7 +4,10 @@
  * A pool of workers, each blocked in SECCOMP_IOCTL_NOTIF_RECV; a worker
  * that takes a call serves it to the end (a SOCKS exchange included) and
  * starts another worker first when none would be left waiting, so one
- * slow proxy never holds up the program's other threads.
+ * slow proxy never holds up the program's other threads. Calls are served
+ * as many at once as the supervisor's descriptor limit leaves room for
+ * (fds_take): past that a call waits for a descriptor, since EMFILE is
+ * not an answer connect(2) or getsockname(2) ever gives.
  *
  * A call comes decoded (sup_abi.c: native, i386, or socketcall with its
  * argument block already read): c->op and c->args, whatever the ABI.
@@ -27,6 +30,7 @@
 #include "policy.h"
 #include "sup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/seccomp.h>
@@ -40,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -558,6 +563,61 @@ static void on_fastopen(struct sup_call *c)
 		sup_answer(c, err, err ? 0 : sent);
 }
 
+/* --- the descriptors the calls hold ---------------------------------- */
+
+/*
+ * Serving one call holds at most FDS_PER_CALL descriptors at once (the
+ * caller's pidfd, the socket's copy, /proc/PID/status read by fopen(),
+ * and for a BIND the quiet listener and a copy of an epoll instance).
+ * The supervisor runs at its hard RLIMIT_NOFILE (sup.c), which is room
+ * for thousands of calls; a tiny hard limit (`ulimit -n 16`) is room for
+ * a few, and then the next call waits here for one to end.
+ */
+#define FDS_PER_CALL 6
+#define FDS_SPARE 4 /* the log, a worker's fopen() of its own */
+
+static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fds_freed = PTHREAD_COND_INITIALIZER;
+static long fds_room = 1; /* calls that may hold descriptors now */
+
+/* How many calls fit beside the descriptors open now: at least one. */
+static long fds_budget(void)
+{
+	struct rlimit rl;
+	long open = 0, room;
+	DIR *d;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+		return LONG_MAX;
+	if ((d = opendir("/proc/self/fd"))) {
+		while (readdir(d))
+			open++;
+		closedir(d); /* counted ".", ".." and its own: three too many, spare */
+	} else {
+		open = 16;
+	}
+	room = ((long)rl.rlim_cur - open - FDS_SPARE) / FDS_PER_CALL;
+	return room > 0 ? room : 1;
+}
+
+static void fds_take(void)
+{
+	pthread_mutex_lock(&fds_lock);
+	while (fds_room == 0)
+		pthread_cond_wait(&fds_freed, &fds_lock);
+	fds_room--;
+	pthread_mutex_unlock(&fds_lock);
+}
+
+static void fds_give(void)
+{
+	pthread_mutex_lock(&fds_lock);
+	fds_room++;
+	pthread_cond_signal(&fds_freed);
+	pthread_mutex_unlock(&fds_lock);
+}
+
 /* --- the workers ------------------------------------------------------ */
 
 #define WORKERS_MAX 4096
@@ -629,7 +689,9 @@ static void *worker(void *unused)
 		}
 		if (left == 0 && atomic_load(&workers) < WORKERS_MAX)
 			spawn();
+		fds_take();
 		serve(&c);
+		fds_give();
 	}
 }
 
@@ -670,6 +732,7 @@ static int spawn(void)
 int sup_notify_start(int fd)
 {
 	sup_listener = fd;
+	fds_room = fds_budget();
 	/* The trapping thread hands its CPU to the worker that takes the
 	 * call, and the worker hands it back with the answer, rather than
 	 * each waking the other on another CPU: a trapped call that is let

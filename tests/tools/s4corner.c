@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -556,9 +557,12 @@ static int check_errno(void)
  * HOST:PORT speaks first, one line. "poll": a non-blocking connect, poll
  * for POLLIN, read, never SO_ERROR. "blocking": a non-blocking connect,
  * fcntl() back to blocking, select() for writability, then one byte at
- * a time. "write": a non-blocking connect and a write at once, retried
- * on EAGAIN (HOST:PORT an echo server). What is read must be the
- * server's, never the SOCKS reply. */
+ * a time. "write" ("pwritev2": the same through pwritev2 at offset -1):
+ * a non-blocking connect and a write at once, retried on EAGAIN
+ * (HOST:PORT an echo server). "read_chk", "recv_chk", "recvfrom_chk",
+ * "recvmmsg", "preadv2", "preadv64v2" (offset -1): the socket stays non-blocking, poll
+ * for POLLIN, then that call reads a byte at a time. What is read must
+ * be the server's, never the SOCKS reply. */
 /* _FORTIFY_SOURCE's checked reads, called as a fortified build calls
  * them when it reads into a buffer of known size. */
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
@@ -574,7 +578,30 @@ static ssize_t read_as(const char *how, int fd, char *buf, size_t cap)
 		return __recv_chk(fd, buf, 1, cap, 0);
 	if (!strcmp(how, "recvfrom_chk"))
 		return __recvfrom_chk(fd, buf, 1, cap, 0, NULL, NULL);
+	if (!strcmp(how, "recvmmsg")) {
+		struct iovec iov = {buf, 1};
+		struct mmsghdr m = {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+		int r = recvmmsg(fd, &m, 1, 0, NULL);
+
+		return r == 1 ? (ssize_t)m.msg_len : r;
+	}
+	if (!strcmp(how, "preadv2")) {
+		struct iovec iov = {buf, 1};
+
+		return preadv2(fd, &iov, 1, -1, 0); /* -1: at the file position, as readv */
+	}
+	if (!strcmp(how, "preadv64v2")) { /* what _FILE_OFFSET_BITS=64 calls */
+		struct iovec iov = {buf, 1};
+
+		return preadv64v2(fd, &iov, 1, -1, 0);
+	}
 	return read(fd, buf, 1);
+}
+
+/* The reads that check_early() drives on a non-blocking socket. */
+static int read_early(const char *how)
+{
+	return strstr(how, "_chk") || !strcmp(how, "recvmmsg") || !strncmp(how, "preadv", 6);
 }
 
 static int check_early(const char *how)
@@ -586,8 +613,11 @@ static int check_early(const char *how)
 
 	r = connect(fd, (void *)&dst, sizeof(dst));
 	printf("connect=%s\n", res(r));
-	if (!strcmp(how, "write")) {
-		while ((n = write(fd, "early bird\n", 11)) < 0 && errno == EAGAIN && tries++ < 1000)
+	if (!strcmp(how, "write") || !strcmp(how, "pwritev2")) {
+		struct iovec iov = {"early bird\n", 11};
+
+		while ((n = how[0] == 'w' ? write(fd, "early bird\n", 11) : pwritev2(fd, &iov, 1, -1, 0)) < 0 &&
+		       errno == EAGAIN && tries++ < 1000)
 			usleep(10 * 1000);
 		printf("write=%s\n", n == 11 ? "11" : ename(errno));
 		fcntl(fd, F_SETFL, 0);
@@ -595,7 +625,7 @@ static int check_early(const char *how)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		poll(&p, 1, 5000);
 		fcntl(fd, F_SETFL, 0); /* then reads as a blocking socket would */
-	} else if (strstr(how, "_chk")) {
+	} else if (read_early(how)) {
 		/* stays non-blocking: the checked read is the first data call */
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -622,7 +652,7 @@ static int check_early(const char *how)
 		got++;
 	line[got] = 0;
 	printf("line=%s\n", line);
-	return !strcmp(how, "write") ? !strcmp(line, "early bird") : !strncmp(line, "hello", 5);
+	return strstr(how, "write") ? !strcmp(line, "early bird") : !strncmp(line, "hello", 5);
 }
 
 /* A daemon closes standard error and its next open() takes number 2:

@@ -14,6 +14,9 @@
  *	A spawn waits for the child and exits with its status, or prints
  *	"CALL PROG: ERRNO-NAME" and exits 126 when posix_spawn fails (3 when
  *	it succeeded but changed errno).
+ *	S4EXEC_BAD=argv or S4EXEC_BAD=envp passes a pointer to an unreadable
+ *	page instead of that array (execve, execvpe, execveat, fexecve,
+ *	posix_spawn, posix_spawnp): the kernel's answer is EFAULT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,9 +60,9 @@ static void execle_n(const char *prog, char **v, char **env)
 
 int main(int argc, char **argv)
 {
-	const char *call, *prog, *pad = getenv("S4EXEC_PAD");
+	const char *call, *prog, *pad = getenv("S4EXEC_PAD"), *bad = getenv("S4EXEC_BAD");
 	char *v[10] = {0};
-	char **args;
+	char **args, **env = environ;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: s4exec CALL PROG [ARG...]\n");
@@ -81,6 +85,16 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < 9 && args[i]; i++)
 		v[i] = args[i];
+	if (bad) {
+		char **none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (none == MAP_FAILED)
+			return failed("mmap", prog, errno);
+		if (!strcmp(bad, "argv"))
+			args = none;
+		else
+			env = none;
+	}
 	fflush(stdout);
 
 	if (!strcmp(call, "posix_spawn") || !strcmp(call, "posix_spawnp")) {
@@ -91,7 +105,7 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		errno = EDOM; /* a successful spawn must leave errno alone */
-		if ((err = spawn(&pid, prog, NULL, NULL, args, environ)))
+		if ((err = spawn(&pid, prog, NULL, NULL, args, env)))
 			return failed(call, prog, err);
 		if (errno != EDOM) {
 			printf("%s %s: succeeded but changed errno to %s\n", call, prog,
@@ -103,13 +117,13 @@ int main(int argc, char **argv)
 		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 	if (!strcmp(call, "execve"))
-		execve(prog, args, environ);
+		execve(prog, args, env);
 	else if (!strcmp(call, "execv"))
 		execv(prog, args);
 	else if (!strcmp(call, "execvp"))
 		execvp(prog, args);
 	else if (!strcmp(call, "execvpe"))
-		execvpe(prog, args, environ);
+		execvpe(prog, args, env);
 	else if (!strcmp(call, "execl"))
 		execl(prog, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], (char *)NULL);
 	else if (!strcmp(call, "execlp"))
@@ -124,13 +138,13 @@ int main(int argc, char **argv)
 		snprintf(base, sizeof(base), "%s", prog);
 		if ((dfd = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return failed("open", dir, errno);
-		execveat(dfd, basename(base), args, environ, 0);
+		execveat(dfd, basename(base), args, env, 0);
 	} else if (!strcmp(call, "fexecve") || !strcmp(call, "fexecve-opath")) {
 		int fd = open(prog, (call[7] ? O_PATH : O_RDONLY) | O_CLOEXEC);
 
 		if (fd < 0)
 			return failed("open", prog, errno);
-		fexecve(fd, args, environ);
+		fexecve(fd, args, env);
 	} else {
 		fprintf(stderr, "s4exec: unknown call %s\n", call);
 		return 2;

@@ -14,6 +14,8 @@
  *   s4sig cancel HOST PORT               pthread_cancel() during a blocking connect()
  *   s4sig accept HOST PORT intr|restart  a BIND listener whose connection is slow
  *   s4sig longjmp HOST PORT              alarm + siglongjmp out of connect(), 3 tries
+ *   s4sig count HOST PORT                counts SIGINTs: prints "ready", then at
+ *                                        SIGTERM (or after 30 s) "sigint=N"
  *
  * HOST:PORT is a TCP echo server. Prints one "key=value" line per fact;
  * exits 0 when the calls kept their contract, 1 otherwise.
@@ -266,13 +268,46 @@ static int cmd_longjmp(void)
 	return connected != 0;
 }
 
+static volatile sig_atomic_t sigints, termed;
+
+static void count_int(int sig)
+{
+	(void)sig;
+	sigints++;
+}
+
+static void count_term(int sig)
+{
+	(void)sig;
+	termed = 1;
+}
+
+/* How many SIGINTs arrive: a supervisor must pass each on once, never a
+ * second time what the command got itself. */
+static int cmd_count(void)
+{
+	struct sigaction sa = {.sa_handler = count_int, .sa_flags = SA_RESTART};
+	struct sigaction st = {.sa_handler = count_term};
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &st, NULL);
+	alarm(30);
+	printf("ready\n");
+	while (!termed)
+		sigsuspend(&none);
+	printf("sigint=%d\n", (int)sigints);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 4 || inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
-		fprintf(stderr, "usage: s4sig storm|sndtimeo|rcvtimeo|cancel|accept|longjmp HOST PORT [ARG]\n");
+		fprintf(stderr, "usage: s4sig storm|sndtimeo|rcvtimeo|cancel|accept|longjmp|count HOST PORT [ARG]\n");
 		return 2;
 	}
 	dst.sin_family = AF_INET;
@@ -289,6 +324,8 @@ int main(int argc, char **argv)
 		return cmd_accept(!strcmp(argv[4], "restart"));
 	if (!strcmp(cmd, "longjmp"))
 		return cmd_longjmp();
+	if (!strcmp(cmd, "count"))
+		return cmd_count();
 	fprintf(stderr, "s4sig: unknown command '%s'\n", cmd);
 	return 2;
 }
