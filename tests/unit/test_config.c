@@ -2,6 +2,7 @@
  * both in the shim's order. */
 #include "config.h"
 #include "check.h"
+#include "v4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,13 +30,6 @@ static int apply(struct config *c, const char *const *env)
 	fake_env = env;
 	config_defaults(c);
 	return config_apply_env(c, fake_get);
-}
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
 }
 
 #define RC "/home/u/.socks4rc"

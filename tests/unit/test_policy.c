@@ -9,6 +9,7 @@
 #include "log.h"
 #include "names.h"
 #include "check.h"
+#include "v4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,19 +31,6 @@ static bool stream_no(int sock)
 }
 
 static const struct policy_sock tcp = {7, 7, stream_yes}, udp = {7, 7, stream_no};
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
-
-static struct v4 ep(const char *s, int port)
-{
-	return (struct v4){ip(s), htons((uint16_t)port)};
-}
 
 static const struct v4 none = {0, 0};
 

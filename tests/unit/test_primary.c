@@ -5,22 +5,10 @@
  */
 #include "primary.h"
 #include "check.h"
+#include "v4.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
-
-static struct v4 ep(const char *s, int port)
-{
-	return (struct v4){ip(s), htons((uint16_t)port)};
-}
 
 static const struct v4 none = {0, 0};
 

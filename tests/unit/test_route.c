@@ -1,16 +1,10 @@
 /* test_route.c - CIDR parsing and first-match routing. */
 #include "route.h"
 #include "check.h"
+#include "v4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
 
 static enum route_action look(const struct route_table *t, const char *a, int port)
 {

@@ -1,17 +1,11 @@
 /* test_socks4.c - the SOCKS4 codec: requests and replies, field by field. */
 #include "socks4.h"
 #include "check.h"
+#include "v4.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
-
-static uint32_t ip(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
-}
 
 /* A request with a user id of n 'u's, NUL-terminated unless open. */
 static size_t long_request(uint8_t *buf, size_t n, int open)
